@@ -1,0 +1,54 @@
+# FormBridge — `make run` serves it, `make test` tests it. `make help` lists the rest.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 8000
+export PORT
+
+# The test suite talks to the real PostgreSQL and Redis (override to point elsewhere).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/formbridge
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/formbridge_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/13
+
+.PHONY: help install run test lint format bench-ingest clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install pinned dependencies
+
+.env:
+	$(PYTHON) scripts/ensure_env.py .env
+
+run: install .env  ## serve FormBridge on :$(PORT) (SQLite + file broker unless DATABASE_URL/CELERY_BROKER_URL are set)
+	mkdir -p var
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py demo
+	$(BIN)/honcho start
+
+test: install .env  ## the whole suite, on PostgreSQL and Redis
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install  ## ruff lint + format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install  ## apply ruff fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench-ingest: install .env  ## FormBridge ingest vs a minimal WSGI floor, fresh and with 1M rows stored
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) \
+		$(BIN)/python bench/ingest.py $(BENCH_ARGS)
+
+clean:  ## remove the virtualenv and local state (var/, .env)
+	rm -rf $(VENV) var .env

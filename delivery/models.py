@@ -1,0 +1,1 @@
+"""Destinations, deliveries and attempts (the delivery engine)."""

@@ -1,0 +1,48 @@
+"""Shared plumbing for manage.py commands: sub-commands, --json output, clear errors."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+
+class SubcommandCommand(BaseCommand):
+    """A command whose first argument picks a handler method `handle_<action>`."""
+
+    def add_subcommands(self, parser: CommandParser) -> Any:
+        return parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        action = options["action"].replace("-", "_")
+        try:
+            getattr(self, f"handle_{action}")(**options)
+        except ValueError as exc:  # services raise ValueError subclasses for bad requests
+            raise CommandError(str(exc)) from exc
+
+    def emit(self, options: dict[str, Any], data: Any, text: str) -> None:
+        """Print JSON for scripts (--json) or text for people."""
+        if options.get("json"):
+            self.stdout.write(json.dumps(data, indent=2, default=str))
+        else:
+            self.stdout.write(text)
+
+
+def add_json_flag(parser: CommandParser) -> None:
+    parser.add_argument("--json", action="store_true", help="Print machine-readable JSON.")
+
+
+def format_table(headers: list[str], rows: list[list[Any]]) -> str:
+    cells = [headers, *[["" if v is None else str(v) for v in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    return "\n".join(
+        "  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True)).rstrip()
+        for row in cells
+    )
+
+
+def require(value: Any, message: str) -> Any:
+    if value is None:
+        raise CommandError(message)
+    return value

@@ -1,0 +1,41 @@
+"""Encryption at rest for secrets (Fernet; the first key encrypts, every key decrypts)."""
+
+from __future__ import annotations
+
+import functools
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+
+@functools.cache
+def _fernet() -> MultiFernet:
+    keys = [key for key in settings.FORMBRIDGE_ENCRYPTION_KEYS if key]
+    if not keys:
+        raise ImproperlyConfigured("FORMBRIDGE_ENCRYPTION_KEYS must name at least one Fernet key.")
+    try:
+        return MultiFernet([Fernet(key) for key in keys])
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"FORMBRIDGE_ENCRYPTION_KEYS holds an invalid key: {exc}"
+        ) from exc
+
+
+def encrypt(plaintext: str) -> str:
+    return _fernet().encrypt(plaintext.encode()).decode()
+
+
+@functools.lru_cache(maxsize=4096)
+def decrypt(token: str) -> str:
+    """Decrypt a stored secret; cached because the same few secrets are checked on every request."""
+    try:
+        return _fernet().decrypt(token.encode()).decode()
+    except InvalidToken as exc:
+        raise ImproperlyConfigured(
+            "A stored secret cannot be decrypted: is FORMBRIDGE_ENCRYPTION_KEYS missing a key?"
+        ) from exc
+
+
+def generate_key() -> str:
+    return Fernet.generate_key().decode()

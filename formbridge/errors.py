@@ -1,0 +1,70 @@
+"""One error shape for every API response: {"error": {"code": "...", "message": "..."}}."""
+
+from __future__ import annotations
+
+from django.http import JsonResponse
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.views import exception_handler as drf_default_handler
+
+
+class ApiError(Exception):
+    """A request we refuse, with a stable snake_case code the client can branch on."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JsonResponse:
+    response = JsonResponse({"error": {"code": code, "message": message}}, status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def api_error_response(error: ApiError) -> JsonResponse:
+    return error_response(error.status, error.code, error.message, error.headers)
+
+
+# DRF raises its own exceptions; map them onto the same shape with stable codes.
+_DRF_CODES = {
+    drf_exceptions.NotAuthenticated: "missing_api_key",
+    drf_exceptions.AuthenticationFailed: "invalid_api_key",
+    drf_exceptions.PermissionDenied: "forbidden",
+    drf_exceptions.NotFound: "not_found",
+    drf_exceptions.MethodNotAllowed: "method_not_allowed",
+    drf_exceptions.UnsupportedMediaType: "unsupported_media_type",
+    drf_exceptions.ParseError: "invalid_json",
+    drf_exceptions.ValidationError: "invalid_request",
+    drf_exceptions.Throttled: "rate_limited",
+}
+
+
+def drf_exception_handler(exc, context):
+    if isinstance(exc, ApiError):
+        return api_error_response(exc)
+    response = drf_default_handler(exc, context)
+    if response is None:
+        return None
+    code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
+    detail = response.data
+    if isinstance(exc, drf_exceptions.ValidationError):
+        message = "Invalid request."
+        body = {"error": {"code": code, "message": message, "fields": detail}}
+    else:
+        message = str(detail.get("detail", detail)) if isinstance(detail, dict) else str(detail)
+        body = {"error": {"code": code, "message": message}}
+    response.data = body
+    return response

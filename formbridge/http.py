@@ -1,0 +1,75 @@
+"""Helpers for the lean JSON endpoints (ingest runs without DRF: it is the hot path)."""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from .errors import ApiError, api_error_response, error_response
+
+
+def json_endpoint(*methods: str) -> Callable:
+    """CSRF-exempt (callers sign or carry keys, not cookies), method-checked, ApiError → JSON."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if request.method not in methods:
+                return error_response(
+                    405,
+                    "method_not_allowed",
+                    f"{request.method} is not allowed here; use {', '.join(methods)}.",
+                    {"Allow": ", ".join(methods)},
+                )
+            try:
+                return view(request, *args, **kwargs)
+            except ApiError as error:
+                return api_error_response(error)
+
+        return csrf_exempt(wrapper)
+
+    return decorate
+
+
+def payload_too_large(limit: int) -> ApiError:
+    return ApiError(413, "payload_too_large", f"The body is larger than {limit} bytes.")
+
+
+def read_body(request: HttpRequest, *, limit: int) -> bytes:
+    """Read at most `limit` bytes; refuse a larger body before buffering it where we can."""
+    declared = request.META.get("CONTENT_LENGTH")
+    if declared:
+        try:
+            length = int(declared)
+        except ValueError:
+            raise ApiError(
+                400, "invalid_content_length", "Content-Length is not a number."
+            ) from None
+        if length > limit:
+            raise payload_too_large(limit)
+        return request.read()
+    if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+        # Django reads nothing without Content-Length; the WSGI server has de-chunked the stream.
+        body = request.META["wsgi.input"].read(limit + 1)
+        if len(body) > limit:
+            raise payload_too_large(limit)
+        return body
+    return b""
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """REMOTE_ADDR, or the address our trusted proxies saw, as configured by TRUSTED_PROXY_COUNT."""
+    candidate = request.META.get("REMOTE_ADDR", "")
+    if settings.TRUSTED_PROXY_COUNT:
+        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h]
+        if len(hops) >= settings.TRUSTED_PROXY_COUNT:
+            candidate = hops[-settings.TRUSTED_PROXY_COUNT]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return None

@@ -1,0 +1,150 @@
+"""Settings, read from the environment (and an optional `.env` file) with django-environ.
+
+Every setting an operator may change is listed with a one-line comment in `.env.example`.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+ENV_FILE = env.str("ENV_FILE", default=str(BASE_DIR / ".env"))
+if Path(ENV_FILE).is_file():
+    environ.Env.read_env(ENV_FILE, overwrite=False)
+
+# Where the embedded default keeps its SQLite database and file broker.
+VAR_DIR = Path(env.str("FORMBRIDGE_VAR_DIR", default=str(BASE_DIR / "var")))
+
+# Production secrets have no default: a missing one fails loudly at start-up.
+SECRET_KEY = env.str("SECRET_KEY")
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "tenants",
+    "ingest",
+    "delivery",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "formbridge.urls"
+WSGI_APPLICATION = "formbridge.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database: PostgreSQL when DATABASE_URL is set, else SQLite (WAL) under var/. ---
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'formbridge.sqlite3'}")
+}
+# Persistent connections were a 4x lever on ingest throughput.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        # Take the write lock at BEGIN so concurrent writers queue instead of failing.
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis (rate limits, quotas) and the Celery broker. ---
+# Empty REDIS_URL: counters live in process memory (fine for the embedded single-box default).
+REDIS_URL = env.str("REDIS_URL", default="")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS = {}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = VAR_DIR / "broker"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+
+# --- Encryption at rest: Fernet keys, newest first (older keys still decrypt, for rotation). ---
+FORMBRIDGE_ENCRYPTION_KEYS = env.list("FORMBRIDGE_ENCRYPTION_KEYS")
+
+# --- Ingest contract. ---
+# Accepted clock skew between the signer's X-Timestamp and our clock, either way.
+INGEST_TIMESTAMP_TOLERANCE_SECONDS = env.int("INGEST_TIMESTAMP_TOLERANCE_SECONDS", default=300)
+# Default per-tenant body limit (a tenant may override it).
+TENANT_DEFAULT_MAX_PAYLOAD_BYTES = env.int("TENANT_DEFAULT_MAX_PAYLOAD_BYTES", default=1024 * 1024)
+# Default per-tenant request rate (requests/second) and daily quota; 0 means unlimited.
+TENANT_DEFAULT_RATE_LIMIT = env.int("TENANT_DEFAULT_RATE_LIMIT", default=0)
+TENANT_DEFAULT_DAILY_QUOTA = env.int("TENANT_DEFAULT_DAILY_QUOTA", default=0)
+# Default retention of submissions, in days.
+TENANT_DEFAULT_RETENTION_DAYS = env.int("TENANT_DEFAULT_RETENTION_DAYS", default=30)
+# How long a rotated signing secret keeps working.
+SIGNING_SECRET_ROTATION_OVERLAP_HOURS = env.int("SIGNING_SECRET_ROTATION_OVERLAP_HOURS", default=24)
+# Number of trusted reverse proxies in front of the app (0: use REMOTE_ADDR as the client IP).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Django's own cap on bodies it buffers (forms, admin); ingest enforces the tenant limit itself.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
+
+REST_FRAMEWORK = {
+    "EXCEPTION_HANDLER": "formbridge.errors.drf_exception_handler",
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,49 @@
+"""The canonical event (schema 1.0): one row per accepted submission or API event."""
+
+from django.db import models
+
+from formbridge.ids import new_uuid7
+from formbridge.models import TimeStampedModel
+from tenants.models import Tenant
+
+SCHEMA_VERSION = "1.0"
+
+
+class Submission(TimeStampedModel):
+    # Internal key, time-ordered. The public id is `submission_id`, unique per tenant, so a client
+    # reusing another tenant's id can neither collide with nor learn about that tenant's rows.
+    id = models.UUIDField(primary_key=True, default=new_uuid7, editable=False)
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="submissions", db_index=False
+    )
+    submission_id = models.CharField(max_length=64)
+    source = models.CharField(max_length=64)
+    form_id = models.CharField(max_length=128, blank=True)
+    event_type = models.CharField(max_length=128, blank=True)
+    schema_version = models.CharField(max_length=8, default=SCHEMA_VERSION)
+    submitted_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    payload = models.JSONField()
+    payload_bytes = models.PositiveIntegerField(help_text="Size of the request body as received.")
+    payload_sha256 = models.CharField(max_length=64, help_text="SHA-256 of the request body.")
+    attachments = models.JSONField(default=list, blank=True)
+    requested_destinations = models.JSONField(
+        null=True, blank=True, help_text="Destination names the sender restricted fan-out to."
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            # The idempotency guarantee: a repeated submission_id is a duplicate, not a new row.
+            models.UniqueConstraint(
+                fields=["tenant", "submission_id"], name="submission_unique_per_tenant"
+            ),
+        ]
+        indexes = [
+            # Keyset pagination by arrival: (received_at, id) is unique and never reordered.
+            models.Index(fields=["tenant", "received_at", "id"], name="submission_keyset"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}/{self.submission_id}"

@@ -1,0 +1,252 @@
+"""Turn a verified body into an IngestInput, refusing anything we could not store faithfully.
+
+PostgreSQL's jsonb cannot hold NUL characters, lone surrogates, NaN or Infinity; Python's json
+accepts all of them. They are refused here, as bad input, so they never become a 500 later.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from formbridge.errors import ApiError
+from formbridge.timeutil import parse_aware_datetime
+
+MAX_JSON_DEPTH = 64
+MAX_FORM_FIELDS = 1000
+SUBMISSION_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+_FIELD_LIMITS = {"source": 64, "form_id": 128, "event_type": 128}
+
+
+@dataclass(frozen=True)
+class IngestInput:
+    payload: dict[str, Any]
+    source: str
+    form_id: str = ""
+    event_type: str = ""
+    submission_id: str | None = None
+    submitted_at: datetime | None = None
+    attachments: tuple[Any, ...] = ()
+    destinations: tuple[str, ...] | None = None
+
+
+def _invalid(message: str, code: str = "invalid_payload") -> ApiError:
+    return ApiError(400, code, message)
+
+
+# --- content types ---
+
+JSON = "json"
+FORM = "form"
+
+
+def body_format(content_type: str) -> str:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    # No Content-Type at all: JSON, the format every documented client sends.
+    if media_type in ("", "application/json") or media_type.endswith("+json"):
+        return JSON
+    if media_type == "application/x-www-form-urlencoded":
+        return FORM
+    raise ApiError(
+        415,
+        "unsupported_media_type",
+        f"Content-Type {media_type!r} is not accepted; send application/json or "
+        "application/x-www-form-urlencoded.",
+    )
+
+
+# --- decoding ---
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number out of range: {text[:40]}")
+    return value
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _depth(value: Any, limit: int) -> int:
+    stack = [(value, 1)]
+    deepest = 0
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        if isinstance(node, dict):
+            stack.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, list):
+            stack.extend((child, depth + 1) for child in node)
+    return deepest
+
+
+def _check_storable_text(text: str) -> None:
+    if "\x00" in text:
+        raise _invalid("The body contains a NUL character (\\u0000), which cannot be stored.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _invalid("The body contains an unpaired UTF-16 surrogate escape.") from None
+
+
+def decode_json_object(body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        raise _invalid("The body is empty; send a JSON object.", "invalid_json")
+    try:
+        value = json.loads(body, parse_float=_finite_float, parse_constant=_reject_constant)
+    except RecursionError:
+        raise _invalid("The JSON is nested too deeply.", "invalid_json") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, huge ints, NaN
+        raise _invalid(f"The body is not valid JSON: {exc}", "invalid_json") from None
+    if not isinstance(value, dict):
+        raise _invalid(f"The body must be a JSON object, not a {type(value).__name__}.")
+    # Only escapes (\u...) can smuggle NUL or lone surrogates past the decoder; only then look.
+    if b"\\u" in body:
+        _check_storable_text(json.dumps(value, ensure_ascii=False))
+    # Counting brackets is cheap; walk the tree only when it could be too deep.
+    if body.count(b"{") + body.count(b"[") > MAX_JSON_DEPTH and _depth(value, MAX_JSON_DEPTH) > (
+        MAX_JSON_DEPTH
+    ):
+        raise _invalid(f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep.")
+    return value
+
+
+def decode_form(body: bytes) -> dict[str, Any]:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _invalid("The form body is not valid UTF-8.") from None
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    except ValueError as exc:
+        raise _invalid(f"The form body cannot be parsed: {exc}") from None
+    if not pairs:
+        raise _invalid("The form body has no fields.")
+    fields: dict[str, Any] = {}
+    for name, value in pairs:
+        _check_storable_text(name + value)
+        if name in fields:  # a repeated field (checkboxes) becomes a list
+            previous = fields[name]
+            fields[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            fields[name] = value
+    return fields
+
+
+def decode_body(body: bytes, content_type: str) -> dict[str, Any]:
+    if body_format(content_type) == FORM:
+        return decode_form(body)
+    return decode_json_object(body)
+
+
+# --- fields ---
+
+
+def clean_label(value: Any, field: str, *, origin: str = "") -> str:
+    """A short identifier-like string: source, form_id, event_type."""
+    where = origin or field
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _invalid(f"{where} must be a string.")
+    value = value.strip()
+    limit = _FIELD_LIMITS[field]
+    if len(value) > limit:
+        raise _invalid(f"{where} is longer than {limit} characters.")
+    if not value.isprintable():
+        raise _invalid(f"{where} contains control characters.")
+    return value
+
+
+def clean_submission_id(value: Any, *, origin: str = "submission_id") -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not SUBMISSION_ID_PATTERN.fullmatch(value):
+        raise _invalid(
+            f"{origin} must be 1-64 characters of letters, digits, '.', '_', ':' or '-' "
+            "(a UUIDv7 is best)."
+        )
+    return value
+
+
+def _clean_submitted_at(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    parsed = parse_aware_datetime(value) if isinstance(value, str) else None
+    if parsed is None:
+        raise _invalid("submitted_at must be ISO 8601 with a zone, e.g. 2025-08-25T18:00:00Z.")
+    return parsed
+
+
+def _clean_destinations(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise _invalid("destinations must be a list of destination names.")
+    return tuple(dict.fromkeys(value))
+
+
+def _clean_attachments(value: Any) -> tuple[Any, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise _invalid("attachments must be a list.")
+    return tuple(value)
+
+
+def is_envelope(document: dict[str, Any]) -> bool:
+    """A body whose `payload` is an object is the canonical envelope; any other is the payload."""
+    return isinstance(document.get("payload"), dict)
+
+
+def _event_type_of(document: dict[str, Any]) -> str:
+    """A raw payload's own `event_type` field, when it has a string one, routes it."""
+    value = document.get("event_type")
+    return clean_label(value, "event_type") if isinstance(value, str) else ""
+
+
+def ingest_input_from_document(
+    document: dict[str, Any], *, form_id_header: str, source_header: str, default_source: str
+) -> IngestInput:
+    """POST /v1/ingest: an envelope, or a raw payload described by X-Form-Id and X-Source."""
+    header_form_id = clean_label(form_id_header, "form_id", origin="X-Form-Id")
+    header_source = clean_label(source_header, "source", origin="X-Source")
+    if not is_envelope(document):
+        return IngestInput(
+            payload=document,
+            source=header_source or default_source,
+            form_id=header_form_id,
+            event_type=_event_type_of(document),
+        )
+    return IngestInput(
+        payload=document["payload"],
+        source=clean_label(document.get("source"), "source") or header_source or default_source,
+        form_id=clean_label(document.get("form_id"), "form_id") or header_form_id,
+        event_type=clean_label(document.get("event_type"), "event_type"),
+        submission_id=clean_submission_id(document.get("submission_id")),
+        submitted_at=_clean_submitted_at(document.get("submitted_at")),
+        attachments=_clean_attachments(document.get("attachments")),
+        destinations=_clean_destinations(document.get("destinations")),
+    )
+
+
+def event_input_from_document(
+    document: dict[str, Any], *, idempotency_key: str, form_id_header: str, source_header: str
+) -> IngestInput:
+    """POST /v1/events: the whole body is the event; an Idempotency-Key header names it."""
+    return IngestInput(
+        payload=document,
+        source=clean_label(source_header, "source", origin="X-Source") or "api",
+        form_id=clean_label(form_id_header, "form_id", origin="X-Form-Id"),
+        event_type=_event_type_of(document),
+        submission_id=clean_submission_id(idempotency_key or None, origin="Idempotency-Key"),
+    )

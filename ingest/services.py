@@ -1,0 +1,75 @@
+"""Writes for ingest: store a verified submission once, idempotently."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+
+from formbridge.ids import new_uuid7
+from tenants.models import Tenant
+
+from .models import Submission
+from .parsing import IngestInput
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    submission: Submission
+    created: bool
+    deliveries: int
+
+
+def submission_ingest(
+    *,
+    tenant: Tenant,
+    data: IngestInput,
+    body: bytes,
+    ip: str | None,
+    received_at: datetime,
+) -> IngestResult:
+    """Store the submission (or find the earlier one with the same submission_id)."""
+    row_id = new_uuid7()
+    submission = Submission(
+        id=row_id,
+        tenant=tenant,
+        submission_id=data.submission_id or str(row_id),
+        source=data.source,
+        form_id=data.form_id,
+        event_type=data.event_type,
+        submitted_at=data.submitted_at or received_at,
+        received_at=received_at,
+        ip=ip,
+        payload=data.payload,
+        payload_bytes=len(body),
+        payload_sha256=hashlib.sha256(body).hexdigest(),
+        attachments=list(data.attachments),
+        requested_destinations=list(data.destinations) if data.destinations is not None else None,
+        created_at=received_at,
+        updated_at=received_at,
+    )
+    try:
+        with transaction.atomic():
+            submission.save(force_insert=True)
+    except IntegrityError:
+        # Only a client-chosen id can collide; anything else is a real error.
+        if data.submission_id is None:
+            raise
+        earlier = Submission.objects.filter(tenant=tenant, submission_id=data.submission_id).first()
+        if earlier is None:
+            raise
+        logger.info(
+            "duplicate submission",
+            extra={"tenant_id": tenant.id, "submission_id": data.submission_id},
+        )
+        return IngestResult(submission=earlier, created=False, deliveries=0)
+    logger.debug(
+        "submission stored",
+        extra={"tenant_id": tenant.id, "submission_id": submission.submission_id},
+    )
+    return IngestResult(submission=submission, created=True, deliveries=0)

@@ -1,0 +1,94 @@
+"""Request authentication: HMAC-signed ingest and bearer API keys. Verify before parsing."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from django.http import HttpRequest
+from django.utils import timezone
+
+from formbridge.errors import ApiError
+from formbridge.timeutil import parse_aware_datetime
+
+from . import selectors, services
+from .models import ApiKey
+
+_HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
+_UNIX_SECONDS = re.compile(r"\d{1,12}(\.\d{1,9})?")
+
+
+def parse_signature_timestamp(value: str) -> datetime | None:
+    """X-Timestamp as ISO 8601 with `Z` or an offset (PHP's gmdate("c")), or Unix seconds."""
+    value = value.strip()
+    if _UNIX_SECONDS.fullmatch(value):
+        return datetime.fromtimestamp(float(value), tz=UTC)
+    # A naive time is ambiguous across time zones: refused rather than guessed.
+    return parse_aware_datetime(value)
+
+
+def check_timestamp(value: str, *, now: datetime, tolerance_seconds: int) -> None:
+    signed_at = parse_signature_timestamp(value)
+    if signed_at is None:
+        raise ApiError(
+            401,
+            "invalid_timestamp",
+            "X-Timestamp must be ISO 8601 with a zone (e.g. 2025-08-25T18:00:00Z) or Unix seconds.",
+        )
+    skew = abs((now - signed_at).total_seconds())
+    if skew > tolerance_seconds:
+        raise ApiError(
+            401,
+            "stale_timestamp",
+            f"X-Timestamp is {int(skew)} s from server time; the window is ±{tolerance_seconds} s.",
+        )
+
+
+def compute_ingest_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """hex(hmac_sha256(secret, timestamp + "\\n" + raw_body)), the seed 000 contract."""
+    message = timestamp.encode("utf-8", "surrogateescape") + b"\n" + body
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def signature_matches(
+    *, secrets: Iterable[str], timestamp: str, body: bytes, signature: str
+) -> bool:
+    """Constant-time check against every active secret (rotation overlap)."""
+    candidate = signature.strip().lower().removeprefix("sha256=")
+    if not _HEX_SHA256.fullmatch(candidate):
+        return False
+    matched = False
+    for secret in secrets:
+        expected = compute_ingest_signature(secret, timestamp, body)
+        # No early exit: the time taken does not depend on which secret matched.
+        matched |= hmac.compare_digest(expected.encode(), candidate.encode())
+    return matched
+
+
+def _bearer_token(request: HttpRequest) -> str | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def authenticate_api_key(request: HttpRequest, *, scope: str) -> ApiKey:
+    """Resolve `Authorization: Bearer <key>` to a live key of an active tenant holding `scope`."""
+    raw_key = _bearer_token(request)
+    if raw_key is None:
+        raise ApiError(
+            401, "missing_api_key", "Send your API key as 'Authorization: Bearer <key>'."
+        )
+    api_key = selectors.api_key_get_by_raw(raw_key=raw_key)
+    if api_key is None or api_key.is_revoked:
+        raise ApiError(401, "invalid_api_key", "The API key is unknown or revoked.")
+    if not api_key.tenant.is_active:
+        raise ApiError(403, "tenant_disabled", "This tenant is disabled.")
+    if scope not in api_key.scopes:
+        raise ApiError(403, "insufficient_scope", f"This API key lacks the '{scope}' scope.")
+    services.api_key_touch(api_key=api_key, now=timezone.now())
+    return api_key

@@ -1,0 +1,88 @@
+"""Per-tenant rate limit (fixed one-second window) and daily quota of accepted submissions.
+
+Counters live in Redis when REDIS_URL is set, so every web process shares them; on the embedded
+default they live in process memory. The quota is soft: concurrent requests may overshoot it by
+at most the number in flight.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from datetime import datetime, timedelta
+
+from formbridge.errors import ApiError
+from formbridge.redis_client import get_redis
+
+from .models import Tenant
+
+_memory_lock = threading.Lock()
+_memory_counts: dict[str, int] = {}
+
+
+def _rate_key(tenant_id: str, now: datetime) -> str:
+    return f"fb:rate:{tenant_id}:{int(now.timestamp())}"
+
+
+def _quota_key(tenant_id: str, now: datetime) -> str:
+    return f"fb:quota:{tenant_id}:{now:%Y%m%d}"
+
+
+def _seconds_until_midnight(now: datetime) -> int:
+    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(1, math.ceil((midnight - now).total_seconds()))
+
+
+def _memory_incr(key: str, amount: int) -> int:
+    with _memory_lock:
+        if len(_memory_counts) > 10_000:
+            _memory_counts.clear()  # windows are short; dropping old ones is harmless
+        _memory_counts[key] = _memory_counts.get(key, 0) + amount
+        return _memory_counts[key]
+
+
+def check_limits(tenant: Tenant, *, now: datetime) -> None:
+    """Count this request against the tenant's rate and refuse it past the rate or the quota."""
+    if not tenant.rate_limit_per_second and not tenant.daily_quota:
+        return
+    rate_key, quota_key = _rate_key(tenant.id, now), _quota_key(tenant.id, now)
+    client = get_redis()
+    if client is None:
+        requests_this_second = _memory_incr(rate_key, 1) if tenant.rate_limit_per_second else 0
+        accepted_today = _memory_incr(quota_key, 0)
+    else:
+        pipe = client.pipeline(transaction=False)
+        pipe.incr(rate_key)
+        pipe.expire(rate_key, 2)
+        pipe.get(quota_key)
+        requests_this_second, _, accepted_raw = pipe.execute()
+        accepted_today = int(accepted_raw or 0)
+    if tenant.rate_limit_per_second and requests_this_second > tenant.rate_limit_per_second:
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"More than {tenant.rate_limit_per_second} requests per second; slow down.",
+            headers={"Retry-After": "1"},
+        )
+    if tenant.daily_quota and accepted_today >= tenant.daily_quota:
+        raise ApiError(
+            429,
+            "quota_exceeded",
+            f"The daily quota of {tenant.daily_quota} submissions is used up (resets 00:00 UTC).",
+            headers={"Retry-After": str(_seconds_until_midnight(now))},
+        )
+
+
+def record_accepted(tenant: Tenant, *, now: datetime) -> None:
+    """Count one accepted submission toward today's quota."""
+    if not tenant.daily_quota:
+        return
+    key = _quota_key(tenant.id, now)
+    client = get_redis()
+    if client is None:
+        _memory_incr(key, 1)
+        return
+    pipe = client.pipeline(transaction=False)
+    pipe.incr(key)
+    pipe.expire(key, 2 * 86400)
+    pipe.execute()

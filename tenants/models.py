@@ -1,0 +1,99 @@
+"""Tenants and their credentials: signing secrets (encrypted) and API keys (hashed)."""
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+
+from formbridge.models import TimeStampedModel
+
+TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{1,62}$"
+
+
+def _default_max_payload_bytes() -> int:
+    return settings.TENANT_DEFAULT_MAX_PAYLOAD_BYTES
+
+
+def _default_rate_limit() -> int:
+    return settings.TENANT_DEFAULT_RATE_LIMIT
+
+
+def _default_daily_quota() -> int:
+    return settings.TENANT_DEFAULT_DAILY_QUOTA
+
+
+def _default_retention_days() -> int:
+    return settings.TENANT_DEFAULT_RETENTION_DAYS
+
+
+class Tenant(TimeStampedModel):
+    id = models.CharField(
+        primary_key=True,
+        max_length=63,
+        validators=[
+            RegexValidator(
+                TENANT_ID_PATTERN,
+                "Use 2-63 lowercase letters, digits, '_' or '-', starting with a letter or digit.",
+            )
+        ],
+        help_text="The X-Tenant-Id clients send, e.g. t_acme.",
+    )
+    name = models.CharField(max_length=200)
+    is_active = models.BooleanField(default=True)
+    rate_limit_per_second = models.PositiveIntegerField(
+        default=_default_rate_limit, help_text="Requests per second; 0 is unlimited."
+    )
+    daily_quota = models.PositiveIntegerField(
+        default=_default_daily_quota, help_text="Accepted submissions per UTC day; 0 is unlimited."
+    )
+    max_payload_bytes = models.PositiveIntegerField(default=_default_max_payload_bytes)
+    retention_days = models.PositiveIntegerField(default=_default_retention_days)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class SigningSecret(TimeStampedModel):
+    """An HMAC secret for POST /v1/ingest. Every unexpired secret verifies, so rotation overlaps."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="signing_secrets")
+    secret_encrypted = models.TextField(help_text="Fernet token; the plaintext is shown once.")
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["tenant_id", "-created_at"]
+        indexes = [models.Index(fields=["tenant", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} secret #{self.pk}"
+
+
+class ApiKeyScope(models.TextChoices):
+    INGEST = "ingest", "Post events"
+    READ = "read", "Read submissions"
+    INBOX = "inbox", "Pull and ack the inbox"
+    ADMIN = "admin", "Manage destinations"
+
+
+class ApiKey(TimeStampedModel):
+    """A bearer key `fb_live_<random>`. Only its SHA-256 is stored; the prefix identifies it."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=200, blank=True)
+    prefix = models.CharField(max_length=32, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["tenant_id", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.tenant_id})"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None

@@ -1,0 +1,138 @@
+"""Writes for tenants and credentials. Plaintext secrets and keys are returned once, not kept."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from formbridge import crypto
+from formbridge.ids import random_token
+
+from .models import ApiKey, ApiKeyScope, SigningSecret, Tenant
+
+SIGNING_SECRET_PREFIX = "fbs_"  # noqa: S105 (a prefix, not a secret)
+API_KEY_PREFIX = "fb_live_"
+API_KEY_RANDOM_LENGTH = 40
+# How many random characters of a key are kept (in clear) to name it: `fb_live_AbCd1234`.
+API_KEY_SHOWN_LENGTH = 8
+MIN_SECRET_LENGTH = 16
+# last_used_at is a hint for operators; writing it more often than this would cost a write per call.
+API_KEY_TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+class CredentialError(ValueError):
+    """A tenant or credential request that cannot be carried out; the message says why."""
+
+
+@dataclass(frozen=True)
+class TenantWithSecret:
+    tenant: Tenant
+    signing_secret: str
+
+
+@dataclass(frozen=True)
+class ApiKeyWithPlaintext:
+    api_key: ApiKey
+    key: str
+
+
+def hash_api_key(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def _new_signing_secret() -> str:
+    return SIGNING_SECRET_PREFIX + random_token(43)
+
+
+def _validate_secret(secret: str) -> None:
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise CredentialError(f"A signing secret needs at least {MIN_SECRET_LENGTH} characters.")
+    if not secret.isprintable() or secret != secret.strip():
+        raise CredentialError("A signing secret must be printable, without surrounding spaces.")
+
+
+def tenant_create(*, tenant_id: str, name: str = "", secret: str | None = None) -> TenantWithSecret:
+    """Create a tenant with one signing secret (generated unless given)."""
+    tenant = Tenant(id=tenant_id, name=name or tenant_id)
+    tenant.full_clean(validate_unique=False)
+    if Tenant.objects.filter(pk=tenant_id).exists():
+        raise CredentialError(f"Tenant {tenant_id!r} already exists.")
+    plaintext = secret if secret is not None else _new_signing_secret()
+    _validate_secret(plaintext)
+    with transaction.atomic():
+        tenant.save(force_insert=True)
+        SigningSecret.objects.create(tenant=tenant, secret_encrypted=crypto.encrypt(plaintext))
+    return TenantWithSecret(tenant=tenant, signing_secret=plaintext)
+
+
+def tenant_rotate_secret(
+    *, tenant: Tenant, overlap_hours: float | None = None, secret: str | None = None
+) -> str:
+    """Add a new signing secret; the current ones keep verifying for the overlap window."""
+    if overlap_hours is None:
+        overlap_hours = settings.SIGNING_SECRET_ROTATION_OVERLAP_HOURS
+    if overlap_hours < 0:
+        raise CredentialError("The overlap window cannot be negative.")
+    plaintext = secret if secret is not None else _new_signing_secret()
+    _validate_secret(plaintext)
+    now = timezone.now()
+    overlap_ends = now + timedelta(hours=overlap_hours)
+    with transaction.atomic():
+        # Shorten, never lengthen: a secret already due to expire sooner keeps its date.
+        SigningSecret.objects.filter(tenant=tenant).filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=overlap_ends)
+        ).update(expires_at=overlap_ends, updated_at=now)
+        SigningSecret.objects.create(tenant=tenant, secret_encrypted=crypto.encrypt(plaintext))
+    return plaintext
+
+
+def tenant_set_active(*, tenant: Tenant, is_active: bool) -> Tenant:
+    tenant.is_active = is_active
+    tenant.save(update_fields=["is_active", "updated_at"])
+    return tenant
+
+
+def api_key_create(
+    *, tenant: Tenant, name: str = "", scopes: list[str] | None = None
+) -> ApiKeyWithPlaintext:
+    """Create an API key; the returned plaintext is the only copy there will ever be."""
+    scopes = list(dict.fromkeys(scopes or [ApiKeyScope.INGEST]))
+    unknown = sorted(set(scopes) - set(ApiKeyScope.values))
+    if unknown:
+        raise CredentialError(
+            f"Unknown scope(s) {', '.join(unknown)}; choose from {', '.join(ApiKeyScope.values)}."
+        )
+    random_part = random_token(API_KEY_RANDOM_LENGTH)
+    raw_key = API_KEY_PREFIX + random_part
+    api_key = ApiKey.objects.create(
+        tenant=tenant,
+        name=name,
+        prefix=API_KEY_PREFIX + random_part[:API_KEY_SHOWN_LENGTH],
+        key_hash=hash_api_key(raw_key),
+        scopes=scopes,
+    )
+    return ApiKeyWithPlaintext(api_key=api_key, key=raw_key)
+
+
+def api_key_revoke(*, prefix: str) -> ApiKey:
+    """Revoke at once: the next request with this key fails."""
+    api_key = ApiKey.objects.filter(prefix=prefix).first()
+    if api_key is None:
+        raise CredentialError(f"No API key with prefix {prefix!r}.")
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at", "updated_at"])
+    return api_key
+
+
+def api_key_touch(*, api_key: ApiKey, now: datetime) -> None:
+    """Record use, at most once a minute per key."""
+    if api_key.last_used_at is None or now - api_key.last_used_at >= API_KEY_TOUCH_INTERVAL:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
