@@ -89,13 +89,32 @@ def _depth(value: Any, limit: int) -> int:
     return deepest
 
 
+_NUL_REFUSED = "The body contains a NUL character (\\u0000), which cannot be stored."
+_SURROGATE_REFUSED = "The body contains an unpaired UTF-16 surrogate escape."
+
+
+def _has_nul(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
 def _check_storable_text(text: str) -> None:
     if "\x00" in text:
-        raise _invalid("The body contains a NUL character (\\u0000), which cannot be stored.")
+        raise _invalid(_NUL_REFUSED)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise _invalid("The body contains an unpaired UTF-16 surrogate escape.") from None
+        raise _invalid(_SURROGATE_REFUSED) from None
 
 
 def decode_json_object(body: bytes) -> dict[str, Any]:
@@ -111,7 +130,12 @@ def decode_json_object(body: bytes) -> dict[str, Any]:
         raise _invalid(f"The body must be a JSON object, not a {type(value).__name__}.")
     # Only escapes (\u...) can smuggle NUL or lone surrogates past the decoder; only then look.
     if b"\\u" in body:
-        _check_storable_text(json.dumps(value, ensure_ascii=False))
+        if b"\\u0000" in body and _has_nul(value):
+            raise _invalid(_NUL_REFUSED)
+        try:  # json.loads keeps a lone surrogate escape as an unencodable str
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise _invalid(_SURROGATE_REFUSED) from None
     # Counting brackets is cheap; walk the tree only when it could be too deep.
     if body.count(b"{") + body.count(b"[") > MAX_JSON_DEPTH and _depth(value, MAX_JSON_DEPTH) > (
         MAX_JSON_DEPTH
@@ -126,7 +150,9 @@ def decode_form(body: bytes) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise _invalid("The form body is not valid UTF-8.") from None
     try:
-        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+        pairs = parse_qsl(
+            text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS, errors="strict"
+        )
     except ValueError as exc:
         raise _invalid(f"The form body cannot be parsed: {exc}") from None
     if not pairs:

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from formbridge.redis_client import get_redis
+from tests.factories import tenant_with_secret
+from tests.signing import encode, signed_headers
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis():
+    """Rate and quota counters must not leak between tests."""
+    client = get_redis()
+    if client is not None:
+        client.flushdb()
+    yield
+
+
+@pytest.fixture
+def acme(db):
+    return tenant_with_secret("t_acme")
+
+
+@pytest.fixture
+def globex(db):
+    return tenant_with_secret("t_globex")
+
+
+class SignedClient:
+    """POSTs to /v1/ingest, signed with a tenant's secret unless told otherwise."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def post(
+        self,
+        created,
+        body,
+        *,
+        content_type: str = "application/json",
+        timestamp: str | None = None,
+        secret: str | None = None,
+        tenant_id: str | None = None,
+        path: str = "/v1/ingest",
+        **headers: str,
+    ):
+        raw = encode(body)
+        signed = signed_headers(
+            tenant_id=tenant_id or created.tenant.id,
+            secret=secret or created.signing_secret,
+            body=raw,
+            timestamp=timestamp,
+        )
+        return self.client.post(
+            path, data=raw, content_type=content_type, headers={**signed, **headers}
+        )
+
+
+@pytest.fixture
+def signed(client) -> SignedClient:
+    return SignedClient(client)

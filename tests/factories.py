@@ -1,0 +1,21 @@
+import factory
+
+from tenants import services
+from tenants.models import Tenant
+
+
+class TenantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tenant
+
+    id = factory.Sequence(lambda n: f"t_tenant{n}")
+    name = factory.LazyAttribute(lambda o: f"Tenant {o.id}")
+
+
+def tenant_with_secret(tenant_id: str = "t_acme", **fields) -> services.TenantWithSecret:
+    """A tenant created through the service, as an operator would, with its plaintext secret."""
+    created = services.tenant_create(tenant_id=tenant_id)
+    if fields:
+        Tenant.objects.filter(pk=tenant_id).update(**fields)
+        created.tenant.refresh_from_db()
+    return created
