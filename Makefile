@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
-export PORT
+# `make run` listens on loopback only; containers set HOST=0.0.0.0.
+HOST ?= 127.0.0.1
+export PORT HOST
 
 # The test suite talks to the real PostgreSQL and Redis (override to point elsewhere).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/formbridge
@@ -29,7 +31,6 @@ install: $(STAMP)  ## create .venv and install pinned dependencies
 	$(PYTHON) scripts/ensure_env.py .env
 
 run: install .env  ## serve FormBridge on :$(PORT) (SQLite + file broker unless DATABASE_URL/CELERY_BROKER_URL are set)
-	mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo
 	$(BIN)/honcho start

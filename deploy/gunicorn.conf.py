@@ -11,3 +11,5 @@ keepalive = int(os.environ.get("WEB_KEEPALIVE", "5"))
 timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
 accesslog = os.environ.get("WEB_ACCESS_LOG") or None
 errorlog = "-"
+# gunicorn 27 opens a control socket at one fixed path per user; two servers would fight over it.
+control_socket_disable = True

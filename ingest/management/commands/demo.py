@@ -63,6 +63,7 @@ class Command(BaseCommand):
                     "",
                     signed_curl(base_url=base_url, tenant_id=DEMO_TENANT, secret=secret),
                     "",
+                    "",
                 ]
             )
         )

@@ -1,0 +1,82 @@
+"""`make run` on the embedded default (SQLite, no services) serves; its printed curl gets 202."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.e2e
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"make run exited early with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"{url} did not come up in {seconds} s")
+
+
+def test_make_run_serves_and_the_printed_curl_is_accepted(tmp_path):
+    port = free_port()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"}
+    }
+    env.update(PORT=str(port), FORMBRIDGE_VAR_DIR=str(tmp_path / "var"))
+    log = tmp_path / "make-run.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            ["make", "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz", process)
+        printed = log.read_text()
+        snippet = printed[printed.index("SECRET=") :].split("\n\n")[0]
+        assert f"http://127.0.0.1:{port}/v1/ingest" in snippet
+
+        result = subprocess.run(
+            ["bash", "-c", snippet], capture_output=True, text=True, timeout=30, check=True
+        )
+
+        receipt = json.loads(result.stdout)
+        assert receipt["status"] == "accepted", receipt
+        database = sqlite3.connect(tmp_path / "var" / "formbridge.sqlite3")
+        rows = database.execute(
+            "SELECT tenant_id, form_id, payload FROM ingest_submission WHERE submission_id = ?",
+            (receipt["submission_id"],),
+        ).fetchall()
+        assert len(rows) == 1
+        assert rows[0][:2] == ("t_demo", "contact_us")
+        assert json.loads(rows[0][2])["email"] == "jane@example.com"
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)

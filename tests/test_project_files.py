@@ -1,0 +1,83 @@
+"""What can be checked of the deployment files without a Docker engine, and the newcomer docs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV_READ = re.compile(r"""env(?:\.\w+)?\(\s*["']([A-Z][A-Z0-9_]+)["']""")
+OS_ENV_READ = re.compile(r"""os\.environ\.get\(\s*["']([A-Z][A-Z0-9_]+)["']""")
+
+
+def documented_settings() -> dict[str, str]:
+    """Each NAME in .env.example with the comment line just above it."""
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    documented = {}
+    for index, line in enumerate(lines):
+        match = re.match(r"#?\s?([A-Z][A-Z0-9_]+)=", line)
+        if match:
+            comment = lines[index - 1] if index else ""
+            documented[match.group(1)] = comment
+    return documented
+
+
+def settings_read_from_environment() -> set[str]:
+    names = set(ENV_READ.findall((ROOT / "formbridge" / "settings.py").read_text()))
+    names |= set(OS_ENV_READ.findall((ROOT / "deploy" / "gunicorn.conf.py").read_text()))
+    return names
+
+
+def test_every_setting_is_in_env_example_with_a_comment():
+    documented = documented_settings()
+    read = settings_read_from_environment()
+
+    assert {"SECRET_KEY", "DATABASE_URL", "FORMBRIDGE_ENCRYPTION_KEYS", "PORT"} <= read
+    missing = sorted(read - set(documented))
+    assert not missing, f"add to .env.example: {missing}"
+    uncommented = [name for name in read if not documented[name].startswith("#")]
+    assert not uncommented, f"give these a one-line comment: {uncommented}"
+
+
+def test_compose_runs_web_postgres_redis_with_known_settings():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+
+    assert {"web", "postgres", "redis"} <= set(services)
+    web = services["web"]
+    assert web["build"] == "."
+    assert web["command"][0] == "gunicorn"
+    assert (ROOT / web["command"][-1]).is_file()  # the gunicorn config it names
+    assert set(web["depends_on"]) == {"postgres", "redis"}
+    documented = set(documented_settings())
+    unknown = sorted(set(web["environment"]) - documented)
+    assert not unknown, f"compose sets settings .env.example does not list: {unknown}"
+    assert web["environment"]["DATABASE_URL"].startswith("postgres://")
+    assert "@postgres:5432/" in web["environment"]["DATABASE_URL"]
+    assert "redis://redis:6379" in web["environment"]["REDIS_URL"]
+
+
+def test_dockerfile_entrypoint_exists_and_is_executable():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    entrypoint = re.search(r'ENTRYPOINT \["([^"]+)"\]', dockerfile).group(1)
+
+    assert (ROOT / entrypoint).stat().st_mode & 0o111
+    assert "migrate" in (ROOT / entrypoint).read_text()
+
+
+def test_procfile_processes_name_real_commands():
+    procfile = (ROOT / "Procfile").read_text().splitlines()
+    processes = dict(line.split(": ", 1) for line in procfile if line.strip())
+
+    assert "web" in processes
+    assert "deploy/gunicorn.conf.py" in processes["web"]
+
+
+def test_readme_starts_with_the_two_commands():
+    readme = (ROOT / "README.md").read_text()
+    first_screen = readme[:1500]
+
+    assert "make run" in first_screen
+    assert "make test" in first_screen
