@@ -7,8 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
-
+from formbridge.db import insert_or_skip
 from formbridge.ids import new_uuid7
 from tenants.models import Tenant
 
@@ -53,19 +52,11 @@ def submission_ingest(
         created_at=received_at,
         updated_at=received_at,
     )
-    try:
-        with transaction.atomic():
-            submission.save(force_insert=True)
-    except IntegrityError:
-        # Only a client-chosen id can collide; anything else is a real error.
-        if data.submission_id is None:
-            raise
-        earlier = Submission.objects.filter(tenant=tenant, submission_id=data.submission_id).first()
-        if earlier is None:
-            raise
+    if not insert_or_skip(submission, conflict_fields=("tenant", "submission_id")):
+        earlier = Submission.objects.get(tenant=tenant, submission_id=submission.submission_id)
         logger.info(
             "duplicate submission",
-            extra={"tenant_id": tenant.id, "submission_id": data.submission_id},
+            extra={"tenant_id": tenant.id, "submission_id": earlier.submission_id},
         )
         return IngestResult(submission=earlier, created=False, deliveries=0)
     logger.debug(

@@ -6,19 +6,31 @@ import hashlib
 import hmac
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 
 from formbridge.errors import ApiError
+from formbridge.http import payload_too_large, read_body
+from formbridge.ids import random_token
 from formbridge.timeutil import parse_aware_datetime
 
-from . import selectors, services
-from .models import ApiKey
+from . import credentials_cache, selectors, services
+from .models import ApiKey, Tenant
 
 _HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
 _UNIX_SECONDS = re.compile(r"\d{1,12}(\.\d{1,9})?")
+_SIGNATURE_HEADERS = {
+    "X-Tenant-Id": "HTTP_X_TENANT_ID",
+    "X-Timestamp": "HTTP_X_TIMESTAMP",
+    "X-Signature": "HTTP_X_SIGNATURE",
+}
+_MAX_TENANT_ID_LENGTH = 63
+# Verifying against a throwaway secret when the tenant is unknown keeps both paths equally slow.
+_DECOY_SECRETS = (random_token(43),)
 
 
 def parse_signature_timestamp(value: str) -> datetime | None:
@@ -66,6 +78,61 @@ def signature_matches(
         # No early exit: the time taken does not depend on which secret matched.
         matched |= hmac.compare_digest(expected.encode(), candidate.encode())
     return matched
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    tenant: Tenant
+    body: bytes
+
+
+def authenticate_signed_request(request: HttpRequest, *, now: datetime) -> SignedRequest:
+    """Check the seed 000 HMAC headers and return the tenant and the verified raw body.
+
+    Order matters: headers and the timestamp window first, then a bounded read of the body, then
+    the signature over it. Nothing is parsed before the signature holds.
+    """
+    headers = {name: request.META.get(key, "") for name, key in _SIGNATURE_HEADERS.items()}
+    missing = [name for name, value in headers.items() if not value]
+    if missing:
+        raise ApiError(
+            401, "missing_signature_headers", f"Missing header(s): {', '.join(missing)}."
+        )
+    tenant_id, timestamp, signature = headers.values()
+    check_timestamp(
+        timestamp, now=now, tolerance_seconds=settings.INGEST_TIMESTAMP_TOLERANCE_SECONDS
+    )
+    credentials, cached = (
+        credentials_cache.get(tenant_id, now)
+        if len(tenant_id) <= _MAX_TENANT_ID_LENGTH
+        else (None, False)
+    )
+    body = read_body(
+        request,
+        limit=credentials.tenant.max_payload_bytes
+        if credentials
+        else settings.TENANT_DEFAULT_MAX_PAYLOAD_BYTES,
+    )
+
+    def verified(creds: credentials_cache.IngestCredentials | None) -> bool:
+        secrets = creds.secrets_at(now) if creds else ()
+        return signature_matches(
+            secrets=secrets or _DECOY_SECRETS, timestamp=timestamp, body=body, signature=signature
+        ) and bool(secrets)
+
+    if not verified(credentials):
+        # A secret added since we cached (rotation in another process) must work at once.
+        fresh = credentials_cache.refetch_after_mismatch(tenant_id, now) if cached else None
+        if not verified(fresh):
+            # An unknown tenant gets the same answer as a bad signature: no tenant enumeration.
+            raise ApiError(401, "invalid_signature", "The signature does not match.")
+        credentials = fresh
+    tenant = credentials.tenant
+    if len(body) > tenant.max_payload_bytes:  # the limit may have shrunk since we cached it
+        raise payload_too_large(tenant.max_payload_bytes)
+    if not tenant.is_active:
+        raise ApiError(403, "tenant_disabled", "This tenant is disabled.")
+    return SignedRequest(tenant=tenant, body=body)
 
 
 def _bearer_token(request: HttpRequest) -> str | None:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from formbridge import crypto
 from formbridge.ids import random_token
 
+from . import credentials_cache
 from .models import ApiKey, ApiKeyScope, SigningSecret, Tenant
 
 SIGNING_SECRET_PREFIX = "fbs_"  # noqa: S105 (a prefix, not a secret)
@@ -68,6 +69,7 @@ def tenant_create(*, tenant_id: str, name: str = "", secret: str | None = None) 
     with transaction.atomic():
         tenant.save(force_insert=True)
         SigningSecret.objects.create(tenant=tenant, secret_encrypted=crypto.encrypt(plaintext))
+    credentials_cache.forget(tenant_id)
     return TenantWithSecret(tenant=tenant, signing_secret=plaintext)
 
 
@@ -89,12 +91,14 @@ def tenant_rotate_secret(
             Q(expires_at__isnull=True) | Q(expires_at__gt=overlap_ends)
         ).update(expires_at=overlap_ends, updated_at=now)
         SigningSecret.objects.create(tenant=tenant, secret_encrypted=crypto.encrypt(plaintext))
+    credentials_cache.forget(tenant.id)
     return plaintext
 
 
 def tenant_set_active(*, tenant: Tenant, is_active: bool) -> Tenant:
     tenant.is_active = is_active
     tenant.save(update_fields=["is_active", "updated_at"])
+    credentials_cache.forget(tenant.id)
     return tenant
 
 

@@ -4,16 +4,18 @@ import pytest
 from django.test import Client
 
 from formbridge.redis_client import get_redis
+from tenants import credentials_cache
 from tests.factories import tenant_with_secret
 from tests.signing import encode, signed_headers
 
 
 @pytest.fixture(autouse=True)
-def _clean_redis():
-    """Rate and quota counters must not leak between tests."""
+def _clean_shared_state():
+    """Rate and quota counters, and cached tenant credentials, must not leak between tests."""
     client = get_redis()
     if client is not None:
         client.flushdb()
+    credentials_cache.forget()
     yield
 
 

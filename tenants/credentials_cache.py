@@ -1,0 +1,100 @@
+"""A short-lived, per-process cache of ingest credentials (tenant row + decrypted secrets).
+
+The signed-ingest hot path would otherwise spend a database round trip per request on them.
+Safety of the cache:
+- each secret keeps its expires_at, checked against the request time, so expiry stays exact;
+- a signature that fails against cached secrets is re-checked against fresh ones (at most once a
+  second per tenant), so a secret added by rotation works at once;
+- other changes (disabling a tenant, limits) reach every process within TENANT_CACHE_SECONDS, and
+  the process that made them at once (services call `forget`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db.models import Q
+
+from formbridge import crypto
+
+from .models import SigningSecret, Tenant
+
+MAX_ENTRIES = 10_000
+# A failed signature may trigger a refetch, but no more often than this per tenant id.
+REFETCH_INTERVAL_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class IngestCredentials:
+    tenant: Tenant
+    secrets: tuple[tuple[str, datetime | None], ...]  # (plaintext, expires_at)
+
+    def secrets_at(self, now: datetime) -> tuple[str, ...]:
+        return tuple(s for s, expires in self.secrets if expires is None or expires > now)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    credentials: IngestCredentials | None  # None: no such tenant (or no secret yet)
+    fetched_at: float
+
+
+_lock = threading.Lock()
+_entries: OrderedDict[str, _Entry] = OrderedDict()
+
+
+def fetch(tenant_id: str, now: datetime) -> IngestCredentials | None:
+    """The tenant and its unexpired signing secrets, in one query."""
+    rows = list(
+        SigningSecret.objects.select_related("tenant")
+        .filter(tenant_id=tenant_id)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+    )
+    if not rows:
+        return None
+    return IngestCredentials(
+        tenant=rows[0].tenant,
+        secrets=tuple((crypto.decrypt(row.secret_encrypted), row.expires_at) for row in rows),
+    )
+
+
+def _store(tenant_id: str, credentials: IngestCredentials | None) -> None:
+    with _lock:
+        _entries[tenant_id] = _Entry(credentials, time.monotonic())
+        _entries.move_to_end(tenant_id)
+        while len(_entries) > MAX_ENTRIES:
+            _entries.popitem(last=False)
+
+
+def get(tenant_id: str, now: datetime) -> tuple[IngestCredentials | None, bool]:
+    """Credentials for tenant_id and whether they came from the cache."""
+    entry = _entries.get(tenant_id)
+    if entry is not None and time.monotonic() - entry.fetched_at < settings.TENANT_CACHE_SECONDS:
+        return entry.credentials, True
+    credentials = fetch(tenant_id, now)
+    _store(tenant_id, credentials)
+    return credentials, False
+
+
+def refetch_after_mismatch(tenant_id: str, now: datetime) -> IngestCredentials | None:
+    """Fresh credentials after a cached check failed, or None if one was fetched too recently."""
+    entry = _entries.get(tenant_id)
+    if entry is not None and time.monotonic() - entry.fetched_at < REFETCH_INTERVAL_SECONDS:
+        return None
+    credentials = fetch(tenant_id, now)
+    _store(tenant_id, credentials)
+    return credentials
+
+
+def forget(tenant_id: str | None = None) -> None:
+    """Drop one tenant's entry (or all): called by every service that changes them."""
+    with _lock:
+        if tenant_id is None:
+            _entries.clear()
+        else:
+            _entries.pop(tenant_id, None)
