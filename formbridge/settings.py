@@ -46,6 +46,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# The JSON API authenticates by signature or key, not cookies: formbridge.wsgi serves it with only
+# these (see there).
+API_PATH_PREFIX = "/v1/"
+API_MIDDLEWARE = ["django.middleware.security.SecurityMiddleware"]
+
 ROOT_URLCONF = "formbridge.urls"
 WSGI_APPLICATION = "formbridge.wsgi.application"
 

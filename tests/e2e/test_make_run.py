@@ -38,6 +38,18 @@ def wait_for(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
     raise AssertionError(f"{url} did not come up in {seconds} s")
 
 
+def assert_port_closes(port: int, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                pass
+        except OSError:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"something still listens on {port} after make run stopped")
+
+
 def test_make_run_serves_and_the_printed_curl_is_accepted(tmp_path):
     port = free_port()
     env = {
@@ -76,6 +88,11 @@ def test_make_run_serves_and_the_printed_curl_is_accepted(tmp_path):
         assert len(rows) == 1
         assert rows[0][:2] == ("t_demo", "contact_us")
         assert json.loads(rows[0][2])["email"] == "jane@example.com"
+
+        # Ctrl-C stops everything make run started: nothing keeps serving in the background.
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=30)
+        assert_port_closes(port)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)

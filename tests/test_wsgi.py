@@ -1,0 +1,71 @@
+"""formbridge.wsgi: the API is served by the lean handler, everything else by the full stack."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+
+from formbridge.wsgi import application
+from ingest.models import Submission
+from tests.signing import signed_headers
+
+pytestmark = pytest.mark.django_db
+
+
+def call(method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None):
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "HTTP_HOST": "127.0.0.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_TYPE": "application/json",
+    }
+    for name, value in (headers or {}).items():
+        environ["HTTP_" + name.upper().replace("-", "_")] = value
+    captured = {}
+
+    def start_response(status, response_headers):
+        captured["status"] = int(status.split()[0])
+        captured["headers"] = dict(response_headers)
+
+    # As Django's test client does: keep the test transaction's connection open across the call.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        content = b"".join(application(environ, start_response))
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+    return captured["status"], captured["headers"], content
+
+
+def test_ingest_through_the_wsgi_entry_point(acme):
+    body = json.dumps({"name": "Jane"}).encode()
+    headers = signed_headers(tenant_id="t_acme", secret=acme.signing_secret, body=body)
+
+    status, response_headers, content = call("POST", "/v1/ingest", body, headers)
+
+    assert status == 202, content
+    assert json.loads(content)["status"] == "accepted"
+    assert Submission.objects.get().payload == {"name": "Jane"}
+    # the admin's cookie middleware did not run for the API
+    assert "Set-Cookie" not in response_headers
+    assert "X-Frame-Options" not in response_headers
+
+
+def test_admin_keeps_the_full_middleware_stack(db):
+    status, response_headers, _ = call("GET", "/admin/login/")
+
+    assert status == 200
+    assert response_headers["X-Frame-Options"] == "DENY"
+    assert "csrftoken" in response_headers.get("Set-Cookie", "")
