@@ -16,7 +16,24 @@ from tests.signing import signed_headers
 pytestmark = pytest.mark.django_db
 
 
-def call(method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None):
+class UnreadableBody(io.BytesIO):
+    """A request body that fails the test if anyone reads it."""
+
+    def read(self, *args):
+        raise AssertionError("the body was read")
+
+    readline = read
+
+
+def call(
+    method: str,
+    path: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    *,
+    stream: io.BytesIO | None = None,
+    content_length: str | None = None,
+):
     environ = {
         "REQUEST_METHOD": method,
         "PATH_INFO": path,
@@ -26,8 +43,8 @@ def call(method: str, path: str, body: bytes = b"", headers: dict[str, str] | No
         "REMOTE_ADDR": "127.0.0.1",
         "SERVER_PROTOCOL": "HTTP/1.1",
         "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(body),
-        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": stream or io.BytesIO(body),
+        "CONTENT_LENGTH": str(len(body)) if content_length is None else content_length,
         "CONTENT_TYPE": "application/json",
     }
     for name, value in (headers or {}).items():
@@ -69,3 +86,46 @@ def test_admin_keeps_the_full_middleware_stack(db):
     assert status == 200
     assert response_headers["X-Frame-Options"] == "DENY"
     assert "csrftoken" in response_headers.get("Set-Cookie", "")
+
+
+def test_oversized_body_is_refused_before_it_is_read(acme):
+    headers = signed_headers(tenant_id="t_acme", secret=acme.signing_secret, body=b"{}")
+
+    status, _, content = call(
+        "POST",
+        "/v1/ingest",
+        headers=headers,
+        stream=UnreadableBody(),
+        content_length=str(50 * 1024 * 1024),
+    )
+
+    assert status == 413
+    assert json.loads(content)["error"]["code"] == "payload_too_large"
+    assert Submission.objects.count() == 0
+
+
+def test_chunked_body_without_content_length(acme):
+    body = json.dumps({"name": "Chunked"}).encode()
+    headers = signed_headers(tenant_id="t_acme", secret=acme.signing_secret, body=body)
+    headers["Transfer-Encoding"] = "chunked"
+
+    # the WSGI server has de-chunked the stream and sets no Content-Length
+    status, _, content = call("POST", "/v1/ingest", body, headers, content_length="")
+
+    assert status == 202, content
+    assert Submission.objects.get().payload == {"name": "Chunked"}
+
+
+def test_oversized_chunked_body_is_cut_off_at_the_limit(acme):
+    from tenants.models import Tenant
+
+    Tenant.objects.filter(pk="t_acme").update(max_payload_bytes=64)
+    body = json.dumps({"name": "x" * 500}).encode()
+    headers = signed_headers(tenant_id="t_acme", secret=acme.signing_secret, body=body)
+    headers["Transfer-Encoding"] = "chunked"
+
+    status, _, content = call("POST", "/v1/ingest", body, headers, content_length="")
+
+    assert status == 413
+    assert json.loads(content)["error"]["code"] == "payload_too_large"
+    assert Submission.objects.count() == 0
