@@ -1,1 +1,161 @@
-"""Destinations, deliveries and attempts (the delivery engine)."""
+"""Destinations, and the two delivery tables: one Delivery per (submission, destination) with its
+state, one DeliveryAttempt per try (Saleor's EventDelivery / EventDeliveryAttempt)."""
+
+from django.db import models
+from django.db.models import Q
+
+from formbridge.ids import new_uuid7
+from formbridge.models import TimeStampedModel
+from ingest.models import Submission
+from tenants.models import Tenant
+
+
+class DestinationKind(models.TextChoices):
+    REST = "rest", "REST webhook"
+    INBOX = "inbox", "Pull inbox"
+    HUBSPOT = "hubspot", "HubSpot"
+    SALESFORCE = "salesforce", "Salesforce"
+    DYNAMODB = "dynamodb", "DynamoDB"
+    SLACK = "slack", "Slack"
+    EMAIL = "email", "E-mail"
+
+
+class AuthMode(models.TextChoices):
+    NONE = "none", "None"
+    API_KEY_HEADER = "api_key_header", "API key header"
+    BEARER = "bearer", "Bearer token"
+    BASIC = "basic", "Basic auth"
+    OAUTH2_CLIENT_CREDENTIALS = "oauth2_client_credentials", "OAuth2 client credentials"
+
+
+class Destination(TimeStampedModel):
+    id = models.UUIDField(primary_key=True, default=new_uuid7, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="destinations")
+    name = models.CharField(max_length=64)
+    kind = models.CharField(max_length=16, choices=DestinationKind.choices)
+    # url, method, headers, mapping (JMESPath): validated by delivery.validation.
+    config = models.JSONField(default=dict, blank=True)
+    auth_mode = models.CharField(max_length=32, choices=AuthMode.choices, default=AuthMode.NONE)
+    # Non-secret auth settings: header name, username, token_url, client_id, scope.
+    auth_config = models.JSONField(default=dict, blank=True)
+    auth_secret_encrypted = models.TextField(blank=True, help_text="Fernet; write-only.")
+    signing_secret_encrypted = models.TextField(blank=True, help_text="Standard Webhooks whsec_.")
+    # {"form_id": [...], "source": [...], "event_type": [...]}: every listed field must match.
+    filter = models.JSONField(default=dict, blank=True)
+    # Seconds to wait after each failed attempt; null means the default schedule.
+    retry_schedule = models.JSONField(null=True, blank=True)
+    max_attempts = models.PositiveIntegerField(null=True, blank=True)
+    timeout_seconds = models.FloatField(default=15.0)
+    connect_timeout_seconds = models.FloatField(default=5.0)
+    max_concurrency = models.PositiveIntegerField(default=10, help_text="0 is unlimited.")
+    rate_limit_per_second = models.PositiveIntegerField(default=0, help_text="0 is unlimited.")
+    enabled = models.BooleanField(default=True)
+    # Health: the circuit breaker and auto-disable read and write these.
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    circuit_open_until = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.TextField(blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["tenant_id", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="destination_name_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}/{self.name}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending"
+    IN_FLIGHT = "in_flight"
+    RETRYING = "retrying"
+    SUCCEEDED = "succeeded"
+    DEAD = "dead"
+    CANCELLED = "cancelled"
+
+
+WAITING_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
+FINAL_STATUSES = (DeliveryStatus.SUCCEEDED, DeliveryStatus.DEAD, DeliveryStatus.CANCELLED)
+
+
+class Delivery(TimeStampedModel):
+    """One submission on its way to one destination. The database, not the broker, holds it."""
+
+    id = models.UUIDField(primary_key=True, default=new_uuid7, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, db_index=False)
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
+    destination = models.ForeignKey(
+        Destination, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0, help_text="Attempts made, ever.")
+    # A replay starts a new cycle: the retry budget counts attempts since this one.
+    cycle_started_at_attempt = models.PositiveIntegerField(default=0)
+    # Null while waiting for a pull consumer (inbox) or when final.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_token = models.UUIDField(null=True, blank=True)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["submission", "destination"], name="delivery_once_per_destination"
+            )
+        ]
+        indexes = [
+            # The dispatcher's query touches only due rows, not the whole (mostly final) table.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="delivery_due",
+                condition=Q(status__in=WAITING_STATUSES, next_attempt_at__isnull=False),
+            ),
+            models.Index(
+                fields=["lease_until"],
+                name="delivery_leased",
+                condition=Q(status=DeliveryStatus.IN_FLIGHT),
+            ),
+            models.Index(fields=["tenant", "status", "created_at"], name="delivery_by_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"delivery {self.id} ({self.status})"
+
+
+class AttemptOutcome(models.TextChoices):
+    SUCCESS = "success"
+    RETRYABLE = "retryable"
+    PERMANENT = "permanent"
+
+
+class DeliveryAttempt(TimeStampedModel):
+    """One try, as it happened. Never edited."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, db_index=False)
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField()
+    request_method = models.CharField(max_length=8, blank=True)
+    request_url = models.TextField(blank=True)
+    request_headers = models.JSONField(default=dict, blank=True, help_text="Credentials redacted.")
+    response_status = models.PositiveIntegerField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    response_body = models.TextField(blank=True, help_text="The first 1 KiB.")
+    error = models.TextField(blank=True)
+    outcome = models.CharField(max_length=16, choices=AttemptOutcome.choices)
+
+    class Meta:
+        ordering = ["delivery_id", "number"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of {self.delivery_id}: {self.outcome}"

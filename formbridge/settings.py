@@ -16,6 +16,7 @@ if Path(ENV_FILE).is_file():
 
 # Where the embedded default keeps its SQLite database and file broker.
 VAR_DIR = Path(env.str("FORMBRIDGE_VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # Production secrets have no default: a missing one fails loudly at start-up.
 SECRET_KEY = env.str("SECRET_KEY")
@@ -104,6 +105,23 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 
+# A message is only a wake-up; the database holds the work (see delivery.wakeup).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-due-deliveries": {
+        "task": "delivery.dispatch_due",
+        "schedule": 1.0,
+        # Stale ticks are dropped rather than piling up while workers are down.
+        "options": {"expires": 5},
+    },
+}
+
 # --- Encryption at rest: Fernet keys, newest first (older keys still decrypt, for rotation). ---
 FORMBRIDGE_ENCRYPTION_KEYS = env.list("FORMBRIDGE_ENCRYPTION_KEYS")
 
@@ -125,6 +143,19 @@ SIGNING_SECRET_ROTATION_OVERLAP_HOURS = env.int("SIGNING_SECRET_ROTATION_OVERLAP
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # Django's own cap on bodies it buffers (forms, admin); ingest enforces the tenant limit itself.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
+
+# --- Delivery ---
+# Networks destinations may reach although private (CIDRs, comma-separated), e.g. 10.0.5.0/24.
+DELIVERY_ALLOWED_NETWORKS = env.list("DELIVERY_ALLOWED_NETWORKS", default=[])
+# Deliveries one worker claims and sends concurrently per batch.
+DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=50)
+# Concurrent HTTP requests per worker process.
+DELIVERY_HTTP_CONCURRENCY = env.int("DELIVERY_HTTP_CONCURRENCY", default=16)
+# Consecutive failures that open a destination's circuit breaker, and how long it stays open.
+DELIVERY_CIRCUIT_FAILURES = env.int("DELIVERY_CIRCUIT_FAILURES", default=10)
+DELIVERY_CIRCUIT_COOLDOWN_SECONDS = env.int("DELIVERY_CIRCUIT_COOLDOWN_SECONDS", default=60)
+# A destination failing without a success for this long is disabled.
+DELIVERY_DISABLE_AFTER_DAYS = env.float("DELIVERY_DISABLE_AFTER_DAYS", default=5.0)
 
 REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "formbridge.errors.drf_exception_handler",

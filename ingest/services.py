@@ -7,6 +7,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import transaction
+
+from delivery import services as delivery_services
 from formbridge.db import insert_or_skip
 from formbridge.ids import new_uuid7
 from tenants.models import Tenant
@@ -15,6 +18,7 @@ from .models import Submission
 from .parsing import IngestInput
 
 logger = logging.getLogger(__name__)
+CONFLICT_FIELDS = ("tenant", "submission_id")
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,22 @@ def submission_ingest(
         created_at=received_at,
         updated_at=received_at,
     )
-    if not insert_or_skip(submission, conflict_fields=("tenant", "submission_id")):
+    # Routing reads the tenant's destinations from a per-process cache, not the database.
+    routes = delivery_services.routes_for(submission)
+    if routes:
+        with transaction.atomic():
+            created = insert_or_skip(submission, conflict_fields=CONFLICT_FIELDS)
+            deliveries = (
+                delivery_services.deliveries_create(
+                    submission=submission, routes=routes, now=received_at
+                )
+                if created
+                else []
+            )
+    else:
+        # One INSERT in autocommit: a transaction would add two round trips (BEGIN, COMMIT).
+        created, deliveries = insert_or_skip(submission, conflict_fields=CONFLICT_FIELDS), []
+    if not created:
         earlier = Submission.objects.get(tenant=tenant, submission_id=submission.submission_id)
         logger.info(
             "duplicate submission",
@@ -61,6 +80,10 @@ def submission_ingest(
         return IngestResult(submission=earlier, created=False, deliveries=0)
     logger.debug(
         "submission stored",
-        extra={"tenant_id": tenant.id, "submission_id": submission.submission_id},
+        extra={
+            "tenant_id": tenant.id,
+            "submission_id": submission.submission_id,
+            "deliveries": len(deliveries),
+        },
     )
-    return IngestResult(submission=submission, created=True, deliveries=0)
+    return IngestResult(submission=submission, created=True, deliveries=len(deliveries))

@@ -11,9 +11,6 @@ Safety of the cache:
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +18,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from formbridge import crypto
+from formbridge.ttl_cache import TTLCache
 
 from .models import SigningSecret, Tenant
 
@@ -38,14 +36,9 @@ class IngestCredentials:
         return tuple(s for s, expires in self.secrets if expires is None or expires > now)
 
 
-@dataclass(frozen=True)
-class _Entry:
-    credentials: IngestCredentials | None  # None: no such tenant (or no secret yet)
-    fetched_at: float
-
-
-_lock = threading.Lock()
-_entries: OrderedDict[str, _Entry] = OrderedDict()
+_cache: TTLCache[str, IngestCredentials | None] = TTLCache(
+    ttl=lambda: settings.TENANT_CACHE_SECONDS, max_entries=MAX_ENTRIES
+)
 
 
 def fetch(tenant_id: str, now: datetime) -> IngestCredentials | None:
@@ -63,38 +56,19 @@ def fetch(tenant_id: str, now: datetime) -> IngestCredentials | None:
     )
 
 
-def _store(tenant_id: str, credentials: IngestCredentials | None) -> None:
-    with _lock:
-        _entries[tenant_id] = _Entry(credentials, time.monotonic())
-        _entries.move_to_end(tenant_id)
-        while len(_entries) > MAX_ENTRIES:
-            _entries.popitem(last=False)
-
-
 def get(tenant_id: str, now: datetime) -> tuple[IngestCredentials | None, bool]:
-    """Credentials for tenant_id and whether they came from the cache."""
-    entry = _entries.get(tenant_id)
-    if entry is not None and time.monotonic() - entry.fetched_at < settings.TENANT_CACHE_SECONDS:
-        return entry.credentials, True
-    credentials = fetch(tenant_id, now)
-    _store(tenant_id, credentials)
-    return credentials, False
+    """Credentials for tenant_id (None if there are none) and whether they came from the cache."""
+    return _cache.get(tenant_id, lambda: fetch(tenant_id, now))
 
 
 def refetch_after_mismatch(tenant_id: str, now: datetime) -> IngestCredentials | None:
     """Fresh credentials after a cached check failed, or None if one was fetched too recently."""
-    entry = _entries.get(tenant_id)
-    if entry is not None and time.monotonic() - entry.fetched_at < REFETCH_INTERVAL_SECONDS:
+    age = _cache.age(tenant_id)
+    if age is not None and age < REFETCH_INTERVAL_SECONDS:
         return None
-    credentials = fetch(tenant_id, now)
-    _store(tenant_id, credentials)
-    return credentials
+    return _cache.put(tenant_id, fetch(tenant_id, now))
 
 
 def forget(tenant_id: str | None = None) -> None:
     """Drop one tenant's entry (or all): called by every service that changes them."""
-    with _lock:
-        if tenant_id is None:
-            _entries.clear()
-        else:
-            _entries.pop(tenant_id, None)
+    _cache.forget(tenant_id)

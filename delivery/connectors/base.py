@@ -1,0 +1,69 @@
+"""The connector interface. A connector sends one delivery and returns an Outcome; it never
+raises on an HTTP result (Saleor's send_webhook_using_http returns a WebhookResponse)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+from delivery.models import AttemptOutcome
+
+RESPONSE_BODY_LIMIT = 1024
+
+
+@dataclass(frozen=True)
+class DestinationSnapshot:
+    """What a connector needs of a destination, secrets decrypted, read once per batch."""
+
+    id: UUID
+    tenant_id: str
+    name: str
+    kind: str
+    config: dict[str, Any]
+    auth_mode: str
+    auth_config: dict[str, Any]
+    auth_secret: str
+    signing_secret: str
+    timeout_seconds: float
+    connect_timeout_seconds: float
+
+
+@dataclass(frozen=True)
+class Job:
+    delivery_id: UUID
+    attempt_number: int
+    submission_id: str
+    event: dict[str, Any]
+    destination: DestinationSnapshot
+
+
+@dataclass
+class Outcome:
+    outcome: AttemptOutcome
+    started_at: datetime
+    duration_ms: int
+    status_code: int | None = None
+    error: str = ""
+    retry_after: float | None = None
+    # Set when the receiver says the destination is gone for good (410).
+    disable_reason: str = ""
+    request_method: str = ""
+    request_url: str = ""
+    request_headers: dict[str, str] = field(default_factory=dict)
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: str = ""
+
+
+class Connector:
+    kind: ClassVar[str]
+    # Inbox-like connectors never send: their deliveries wait for a pull consumer.
+    waits_for_pull: ClassVar[bool] = False
+
+    def send(self, job: Job) -> Outcome:
+        raise NotImplementedError
+
+    def validate(self, config: dict[str, Any]) -> dict[str, Any]:
+        """Check and normalise a destination's config; raise ValueError with a clear message."""
+        return config

@@ -1,0 +1,15 @@
+"""The pull inbox: nothing is sent; deliveries wait until a consumer acks them (GET /v1/inbox)."""
+
+from __future__ import annotations
+
+from . import register
+from .base import Connector, Job, Outcome
+
+
+@register
+class InboxConnector(Connector):
+    kind = "inbox"
+    waits_for_pull = True
+
+    def send(self, job: Job) -> Outcome:  # pragma: no cover - never scheduled
+        raise RuntimeError("inbox deliveries are pulled, not sent")

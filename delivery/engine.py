@@ -1,0 +1,277 @@
+"""The dispatcher's database side: claim due deliveries, record what their attempts did.
+
+Claims use SELECT ... FOR UPDATE SKIP LOCKED and a lease (token + expiry): two workers never send
+the same delivery at once, and a worker that dies mid-flight loses its lease, not the delivery.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from formbridge.ids import new_uuid7
+from ingest.canonical import canonical_event
+
+from . import retry, throttle
+from .connectors.base import Job, Outcome
+from .models import (
+    WAITING_STATUSES,
+    AttemptOutcome,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    Destination,
+)
+from .snapshots import destination_snapshot
+
+logger = logging.getLogger(__name__)
+
+# Extra lease time beyond the destination's own timeouts, for recording the outcome.
+LEASE_MARGIN_SECONDS = 30
+# How long deliveries held back by a destination's concurrency or rate limit wait before retrying.
+THROTTLE_DEFER_SECONDS = 1
+
+
+@dataclass(frozen=True)
+class Claimed:
+    job: Job
+    lease_token: UUID
+    cycle_attempt: int  # 1 for the first attempt since creation or the last replay
+    retry_schedule: tuple[float, ...]
+    max_attempts: int | None
+
+
+def _due(now: datetime) -> Q:
+    expired_lease = Q(status=DeliveryStatus.IN_FLIGHT, lease_until__lt=now)
+    return Q(status__in=WAITING_STATUSES, next_attempt_at__lte=now) | expired_lease
+
+
+def has_due_work(now: datetime | None = None) -> bool:
+    """Cheap: both halves of the condition are served by partial indexes."""
+    due = Delivery.objects.filter(_due(now or timezone.now())).exclude(destination__kind="inbox")
+    return due.exists()
+
+
+def _allowance(destination: Destination, waiting: int, in_flight: int, now: datetime) -> int:
+    """How many of this destination's due deliveries may be sent now."""
+    if destination.circuit_open_until and destination.circuit_open_until > now:
+        return 0
+    if destination.consecutive_failures >= settings.DELIVERY_CIRCUIT_FAILURES:
+        return 1 if in_flight == 0 else 0  # half-open: one probe at a time
+    allowed = waiting
+    if destination.max_concurrency:
+        allowed = min(allowed, max(0, destination.max_concurrency - in_flight))
+    return throttle.take(
+        str(destination.id), wanted=allowed, limit=destination.rate_limit_per_second, now=now
+    )
+
+
+def _park(rows: list[Delivery], destination: Destination, now: datetime) -> None:
+    """Move rows that may not go now out of the due set, so they don't crowd the next claims."""
+    ids = [row.id for row in rows]
+    if not destination.enabled:
+        when = None  # waits until the destination is enabled again
+    elif destination.circuit_open_until and destination.circuit_open_until > now:
+        when = destination.circuit_open_until
+    else:
+        when = now + timedelta(seconds=THROTTLE_DEFER_SECONDS)
+    Delivery.objects.filter(id__in=ids, status=DeliveryStatus.IN_FLIGHT).update(
+        status=DeliveryStatus.RETRYING, lease_until=None, lease_token=None
+    )
+    Delivery.objects.filter(id__in=ids).update(next_attempt_at=when, updated_at=now)
+
+
+def deliveries_claim(*, limit: int, now: datetime | None = None) -> list[Claimed]:
+    """Lease up to `limit` due deliveries to this worker, honouring each destination's limits."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        candidates = list(
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("destination", "submission")
+            .filter(_due(now))
+            .exclude(destination__kind="inbox")
+            .order_by("next_attempt_at")[:limit]
+        )
+        if not candidates:
+            return []
+        by_destination: dict[UUID, list[Delivery]] = defaultdict(list)
+        for row in candidates:
+            by_destination[row.destination_id].append(row)
+        in_flight = dict(
+            Delivery.objects.filter(
+                destination_id__in=by_destination,
+                status=DeliveryStatus.IN_FLIGHT,
+                lease_until__gte=now,
+            )
+            .values_list("destination_id")
+            .annotate(n=Count("id"))
+        )
+        chosen: list[Delivery] = []
+        for destination_id, rows in by_destination.items():
+            destination = rows[0].destination
+            allowed = (
+                _allowance(destination, len(rows), in_flight.get(destination_id, 0), now)
+                if destination.enabled
+                else 0
+            )
+            chosen.extend(rows[:allowed])
+            if rows[allowed:]:
+                _park(rows[allowed:], destination, now)
+        if not chosen:
+            return []
+        token = new_uuid7()
+        longest = max(
+            r.destination.timeout_seconds + r.destination.connect_timeout_seconds for r in chosen
+        )
+        Delivery.objects.filter(id__in=[row.id for row in chosen]).update(
+            status=DeliveryStatus.IN_FLIGHT,
+            lease_until=now + timedelta(seconds=longest + LEASE_MARGIN_SECONDS),
+            lease_token=token,
+            updated_at=now,
+        )
+    snapshots = {}
+    claimed = []
+    for row in chosen:
+        destination = row.destination
+        if destination.id not in snapshots:
+            snapshots[destination.id] = destination_snapshot(destination)
+        claimed.append(
+            Claimed(
+                job=Job(
+                    delivery_id=row.id,
+                    attempt_number=row.attempts + 1,
+                    submission_id=row.submission.submission_id,
+                    event=canonical_event(row.submission),
+                    destination=snapshots[destination.id],
+                ),
+                lease_token=token,
+                cycle_attempt=row.attempts + 1 - row.cycle_started_at_attempt,
+                retry_schedule=tuple(destination.retry_schedule or retry.DEFAULT_SCHEDULE),
+                max_attempts=destination.max_attempts,
+            )
+        )
+    return claimed
+
+
+def _next_state(claimed: Claimed, outcome: Outcome, now: datetime) -> dict:
+    if outcome.outcome == AttemptOutcome.SUCCESS:
+        return {
+            "status": DeliveryStatus.SUCCEEDED,
+            "delivered_at": now,
+            "next_attempt_at": None,
+            "last_error": "",
+        }
+    if outcome.outcome == AttemptOutcome.PERMANENT:
+        return {
+            "status": DeliveryStatus.DEAD,
+            "next_attempt_at": None,
+            "last_error": f"permanent failure: {outcome.error}",
+        }
+    delay = retry.retry_delay(
+        failed_attempts=claimed.cycle_attempt,
+        schedule=claimed.retry_schedule,
+        max_attempts=claimed.max_attempts,
+        retry_after=outcome.retry_after,
+    )
+    if delay is None:
+        return {
+            "status": DeliveryStatus.DEAD,
+            "next_attempt_at": None,
+            "last_error": f"gave up after {claimed.cycle_attempt} attempts: {outcome.error}",
+        }
+    return {
+        "status": DeliveryStatus.RETRYING,
+        "next_attempt_at": now + timedelta(seconds=delay),
+        "last_error": outcome.error,
+    }
+
+
+def _update_health(results: list[tuple[Claimed, Outcome]], now: datetime) -> None:
+    by_destination: dict[UUID, list[Outcome]] = defaultdict(list)
+    for claimed, outcome in results:
+        by_destination[claimed.job.destination.id].append(outcome)
+    for destination in Destination.objects.select_for_update().filter(id__in=by_destination):
+        outcomes = by_destination[destination.id]
+        gone = next((o.disable_reason for o in outcomes if o.disable_reason), "")
+        if any(o.outcome == AttemptOutcome.SUCCESS for o in outcomes):
+            destination.consecutive_failures = 0
+            destination.failing_since = None
+            destination.circuit_open_until = None
+        else:
+            destination.consecutive_failures += len(outcomes)
+            destination.failing_since = destination.failing_since or now
+            if destination.consecutive_failures >= settings.DELIVERY_CIRCUIT_FAILURES:
+                cooldown = timedelta(seconds=settings.DELIVERY_CIRCUIT_COOLDOWN_SECONDS)
+                destination.circuit_open_until = now + cooldown
+            failing_for = now - destination.failing_since
+            if failing_for >= timedelta(days=settings.DELIVERY_DISABLE_AFTER_DAYS):
+                gone = gone or (
+                    f"failing since {destination.failing_since:%Y-%m-%d %H:%M} UTC without a "
+                    f"success ({destination.consecutive_failures} failures in a row)"
+                )
+        if gone and destination.enabled:
+            destination.enabled = False
+            destination.disabled_reason = gone
+            destination.disabled_at = now
+            logger.warning(
+                "destination disabled",
+                extra={
+                    "tenant_id": destination.tenant_id,
+                    "destination_id": str(destination.id),
+                    "reason": gone,
+                },
+            )
+        destination.save()
+
+
+def deliveries_record(
+    results: list[tuple[Claimed, Outcome]], *, now: datetime | None = None
+) -> None:
+    """Store each attempt and move each delivery on; a lost lease keeps the attempt only."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        DeliveryAttempt.objects.bulk_create(
+            DeliveryAttempt(
+                delivery_id=claimed.job.delivery_id,
+                tenant_id=claimed.job.destination.tenant_id,
+                number=claimed.job.attempt_number,
+                started_at=outcome.started_at,
+                duration_ms=outcome.duration_ms,
+                request_method=outcome.request_method,
+                request_url=outcome.request_url,
+                request_headers=outcome.request_headers,
+                response_status=outcome.status_code,
+                response_headers=outcome.response_headers,
+                response_body=outcome.response_body,
+                error=outcome.error[:2000],
+                outcome=outcome.outcome,
+            )
+            for claimed, outcome in results
+        )
+        for claimed, outcome in results:
+            updated = Delivery.objects.filter(
+                id=claimed.job.delivery_id,
+                lease_token=claimed.lease_token,
+                status=DeliveryStatus.IN_FLIGHT,
+            ).update(
+                attempts=F("attempts") + 1,
+                lease_until=None,
+                lease_token=None,
+                last_status_code=outcome.status_code,
+                updated_at=now,
+                **_next_state(claimed, outcome, now),
+            )
+            if not updated:
+                logger.warning(
+                    "lease lost before the outcome was recorded",
+                    extra={"delivery_id": str(claimed.job.delivery_id)},
+                )
+        _update_health(results, now)

@@ -1,0 +1,341 @@
+"""Writes for delivery: fan-out at ingest, destinations, replay, test sends."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from formbridge import crypto
+from formbridge.ids import new_uuid7
+from formbridge.ttl_cache import TTLCache
+from ingest.models import Submission
+from tenants.models import Tenant
+
+from . import routing, signing, validation, wakeup
+from .connectors import connector_for
+from .connectors.base import Job, Outcome
+from .models import FINAL_STATUSES, Delivery, DeliveryStatus, Destination
+from .snapshots import destination_snapshot
+
+logger = logging.getLogger(__name__)
+
+
+# --- routing at ingest ---
+
+
+@dataclass(frozen=True)
+class Route:
+    id: Any
+    name: str
+    enabled: bool
+    filter: dict
+    waits_for_pull: bool
+
+
+_routes: TTLCache[str, tuple[Route, ...]] = TTLCache(ttl=lambda: settings.TENANT_CACHE_SECONDS)
+
+
+def tenant_routes(tenant_id: str) -> tuple[Route, ...]:
+    """The tenant's enabled destinations, cached per process like its credentials."""
+
+    def fetch() -> tuple[Route, ...]:
+        return tuple(
+            Route(
+                id=d.id,
+                name=d.name,
+                enabled=d.enabled,
+                filter=d.filter,
+                waits_for_pull=connector_for(d.kind).waits_for_pull,
+            )
+            for d in Destination.objects.filter(tenant_id=tenant_id, enabled=True)
+        )
+
+    return _routes.get(tenant_id, fetch)[0]
+
+
+def forget_routes(tenant_id: str | None = None) -> None:
+    _routes.forget(tenant_id)
+
+
+def routes_for(submission: Submission) -> list[Route]:
+    return routing.route(
+        tenant_routes(submission.tenant_id),
+        form_id=submission.form_id,
+        source=submission.source,
+        event_type=submission.event_type,
+        requested=submission.requested_destinations,
+    )
+
+
+def deliveries_create(
+    *, submission: Submission, routes: Iterable[Route], now: datetime
+) -> list[Delivery]:
+    """One pending delivery per route; call inside the transaction that stores the submission."""
+    deliveries = [
+        Delivery(
+            tenant_id=submission.tenant_id,
+            submission=submission,
+            destination_id=route.id,
+            status=DeliveryStatus.PENDING,
+            next_attempt_at=None if route.waits_for_pull else now,
+            created_at=now,
+            updated_at=now,
+        )
+        for route in routes
+    ]
+    Delivery.objects.bulk_create(deliveries)
+    if any(d.next_attempt_at for d in deliveries):
+        transaction.on_commit(wakeup.request_drain)
+    return deliveries
+
+
+# --- destinations ---
+
+
+@dataclass(frozen=True)
+class DestinationWithSecret:
+    destination: Destination
+    signing_secret: str | None  # shown once when generated
+
+
+def destination_create(
+    *,
+    tenant: Tenant,
+    name: str,
+    kind: str = "rest",
+    config: dict[str, Any] | None = None,
+    auth_mode: str = "none",
+    auth_config: dict[str, Any] | None = None,
+    auth_secret: str = "",
+    signing_secret: str | None = None,
+    generate_signing_secret: bool = False,
+    filter: dict[str, Any] | None = None,
+    retry_schedule: list[float] | None = None,
+    max_attempts: int | None = None,
+    timeout_seconds: float = 15.0,
+    connect_timeout_seconds: float = 5.0,
+    max_concurrency: int = 10,
+    rate_limit_per_second: int = 0,
+) -> DestinationWithSecret:
+    """Validate and create a destination; a generated signing secret is returned once."""
+    name = validation.clean_name(name)
+    if Destination.objects.filter(tenant=tenant, name=name).exists():
+        raise validation.DestinationInvalid("name", f"{tenant.id} already has {name!r}")
+    kind = validation.clean_kind(kind)
+    config = validation.clean_config(kind, config or {})
+    auth_config = validation.clean_auth(auth_mode, auth_config or {}, auth_secret)
+    if generate_signing_secret:
+        signing_secret = signing.generate_secret()
+    elif signing_secret:
+        validation.clean_signing_secret(signing_secret)
+    schedule, max_attempts = validation.clean_retry(retry_schedule, max_attempts)
+    timeout, connect = validation.clean_timeouts(timeout_seconds, connect_timeout_seconds)
+    destination = Destination.objects.create(
+        tenant=tenant,
+        name=name,
+        kind=kind,
+        config=config,
+        auth_mode=auth_mode,
+        auth_config=auth_config,
+        auth_secret_encrypted=crypto.encrypt(auth_secret) if auth_secret else "",
+        signing_secret_encrypted=crypto.encrypt(signing_secret) if signing_secret else "",
+        filter=validation.clean_filter(filter),
+        retry_schedule=schedule,
+        max_attempts=max_attempts,
+        timeout_seconds=timeout,
+        connect_timeout_seconds=connect,
+        max_concurrency=max_concurrency,
+        rate_limit_per_second=rate_limit_per_second,
+    )
+    forget_routes(tenant.id)
+    return DestinationWithSecret(
+        destination=destination, signing_secret=signing_secret if generate_signing_secret else None
+    )
+
+
+def destination_set_enabled(*, destination: Destination, enabled: bool) -> Destination:
+    """Disable, or enable again: health resets and parked deliveries are scheduled at once."""
+    now = timezone.now()
+    with transaction.atomic():
+        destination.enabled = enabled
+        if enabled:
+            destination.consecutive_failures = 0
+            destination.failing_since = None
+            destination.circuit_open_until = None
+            destination.disabled_reason = ""
+            destination.disabled_at = None
+        else:
+            destination.disabled_reason = destination.disabled_reason or "disabled by an operator"
+            destination.disabled_at = now
+        destination.save()
+        if enabled and not connector_for(destination.kind).waits_for_pull:
+            parked = Delivery.objects.filter(
+                destination=destination,
+                status__in=(DeliveryStatus.PENDING, DeliveryStatus.RETRYING),
+                next_attempt_at__isnull=True,
+            ).update(next_attempt_at=now, updated_at=now)
+            if parked:
+                transaction.on_commit(wakeup.request_drain)
+    forget_routes(destination.tenant_id)
+    return destination
+
+
+def destination_test(*, destination: Destination) -> Outcome:
+    """Send a synthetic event now, outside the delivery tables, and return what happened."""
+    now = timezone.now()
+    event = {
+        "schema_version": "1.0",
+        "submission_id": "test",
+        "tenant_id": destination.tenant_id,
+        "source": "formbridge",
+        "form_id": "test",
+        "event_type": "formbridge.test",
+        "submitted_at": now.isoformat(),
+        "received_at": now.isoformat(),
+        "ip": None,
+        "payload": {"message": "A test event from FormBridge."},
+        "attachments": [],
+    }
+    job = Job(
+        delivery_id=new_uuid7(),
+        attempt_number=1,
+        submission_id="test",
+        event=event,
+        destination=destination_snapshot(destination),
+    )
+    return connector_for(destination.kind).send(job)
+
+
+# --- replay ---
+
+REPLAY_STATUSES = {
+    "dead": (DeliveryStatus.DEAD,),
+    "retrying": (DeliveryStatus.RETRYING,),
+    "all": (DeliveryStatus.DEAD, DeliveryStatus.RETRYING, *FINAL_STATUSES),
+}
+REPLAY_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    requeued: int
+    created: int
+    dry_run: bool
+
+
+def _submission_filters(
+    *, submission_ids: Iterable[str] | None, since: datetime | None, until: datetime | None
+) -> dict[str, Any]:
+    filters: dict[str, Any] = {}
+    if submission_ids:
+        filters["submission_id__in"] = list(submission_ids)
+    if since:
+        filters["received_at__gte"] = since
+    if until:
+        filters["received_at__lt"] = until
+    return filters
+
+
+def deliveries_replay(
+    *,
+    tenant: Tenant | None = None,
+    submission_ids: Iterable[str] | None = None,
+    destination: Destination | None = None,
+    status: str = "dead",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ReplayResult:
+    """Queue chosen deliveries again through the normal path; with a destination, also create
+    its missing deliveries (a destination added after the submissions arrived)."""
+    if status not in REPLAY_STATUSES:
+        raise ValueError(f"status must be one of {', '.join(REPLAY_STATUSES)}")
+    filters = _submission_filters(submission_ids=submission_ids, since=since, until=until)
+    chosen = Delivery.objects.filter(
+        status__in=REPLAY_STATUSES[status],
+        **{f"submission__{name}": value for name, value in filters.items()},
+    )
+    if tenant is not None:
+        chosen = chosen.filter(tenant=tenant)
+    if destination is not None:
+        chosen = chosen.filter(destination=destination)
+    missing = _submissions_missing(destination, filters) if destination is not None else []
+    if dry_run:
+        return ReplayResult(requeued=chosen.count(), created=len(missing), dry_run=True)
+    ids = list(chosen.values_list("id", flat=True))
+    now = timezone.now()
+    requeued = 0
+    for start in range(0, len(ids), REPLAY_CHUNK):
+        chunk = ids[start : start + REPLAY_CHUNK]
+        with transaction.atomic():
+            # A new cycle: the retry budget starts over; attempt numbers keep counting.
+            requeued += (
+                Delivery.objects.filter(id__in=chunk)
+                .exclude(status=DeliveryStatus.IN_FLIGHT)
+                .update(
+                    status=DeliveryStatus.PENDING,
+                    next_attempt_at=now,
+                    cycle_started_at_attempt=F("attempts"),
+                    lease_until=None,
+                    lease_token=None,
+                    last_error="",
+                    delivered_at=None,
+                    updated_at=now,
+                )
+            )
+        if progress:
+            progress(len(chunk))
+    created = 0
+    for start in range(0, len(missing), REPLAY_CHUNK):
+        with transaction.atomic():
+            route = Route(
+                destination.id,
+                destination.name,
+                True,
+                destination.filter,
+                connector_for(destination.kind).waits_for_pull,
+            )
+            for submission in missing[start : start + REPLAY_CHUNK]:
+                deliveries_create(submission=submission, routes=[route], now=now)
+                created += 1
+        if progress:
+            progress(min(REPLAY_CHUNK, len(missing) - start))
+    # Inbox deliveries wait for their consumer; everything else goes to the dispatcher.
+    Delivery.objects.filter(
+        id__in=ids, destination__kind="inbox", status=DeliveryStatus.PENDING
+    ).update(next_attempt_at=None)
+    if requeued or created:
+        wakeup.request_drain()
+    logger.info(
+        "replay",
+        extra={
+            "tenant_id": tenant.id if tenant else None,
+            "requeued": requeued,
+            "created": created,
+        },
+    )
+    return ReplayResult(requeued=requeued, created=created, dry_run=False)
+
+
+def _submissions_missing(destination: Destination, filters: dict[str, Any]) -> list[Submission]:
+    """Its tenant's submissions in scope that match the destination but have no delivery to it."""
+    candidates = Submission.objects.filter(tenant_id=destination.tenant_id, **filters).exclude(
+        deliveries__destination=destination
+    )
+    return [
+        s
+        for s in candidates.iterator(chunk_size=REPLAY_CHUNK)
+        if routing.filter_matches(
+            destination.filter, form_id=s.form_id, source=s.source, event_type=s.event_type
+        )
+        and (s.requested_destinations is None or destination.name in s.requested_destinations)
+    ]

@@ -1,0 +1,90 @@
+"""SSRF guard: a destination may only reach public addresses, unless an operator allow-lists a
+network. Checked when a destination is saved and again at send time, after resolving DNS anew,
+and the request then goes to the address that was checked (no second lookup to rebind)."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass
+from functools import cache
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class UnsafeDestination(ValueError):
+    """The URL is malformed or would reach an address we refuse."""
+
+
+@dataclass(frozen=True)
+class Target:
+    scheme: str
+    host: str  # as written in the URL (for Host and TLS SNI)
+    port: int
+    address: IPAddress  # the checked address to connect to
+
+    @property
+    def netloc(self) -> str:
+        default = 443 if self.scheme == "https" else 80
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == default else f"{host}:{self.port}"
+
+
+@cache
+def _allowed_networks(
+    spec: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(net, strict=False) for net in spec)
+
+
+def allowed_networks():
+    return _allowed_networks(tuple(settings.DELIVERY_ALLOWED_NETWORKS))
+
+
+def is_forbidden(address: IPAddress) -> bool:
+    """Loopback, private, link-local (cloud metadata), CGNAT, multicast, reserved: not global."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    if any(address in network for network in allowed_networks()):
+        return False
+    return not address.is_global or address.is_multicast
+
+
+def _resolve(host: str, port: int) -> list[IPAddress]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UnsafeDestination(f"cannot resolve {host!r}: {exc}") from None
+    return list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos))
+
+
+def check_url(url: str) -> Target:
+    """Parse, resolve and vet a destination URL; the returned Target pins the checked address."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise UnsafeDestination(f"invalid URL: {exc}") from None
+    if parts.scheme not in ("http", "https"):
+        raise UnsafeDestination("the URL must start with http:// or https://")
+    if not parts.hostname:
+        raise UnsafeDestination("the URL has no host")
+    if parts.username or parts.password:
+        raise UnsafeDestination("put credentials in the auth settings, not in the URL")
+    try:
+        addresses = [ipaddress.ip_address(parts.hostname)]
+    except ValueError:
+        addresses = _resolve(parts.hostname, port)
+    if not addresses:
+        raise UnsafeDestination(f"{parts.hostname!r} resolves to no address")
+    refused = [a for a in addresses if is_forbidden(a)]
+    if refused:
+        # One private answer is enough to refuse: a resolver may hand out either.
+        raise UnsafeDestination(
+            f"{parts.hostname} resolves to {refused[0]}, a private or reserved address; "
+            "ask an operator to allow-list it (DELIVERY_ALLOWED_NETWORKS)"
+        )
+    return Target(scheme=parts.scheme, host=parts.hostname, port=port, address=addresses[0])

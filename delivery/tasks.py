@@ -1,0 +1,17 @@
+"""Celery entry points: thin, idempotent, no arguments to go stale."""
+
+from celery import shared_task
+
+from . import dispatcher, engine, wakeup
+
+
+@shared_task(name="delivery.drain", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def deliveries_drain() -> int:
+    """Send due deliveries until none are left; running it twice at once is harmless."""
+    return dispatcher.drain()
+
+
+@shared_task(name="delivery.dispatch_due", ignore_result=True)
+def deliveries_dispatch_due() -> bool:
+    """Every second (beat): wake a drain if retries fell due or a worker died holding a lease."""
+    return engine.has_due_work() and wakeup.request_drain()

@@ -1,0 +1,123 @@
+"""Validation of destination settings, shared by the command, the admin and the API."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from . import signing
+from .connectors import available_kinds, connector_for
+from .models import AuthMode
+from .routing import FILTER_FIELDS
+
+NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+MAX_SCHEDULE_LENGTH = 20
+MAX_DELAY_SECONDS = 7 * 86400
+AUTH_FIELDS = {
+    AuthMode.NONE: (),
+    AuthMode.API_KEY_HEADER: ("header",),
+    AuthMode.BEARER: (),
+    AuthMode.BASIC: ("username",),
+    AuthMode.OAUTH2_CLIENT_CREDENTIALS: ("token_url", "client_id"),
+}
+
+
+class DestinationInvalid(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def clean_name(name: str) -> str:
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        raise DestinationInvalid(
+            "name", "use 1-64 lowercase letters, digits, '.', '_' or '-', starting with a letter"
+        )
+    return name
+
+
+def clean_kind(kind: str) -> str:
+    if kind not in available_kinds():
+        raise DestinationInvalid(
+            "kind", f"{kind!r} is not available; choose from {', '.join(available_kinds())}"
+        )
+    return kind
+
+
+def clean_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(config, dict):
+        raise DestinationInvalid("config", "must be an object")
+    try:
+        return connector_for(kind).validate(config)
+    except ValueError as exc:
+        raise DestinationInvalid("config", str(exc)) from None
+
+
+def clean_auth(mode: str, auth_config: dict[str, Any], secret: str) -> dict[str, Any]:
+    if mode not in AUTH_FIELDS:
+        raise DestinationInvalid("auth_mode", f"choose from {', '.join(AUTH_FIELDS)}")
+    auth_config = dict(auth_config or {})
+    missing = [f for f in AUTH_FIELDS[mode] if not auth_config.get(f)]
+    if mode == AuthMode.API_KEY_HEADER:
+        auth_config.setdefault("header", "X-API-Key")
+        missing = []
+    if missing:
+        raise DestinationInvalid("auth_config", f"{mode} needs {', '.join(missing)}")
+    if mode != AuthMode.NONE and not secret:
+        raise DestinationInvalid("auth_secret", f"{mode} needs a secret")
+    if mode == AuthMode.OAUTH2_CLIENT_CREDENTIALS:
+        from .ssrf import UnsafeDestination, check_url
+
+        try:
+            check_url(auth_config["token_url"])
+        except UnsafeDestination as exc:
+            raise DestinationInvalid("auth_config", f"token_url: {exc}") from None
+    return auth_config
+
+
+def clean_filter(rules: dict[str, Any] | None) -> dict[str, list[str]]:
+    rules = rules or {}
+    if not isinstance(rules, dict) or set(rules) - set(FILTER_FIELDS):
+        raise DestinationInvalid("filter", f"may only name {', '.join(FILTER_FIELDS)}")
+    cleaned = {}
+    for field, patterns in rules.items():
+        patterns = [patterns] if isinstance(patterns, str) else patterns
+        if not isinstance(patterns, list) or not all(isinstance(p, str) and p for p in patterns):
+            raise DestinationInvalid("filter", f"{field} must be a string or a list of strings")
+        if patterns:
+            cleaned[field] = patterns
+    return cleaned
+
+
+def clean_retry(schedule: Any, max_attempts: Any) -> tuple[list[float] | None, int | None]:
+    if schedule is not None:
+        if (
+            not isinstance(schedule, list)
+            or not 0 < len(schedule) <= MAX_SCHEDULE_LENGTH
+            or not all(isinstance(s, int | float) and 0 <= s <= MAX_DELAY_SECONDS for s in schedule)
+        ):
+            raise DestinationInvalid(
+                "retry_schedule",
+                f"a list of 1-{MAX_SCHEDULE_LENGTH} delays in seconds, each at most 7 days",
+            )
+        schedule = [float(s) for s in schedule]
+    if max_attempts is not None and not (isinstance(max_attempts, int) and 1 <= max_attempts <= 50):
+        raise DestinationInvalid("max_attempts", "a whole number from 1 to 50")
+    return schedule, max_attempts
+
+
+def clean_signing_secret(secret: str) -> str:
+    if not signing.is_valid_secret(secret):
+        raise DestinationInvalid(
+            "signing_secret", "use whsec_ followed by base64 of at least 16 random bytes"
+        )
+    return secret
+
+
+def clean_timeouts(timeout: Any, connect_timeout: Any) -> tuple[float, float]:
+    if not isinstance(timeout, int | float) or not 1 <= timeout <= 60:
+        raise DestinationInvalid("timeout_seconds", "from 1 to 60 seconds")
+    if not isinstance(connect_timeout, int | float) or not 0.1 <= connect_timeout <= timeout:
+        raise DestinationInvalid("connect_timeout_seconds", "from 0.1 s up to the timeout")
+    return float(timeout), float(connect_timeout)
