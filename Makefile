@@ -6,7 +6,11 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 # `make run` listens on loopback only; containers set HOST=0.0.0.0.
 HOST ?= 127.0.0.1
-export PORT HOST
+DEMO_RECEIVER_PORT ?= 8001
+FORMBRIDGE_VAR_DIR ?= $(CURDIR)/var
+# Loopback is private: the SSRF guard refuses it unless allow-listed (the demo receiver, tests).
+DELIVERY_ALLOWED_NETWORKS ?= 127.0.0.0/8,::1/128
+export PORT HOST DEMO_RECEIVER_PORT FORMBRIDGE_VAR_DIR DELIVERY_ALLOWED_NETWORKS
 
 # The test suite talks to the real PostgreSQL and Redis (override to point elsewhere).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/formbridge
@@ -30,9 +34,9 @@ install: $(STAMP)  ## create .venv and install pinned dependencies
 .env:
 	$(PYTHON) scripts/ensure_env.py .env
 
-run: install .env  ## serve FormBridge on :$(PORT) (SQLite + file broker unless DATABASE_URL/CELERY_BROKER_URL are set)
+run: install .env  ## web, worker, beat and a demo receiver (SQLite + file broker unless DATABASE_URL/CELERY_BROKER_URL are set)
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py demo
+	$(BIN)/python manage.py demo --receiver-url http://127.0.0.1:$(DEMO_RECEIVER_PORT)/hook
 	$(BIN)/honcho start
 
 test: install .env  ## the whole suite, on PostgreSQL and Redis

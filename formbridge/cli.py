@@ -46,3 +46,18 @@ def require(value: Any, message: str) -> Any:
     if value is None:
         raise CommandError(message)
     return value
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr for long operator commands."""
+
+    def __init__(self, stream, total: int, label: str, width: int = 30) -> None:
+        self.stream, self.total, self.label, self.width, self.done = stream, total, label, width, 0
+
+    def advance(self, count: int) -> None:
+        self.done = min(self.total, self.done + count)
+        filled = self.width * self.done // max(1, self.total)
+        bar = "#" * filled + "." * (self.width - filled)
+        self.stream.write(f"\r{self.label} [{bar}] {self.done}/{self.total}", ending="")
+        if self.done >= self.total:
+            self.stream.write("")

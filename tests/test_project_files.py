@@ -45,7 +45,10 @@ def test_compose_runs_web_postgres_redis_with_known_settings():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
 
-    assert {"web", "postgres", "redis"} <= set(services)
+    assert {"web", "worker", "beat", "postgres", "redis"} <= set(services)
+    assert services["worker"]["command"][:4] == ["celery", "-A", "formbridge", "worker"]
+    assert services["beat"]["command"][:4] == ["celery", "-A", "formbridge", "beat"]
+    assert services["worker"]["environment"]["MIGRATE"] == "0"  # only web migrates
     web = services["web"]
     assert web["build"] == "."
     assert web["command"][0] == "gunicorn"
@@ -71,8 +74,10 @@ def test_procfile_processes_name_real_commands():
     procfile = (ROOT / "Procfile").read_text().splitlines()
     processes = dict(line.split(": ", 1) for line in procfile if line.strip())
 
-    assert "web" in processes
+    assert {"web", "worker", "beat", "receiver"} == set(processes)
     assert "deploy/gunicorn.conf.py" in processes["web"]
+    assert "celery -A formbridge worker" in processes["worker"]
+    assert "celery -A formbridge beat" in processes["beat"]
 
 
 def test_readme_starts_with_the_two_commands():

@@ -1,4 +1,5 @@
-"""`make run` on the embedded default (SQLite, no services) serves; its printed curl gets 202."""
+"""`make run` on the embedded default (SQLite, no services): the printed curl gets a 202 and the
+demo receiver visibly gets the submission, signed."""
 
 from __future__ import annotations
 
@@ -38,6 +39,15 @@ def wait_for(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
     raise AssertionError(f"{url} did not come up in {seconds} s")
 
 
+def wait_for_log(log: Path, text: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if text in log.read_text():
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"{text!r} not in the make run output:\n{log.read_text()[-3000:]}")
+
+
 def assert_port_closes(port: int, seconds: float = 15) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -57,7 +67,12 @@ def test_make_run_serves_and_the_printed_curl_is_accepted(tmp_path):
         for key, value in os.environ.items()
         if key not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"}
     }
-    env.update(PORT=str(port), FORMBRIDGE_VAR_DIR=str(tmp_path / "var"))
+    receiver_port = free_port()
+    env.update(
+        PORT=str(port),
+        DEMO_RECEIVER_PORT=str(receiver_port),
+        FORMBRIDGE_VAR_DIR=str(tmp_path / "var"),
+    )
     log = tmp_path / "make-run.log"
     with log.open("w") as output:
         process = subprocess.Popen(
@@ -88,6 +103,16 @@ def test_make_run_serves_and_the_printed_curl_is_accepted(tmp_path):
         assert len(rows) == 1
         assert rows[0][:2] == ("t_demo", "contact_us")
         assert json.loads(rows[0][2])["email"] == "jane@example.com"
+        assert receipt["deliveries"] == 1
+
+        # The worker delivers it to the demo receiver, which checks the signature and prints it.
+        wait_for_log(log, f"received submission {receipt['submission_id']} (signature verified)")
+        status = database.execute(
+            "SELECT d.status, d.attempts FROM delivery_delivery d JOIN ingest_submission s "
+            "ON s.id = d.submission_id WHERE s.submission_id = ?",
+            (receipt["submission_id"],),
+        ).fetchall()
+        assert status == [("succeeded", 1)]
 
         # Ctrl-C stops everything make run started: nothing keeps serving in the background.
         os.killpg(process.pid, signal.SIGINT)

@@ -2,14 +2,20 @@
 
 import os
 import shlex
+from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from delivery import selectors as destination_selectors
+from delivery import services as destination_services
 from formbridge import crypto
 from tenants import selectors, services
+from tenants.models import Tenant
 
 DEMO_TENANT = "t_demo"
+DEMO_DESTINATION = "demo-receiver"
 DEMO_BODY = '{"name":"Jane","email":"jane@example.com","message":"Hello!"}'
 
 
@@ -35,35 +41,58 @@ class Command(BaseCommand):
     help = "Create the demo tenant if needed and print its id, secret and a signed curl."
 
     def add_arguments(self, parser):
+        port = os.environ.get("PORT", "8000")
+        parser.add_argument("--base-url", default=f"http://127.0.0.1:{port}")
         parser.add_argument(
-            "--base-url", default=f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
+            "--receiver-url", help="Give the demo tenant a signed destination at this URL."
         )
 
-    def handle(self, *args, base_url, **options):
+    def _tenant_and_secret(self) -> tuple[Tenant, str]:
         tenant = selectors.tenant_get(tenant_id=DEMO_TENANT)
         if tenant is None:
-            secret = services.tenant_create(tenant_id=DEMO_TENANT, name="Demo").signing_secret
+            created = services.tenant_create(tenant_id=DEMO_TENANT, name="Demo")
+            return created.tenant, created.signing_secret
+        # The demo tenant only: read its secret back so every `make run` can print the curl.
+        newest = selectors.signing_secrets_active(tenant=tenant, now=timezone.now()).first()
+        if newest is None:
+            return tenant, services.tenant_rotate_secret(tenant=tenant, overlap_hours=0)
+        return tenant, crypto.decrypt(newest.secret_encrypted)
+
+    def _ensure_receiver(self, tenant: Tenant, url: str) -> str:
+        """A signed destination; its whsec_ secret goes to var/ for the demo receiver to check."""
+        destination = destination_selectors.destination_get(tenant=tenant, name=DEMO_DESTINATION)
+        if destination is None:
+            created = destination_services.destination_create(
+                tenant=tenant,
+                name=DEMO_DESTINATION,
+                config={"url": url},
+                generate_signing_secret=True,
+                retry_schedule=[2, 5, 10],
+            )
+            signing_secret = created.signing_secret
         else:
-            # The demo tenant only: read its secret back so every `make run` can print the curl.
-            newest = selectors.signing_secrets_active(tenant=tenant, now=timezone.now()).first()
-            secret = (
-                crypto.decrypt(newest.secret_encrypted)
-                if newest
-                else services.tenant_rotate_secret(tenant=tenant, overlap_hours=0)
-            )
-        self.stdout.write(
-            "\n".join(
-                [
-                    "",
-                    "FormBridge demo tenant",
-                    f"  tenant id:      {DEMO_TENANT}",
-                    f"  signing secret: {secret}",
-                    "",
-                    "Send it a signed submission (paste into a shell while `make run` serves):",
-                    "",
-                    signed_curl(base_url=base_url, tenant_id=DEMO_TENANT, secret=secret),
-                    "",
-                    "",
-                ]
-            )
-        )
+            signing_secret = crypto.decrypt(destination.signing_secret_encrypted)
+        secret_file = Path(settings.VAR_DIR) / "demo-receiver.secret"
+        secret_file.write_text(signing_secret + "\n")
+        secret_file.chmod(0o600)
+        return f"  destination:    {DEMO_DESTINATION} -> {url} (Standard Webhooks signed)"
+
+    def handle(self, *args, base_url, receiver_url, **options):
+        tenant, secret = self._tenant_and_secret()
+        lines = [
+            "",
+            "FormBridge demo tenant",
+            f"  tenant id:      {DEMO_TENANT}",
+            f"  signing secret: {secret}",
+        ]
+        if receiver_url:
+            lines.append(self._ensure_receiver(tenant, receiver_url))
+        lines += [
+            "",
+            "Send it a signed submission (paste into a shell while `make run` serves):",
+            "",
+            signed_curl(base_url=base_url, tenant_id=DEMO_TENANT, secret=secret),
+            "",
+            "",
+        ]
+        self.stdout.write("\n".join(lines))
