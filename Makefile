@@ -15,6 +15,7 @@ export PORT HOST DEMO_RECEIVER_PORT FORMBRIDGE_VAR_DIR DELIVERY_ALLOWED_NETWORKS
 # The test suite talks to the real PostgreSQL and Redis (override to point elsewhere).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/formbridge
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/14
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/formbridge_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/13
 
@@ -41,7 +42,7 @@ run: install .env  ## web, worker, beat and a demo receiver (SQLite + file broke
 
 test: install .env  ## the whole suite, on PostgreSQL and Redis
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
-		$(BIN)/pytest $(PYTEST_ARGS)
+		CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install  ## ruff lint + format check
 	$(BIN)/ruff check .

@@ -320,7 +320,7 @@ def deliveries_replay(
         extra={
             "tenant_id": tenant.id if tenant else None,
             "requeued": requeued,
-            "created": created,
+            "deliveries_created": created,  # not "created": LogRecord has that attribute
         },
     )
     return ReplayResult(requeued=requeued, created=created, dry_run=False)

@@ -1,0 +1,148 @@
+"""Real processes for end-to-end tests: a Celery worker and beat on the test database, and a
+local HTTP receiver whose behaviour a test changes mid-run."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+TEST_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def event(self) -> dict:
+        return json.loads(self.body)
+
+
+@dataclass
+class Receiver:
+    """Answers each path with the next status of its script (the last one repeats)."""
+
+    scripts: dict[str, list[int]] = field(default_factory=dict)
+    requests: list[Received] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    server: ThreadingHTTPServer | None = None
+
+    def start(self) -> Receiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver.lock:
+                    receiver.requests.append(Received(self.path, dict(self.headers), body))
+                    script = receiver.scripts.get(self.path, [200])
+                    status = script.pop(0) if len(script) > 1 else script[0]
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(json.dumps({"status": status}).encode())
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+
+    def set(self, path: str, statuses: list[int]) -> None:
+        with self.lock:
+            self.scripts[path] = list(statuses)
+
+    def at(self, path: str) -> list[Received]:
+        with self.lock:
+            return [r for r in self.requests if r.path == path]
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.shutdown()
+
+
+def verify_standard_webhook(secret: str, received: Received) -> bool:
+    """The receiver's side of Standard Webhooks, written from the spec, not from our code."""
+    headers = {k.lower(): v for k, v in received.headers.items()}
+    key = base64.b64decode(secret.split("_", 1)[1])
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + received.body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    offered = [s.split(",", 1)[1] for s in headers["webhook-signature"].split()]
+    return any(hmac.compare_digest(expected, candidate) for candidate in offered)
+
+
+def process_env(**extra: str) -> dict[str, str]:
+    """The environment for worker and beat: the test database, the test broker, loopback allowed."""
+    database = connection.settings_dict
+    user = database["USER"] or "postgres"
+    return {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{user}@127.0.0.1:5432/{database['NAME']}",
+        "CELERY_BROKER_URL": TEST_BROKER_URL,
+        "DELIVERY_ALLOWED_NETWORKS": "127.0.0.0/8",
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
+def start_celery(kind: str, env: dict[str, str], log: Path, *extra: str) -> subprocess.Popen:
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "formbridge",
+        kind,
+        "--loglevel",
+        "WARNING",
+        *extra,
+    ]
+    with log.open("ab") as output:
+        return subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+def wait_until(predicate: Callable[[], bool], *, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {seconds} s waiting for {what}")
