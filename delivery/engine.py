@@ -34,8 +34,6 @@ from .snapshots import destination_snapshot
 
 logger = logging.getLogger(__name__)
 
-# Extra lease time beyond the destination's own timeouts, for recording the outcome.
-LEASE_MARGIN_SECONDS = 30
 # How long deliveries held back by a destination's concurrency or rate limit wait before retrying.
 THROTTLE_DEFER_SECONDS = 1
 
@@ -133,7 +131,7 @@ def deliveries_claim(*, limit: int, now: datetime | None = None) -> list[Claimed
         )
         Delivery.objects.filter(id__in=[row.id for row in chosen]).update(
             status=DeliveryStatus.IN_FLIGHT,
-            lease_until=now + timedelta(seconds=longest + LEASE_MARGIN_SECONDS),
+            lease_until=now + timedelta(seconds=longest + settings.DELIVERY_LEASE_MARGIN_SECONDS),
             lease_token=token,
             updated_at=now,
         )

@@ -151,6 +151,9 @@ DELIVERY_ALLOWED_NETWORKS = env.list("DELIVERY_ALLOWED_NETWORKS", default=[])
 DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=50)
 # Concurrent HTTP requests per worker process.
 DELIVERY_HTTP_CONCURRENCY = env.int("DELIVERY_HTTP_CONCURRENCY", default=16)
+# Seconds a claimed delivery's lease outlasts its destination's timeouts (time to record the
+# outcome); a worker that dies mid-flight delays its deliveries by about this much.
+DELIVERY_LEASE_MARGIN_SECONDS = env.float("DELIVERY_LEASE_MARGIN_SECONDS", default=30.0)
 # Consecutive failures that open a destination's circuit breaker, and how long it stays open.
 DELIVERY_CIRCUIT_FAILURES = env.int("DELIVERY_CIRCUIT_FAILURES", default=10)
 DELIVERY_CIRCUIT_COOLDOWN_SECONDS = env.int("DELIVERY_CIRCUIT_COOLDOWN_SECONDS", default=60)
