@@ -32,6 +32,13 @@ from .models import (
 )
 from .snapshots import destination_snapshot
 
+
+def forget_routes(tenant_id: str) -> None:
+    from .services import forget_routes as forget
+
+    forget(tenant_id)
+
+
 logger = logging.getLogger(__name__)
 
 # How long deliveries held back by a destination's concurrency or rate limit wait before retrying.
@@ -219,6 +226,9 @@ def _update_health(results: list[tuple[Claimed, Outcome]], now: datetime) -> Non
             destination.enabled = False
             destination.disabled_reason = gone
             destination.disabled_at = now
+            # This process stops routing to it at once; others within TENANT_CACHE_SECONDS,
+            # and their deliveries to it are parked at claim time meanwhile.
+            forget_routes(destination.tenant_id)
             logger.warning(
                 "destination disabled",
                 extra={

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from delivery.services import forget_routes
 from formbridge.redis_client import get_redis
 from tenants import credentials_cache
 from tests.factories import tenant_with_secret
@@ -16,6 +17,7 @@ def _clean_shared_state():
     if client is not None:
         client.flushdb()
     credentials_cache.forget()
+    forget_routes()
     yield
 
 

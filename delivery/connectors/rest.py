@@ -106,22 +106,31 @@ class _TokenCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._fetch_locks: dict[str, threading.Lock] = {}
         self._tokens: dict[str, tuple[str, float]] = {}
 
-    def get(self, client: httpx.Client, destination: DestinationSnapshot) -> str:
-        auth = destination.auth_config
-        key = hashlib.sha256(
-            json.dumps([str(destination.id), auth, destination.auth_secret]).encode()
-        ).hexdigest()
+    def _fresh(self, key: str) -> str | None:
         cached = self._tokens.get(key)
-        if cached and cached[1] > time.monotonic():
-            return cached[0]
-        token, expires_in = self._fetch(client, destination)
+        return cached[0] if cached and cached[1] > time.monotonic() else None
+
+    def get(self, client: httpx.Client, destination: DestinationSnapshot) -> str:
+        key = hashlib.sha256(
+            json.dumps(
+                [str(destination.id), destination.auth_config, destination.auth_secret]
+            ).encode()
+        ).hexdigest()
+        token = self._fresh(key)
+        if token:
+            return token
         with self._lock:
-            self._tokens[key] = (
-                token,
-                time.monotonic() + max(0.0, expires_in - TOKEN_EXPIRY_MARGIN),
-            )
+            fetch_lock = self._fetch_locks.setdefault(key, threading.Lock())
+        # Single flight: a batch of concurrent sends asks the token endpoint once, not N times.
+        with fetch_lock:
+            token = self._fresh(key)
+            if token is None:
+                token, expires_in = self._fetch(client, destination)
+                expires = time.monotonic() + max(0.0, expires_in - TOKEN_EXPIRY_MARGIN)
+                self._tokens[key] = (token, expires)
         return token
 
     def _fetch(self, client: httpx.Client, destination: DestinationSnapshot) -> tuple[str, float]:
@@ -163,6 +172,7 @@ class _TokenCache:
     def clear(self) -> None:
         with self._lock:
             self._tokens.clear()
+            self._fetch_locks.clear()
 
 
 def _pinned_url(url: str, target: ssrf.Target) -> str:

@@ -37,9 +37,10 @@ class Received:
 
 @dataclass
 class Receiver:
-    """Answers each path with the next status of its script (the last one repeats)."""
+    """Answers each path with the next step of its script (the last one repeats). A step is a
+    status, or (status, headers, body)."""
 
-    scripts: dict[str, list[int]] = field(default_factory=dict)
+    scripts: dict[str, list] = field(default_factory=dict)
     requests: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
@@ -53,11 +54,16 @@ class Receiver:
                 with receiver.lock:
                     receiver.requests.append(Received(self.path, dict(self.headers), body))
                     script = receiver.scripts.get(self.path, [200])
-                    status = script.pop(0) if len(script) > 1 else script[0]
+                    step = script.pop(0) if len(script) > 1 else script[0]
+                status, headers, reply = step if isinstance(step, tuple) else (step, {}, None)
+                reply = json.dumps({"status": status}).encode() if reply is None else reply
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(json.dumps({"status": status}).encode())
+                self.wfile.write(reply)
 
             def log_message(self, *args) -> None:
                 pass
@@ -69,7 +75,7 @@ class Receiver:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
 
-    def set(self, path: str, statuses: list[int]) -> None:
+    def set(self, path: str, statuses: list) -> None:
         with self.lock:
             self.scripts[path] = list(statuses)
 
