@@ -18,8 +18,9 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/14
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/formbridge_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/13
+BENCH_BROKER_URL ?= redis://127.0.0.1:6379/12
 
-.PHONY: help install run test lint format bench-ingest clean
+.PHONY: help install run test lint format bench-ingest bench-delivery clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -55,6 +56,10 @@ format: install  ## apply ruff fixes and formatting
 bench-ingest: install .env  ## FormBridge ingest vs a minimal WSGI floor, fresh and with 1M rows stored
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) \
 		$(BIN)/python bench/ingest.py $(BENCH_ARGS)
+
+bench-delivery: install .env  ## end-to-end deliveries/s vs an aiohttp floor, ingest -> first attempt latency, worker RSS
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) CELERY_BROKER_URL=$(BENCH_BROKER_URL) \
+		$(BIN)/python bench/delivery.py $(BENCH_ARGS)
 
 clean:  ## remove the virtualenv and local state (var/, .env)
 	rm -rf $(VENV) var .env

@@ -203,6 +203,18 @@ def _update_health(results: list[tuple[Claimed, Outcome]], now: datetime) -> Non
     by_destination: dict[UUID, list[Outcome]] = defaultdict(list)
     for claimed, outcome in results:
         by_destination[claimed.job.destination.id].append(outcome)
+    healthy = [
+        destination_id
+        for destination_id, outcomes in by_destination.items()
+        if any(o.outcome == AttemptOutcome.SUCCESS for o in outcomes)
+        and not any(o.disable_reason for o in outcomes)
+    ]
+    # The common case, a healthy destination staying healthy, writes (and locks) nothing.
+    Destination.objects.filter(id__in=healthy).exclude(
+        consecutive_failures=0, failing_since=None, circuit_open_until=None
+    ).update(consecutive_failures=0, failing_since=None, circuit_open_until=None, updated_at=now)
+    for destination_id in healthy:
+        del by_destination[destination_id]
     for destination in Destination.objects.select_for_update().filter(id__in=by_destination):
         outcomes = by_destination[destination.id]
         gone = next((o.disable_reason for o in outcomes if o.disable_reason), "")
@@ -240,6 +252,53 @@ def _update_health(results: list[tuple[Claimed, Outcome]], now: datetime) -> Non
         destination.save()
 
 
+def _apply_outcomes(results: list[tuple[Claimed, Outcome]], now: datetime) -> list[Claimed]:
+    """Move each delivery to its next state, guarded by its lease; returns the leases lost."""
+    lost = []
+    successes: dict[tuple[UUID, int | None], list[Claimed]] = defaultdict(list)
+    for claimed, outcome in results:
+        if outcome.outcome == AttemptOutcome.SUCCESS:
+            successes[(claimed.lease_token, outcome.status_code)].append(claimed)
+            continue
+        updated = Delivery.objects.filter(
+            id=claimed.job.delivery_id,
+            lease_token=claimed.lease_token,
+            status=DeliveryStatus.IN_FLIGHT,
+        ).update(
+            attempts=F("attempts") + 1,
+            lease_until=None,
+            lease_token=None,
+            last_status_code=outcome.status_code,
+            updated_at=now,
+            **_next_state(claimed, outcome, now),
+        )
+        if not updated:
+            lost.append(claimed)
+    # Successes share their new state: one UPDATE per batch instead of one per delivery.
+    for (token, status_code), group in successes.items():
+        ids = [c.job.delivery_id for c in group]
+        updated_ids = set(
+            Delivery.objects.filter(
+                id__in=ids, lease_token=token, status=DeliveryStatus.IN_FLIGHT
+            ).values_list("id", flat=True)
+        )
+        Delivery.objects.filter(
+            id__in=updated_ids, lease_token=token, status=DeliveryStatus.IN_FLIGHT
+        ).update(
+            attempts=F("attempts") + 1,
+            lease_until=None,
+            lease_token=None,
+            last_status_code=status_code,
+            updated_at=now,
+            status=DeliveryStatus.SUCCEEDED,
+            delivered_at=now,
+            next_attempt_at=None,
+            last_error="",
+        )
+        lost.extend(c for c in group if c.job.delivery_id not in updated_ids)
+    return lost
+
+
 def deliveries_record(
     results: list[tuple[Claimed, Outcome]], *, now: datetime | None = None
 ) -> None:
@@ -264,22 +323,10 @@ def deliveries_record(
             )
             for claimed, outcome in results
         )
-        for claimed, outcome in results:
-            updated = Delivery.objects.filter(
-                id=claimed.job.delivery_id,
-                lease_token=claimed.lease_token,
-                status=DeliveryStatus.IN_FLIGHT,
-            ).update(
-                attempts=F("attempts") + 1,
-                lease_until=None,
-                lease_token=None,
-                last_status_code=outcome.status_code,
-                updated_at=now,
-                **_next_state(claimed, outcome, now),
+        lost = _apply_outcomes(results, now)
+        for claimed in lost:
+            logger.warning(
+                "lease lost before the outcome was recorded",
+                extra={"delivery_id": str(claimed.job.delivery_id)},
             )
-            if not updated:
-                logger.warning(
-                    "lease lost before the outcome was recorded",
-                    extra={"delivery_id": str(claimed.job.delivery_id)},
-                )
         _update_health(results, now)
