@@ -239,7 +239,7 @@ def latency(args, env: dict) -> dict:
                 "--loglevel",
                 "WARNING",
                 "--schedule",
-                "/tmp/fb-bench-beat",
+                str(ROOT / "var" / "bench-beat-schedule"),
             ],
             env,
         ),
@@ -270,7 +270,7 @@ def latency(args, env: dict) -> dict:
             time.sleep(0.2)
         with psycopg.connect(args.database_url) as conn:
             waits = [
-                row[0]
+                float(row[0])
                 for row in conn.execute(
                     """SELECT EXTRACT(EPOCH FROM (a.started_at - s.received_at)) * 1000
                    FROM delivery_deliveryattempt a JOIN delivery_delivery d ON d.id = a.delivery_id
@@ -344,7 +344,9 @@ def main() -> None:
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / f"delivery-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json").write_text(
-        json.dumps({"floor_per_second": floor, "engine": engine, "latency": lat}, indent=2)
+        json.dumps(
+            {"floor_per_second": floor, "engine": engine, "latency": lat}, indent=2, default=float
+        )
     )
 
 

@@ -7,6 +7,7 @@ the same delivery at once, and a worker that dies mid-flight loses its lease, no
 from __future__ import annotations
 
 import logging
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -133,12 +134,16 @@ def deliveries_claim(*, limit: int, now: datetime | None = None) -> list[Claimed
         if not chosen:
             return []
         token = new_uuid7()
-        longest = max(
+        # The batch is sent `rounds` requests deep per sending thread: the lease must outlast
+        # the slowest possible batch, or another worker could re-send what is still in flight.
+        rounds = math.ceil(len(chosen) / settings.DELIVERY_HTTP_CONCURRENCY)
+        slowest = max(
             r.destination.timeout_seconds + r.destination.connect_timeout_seconds for r in chosen
         )
         Delivery.objects.filter(id__in=[row.id for row in chosen]).update(
             status=DeliveryStatus.IN_FLIGHT,
-            lease_until=now + timedelta(seconds=longest + settings.DELIVERY_LEASE_MARGIN_SECONDS),
+            lease_until=now
+            + timedelta(seconds=rounds * slowest + settings.DELIVERY_LEASE_MARGIN_SECONDS),
             lease_token=token,
             updated_at=now,
         )

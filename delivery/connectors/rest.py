@@ -199,12 +199,21 @@ class RestConnector(Connector):
     kind = "rest"
 
     def __init__(self) -> None:
-        self.client = httpx.Client(
-            follow_redirects=False,  # a redirect could point anywhere, private networks included
-            trust_env=False,
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-        )
+        self._local = threading.local()
         self.tokens = _TokenCache()
+
+    @property
+    def client(self) -> httpx.Client:
+        """One client (and keep-alive pool) per sending thread: a pool shared by all threads
+        serialises them on its lock (a third of a batch's time, measured)."""
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = httpx.Client(
+                follow_redirects=False,  # a redirect could point anywhere, private networks too
+                trust_env=False,
+                limits=httpx.Limits(max_connections=20, max_keepalive_connections=20),
+            )
+        return client
 
     def validate(self, config: dict[str, Any]) -> dict[str, Any]:
         return validate_config(config)

@@ -331,3 +331,18 @@ def test_replay_creates_deliveries_for_a_destination_added_later(
     assert (dry.created, dry.dry_run, result.created) == (3, True, 3)
     assert Delivery.objects.filter(status=DeliveryStatus.SUCCEEDED).count() == 3
     assert Submission.objects.count() == 4
+
+
+def test_the_lease_outlasts_the_whole_batch(signed, acme, make_destination, settings):
+    settings.DELIVERY_HTTP_CONCURRENCY = 8
+    settings.DELIVERY_LEASE_MARGIN_SECONDS = 30
+    make_destination(max_concurrency=0, timeout_seconds=10, connect_timeout_seconds=2)
+    submit(signed, acme, n=20)
+    before = timezone.now()
+
+    claimed = engine.deliveries_claim(limit=50)
+
+    # 20 deliveries over 8 threads is 3 rounds of at most 12 s each, plus the margin.
+    assert len(claimed) == 20
+    lease = (Delivery.objects.first().lease_until - before).total_seconds()
+    assert 3 * 12 + 30 - 1 <= lease <= 3 * 12 + 30 + 1
