@@ -59,6 +59,23 @@ def stop(process: subprocess.Popen) -> None:
         process.wait(timeout=30)
 
 
+def worker_command(args) -> list[str]:
+    return [
+        PYTHON,
+        "-m",
+        "celery",
+        "-A",
+        "formbridge",
+        "worker",
+        "--loglevel",
+        "WARNING",
+        "--concurrency",
+        str(args.worker_concurrency),
+        "--without-gossip",
+        "--without-mingle",
+    ]
+
+
 def wait_port(port: int) -> None:
     import socket
 
@@ -148,20 +165,7 @@ def throughput(args, env: dict) -> dict:
     queue_deliveries(args.database_url, args.deliveries)
     redis.Redis.from_url(env["CELERY_BROKER_URL"]).flushdb()
     worker = start(
-        [
-            PYTHON,
-            "-m",
-            "celery",
-            "-A",
-            "formbridge",
-            "worker",
-            "--loglevel",
-            "WARNING",
-            "--concurrency",
-            str(args.worker_concurrency),
-            "--without-gossip",
-            "--without-mingle",
-        ],
+        worker_command(args),
         env,
     )
     peak = 0
@@ -212,20 +216,7 @@ def latency(args, env: dict) -> dict:
             web_env,
         ),
         start(
-            [
-                PYTHON,
-                "-m",
-                "celery",
-                "-A",
-                "formbridge",
-                "worker",
-                "--loglevel",
-                "WARNING",
-                "--concurrency",
-                str(args.worker_concurrency),
-                "--without-gossip",
-                "--without-mingle",
-            ],
+            worker_command(args),
             env,
         ),
         start(

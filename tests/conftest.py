@@ -64,3 +64,13 @@ class SignedClient:
 @pytest.fixture
 def signed(client) -> SignedClient:
     return SignedClient(client)
+
+
+@pytest.fixture
+def receiver():
+    """A real local HTTP receiver whose answers a test scripts (tests/e2e/stack.py)."""
+    from tests.e2e.stack import Receiver
+
+    server = Receiver().start()
+    yield server
+    server.stop()

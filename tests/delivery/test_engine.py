@@ -14,16 +14,8 @@ from delivery import dispatcher, engine
 from delivery import services as delivery_services
 from delivery.models import AttemptOutcome, Delivery, DeliveryAttempt, DeliveryStatus, Destination
 from ingest.models import Submission
-from tests.e2e.stack import Receiver
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

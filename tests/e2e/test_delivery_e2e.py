@@ -17,7 +17,6 @@ from delivery import services as delivery_services
 from delivery.models import AttemptOutcome, Delivery, DeliveryAttempt, DeliveryStatus
 from tests.e2e.stack import (
     TEST_BROKER_URL,
-    Receiver,
     process_env,
     start_celery,
     stop,
@@ -27,13 +26,6 @@ from tests.e2e.stack import (
 from tests.factories import tenant_with_secret
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
