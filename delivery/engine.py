@@ -31,14 +31,8 @@ from .models import (
     DeliveryStatus,
     Destination,
 )
+from .routes import forget_routes
 from .snapshots import destination_snapshot
-
-
-def forget_routes(tenant_id: str) -> None:
-    from .services import forget_routes as forget
-
-    forget(tenant_id)
-
 
 logger = logging.getLogger(__name__)
 

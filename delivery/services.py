@@ -8,14 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from formbridge import crypto
 from formbridge.ids import new_uuid7
-from formbridge.ttl_cache import TTLCache
 from ingest.models import Submission
 from tenants.models import Tenant
 
@@ -23,63 +21,20 @@ from . import routing, signing, validation, wakeup
 from .connectors import connector_for
 from .connectors.base import Job, Outcome
 from .models import FINAL_STATUSES, Delivery, DeliveryStatus, Destination
+from .routes import Route, forget_routes
 from .snapshots import destination_snapshot
 
 logger = logging.getLogger(__name__)
 
 
-# --- routing at ingest ---
+# --- fan-out ---
 
 
-@dataclass(frozen=True)
-class Route:
-    id: Any
-    name: str
-    enabled: bool
-    filter: dict
-    waits_for_pull: bool
-
-
-_routes: TTLCache[str, tuple[Route, ...]] = TTLCache(ttl=lambda: settings.TENANT_CACHE_SECONDS)
-
-
-def tenant_routes(tenant_id: str) -> tuple[Route, ...]:
-    """The tenant's enabled destinations, cached per process like its credentials."""
-
-    def fetch() -> tuple[Route, ...]:
-        return tuple(
-            Route(
-                id=d.id,
-                name=d.name,
-                enabled=d.enabled,
-                filter=d.filter,
-                waits_for_pull=connector_for(d.kind).waits_for_pull,
-            )
-            for d in Destination.objects.filter(tenant_id=tenant_id, enabled=True)
-        )
-
-    return _routes.get(tenant_id, fetch)[0]
-
-
-def forget_routes(tenant_id: str | None = None) -> None:
-    _routes.forget(tenant_id)
-
-
-def routes_for(submission: Submission) -> list[Route]:
-    return routing.route(
-        tenant_routes(submission.tenant_id),
-        form_id=submission.form_id,
-        source=submission.source,
-        event_type=submission.event_type,
-        requested=submission.requested_destinations,
-    )
-
-
-def deliveries_create(
-    *, submission: Submission, routes: Iterable[Route], now: datetime
+def _delivery_rows(
+    submissions: Iterable[Submission], routes: Iterable[Route], now: datetime
 ) -> list[Delivery]:
-    """One pending delivery per route; call inside the transaction that stores the submission."""
-    deliveries = [
+    routes = list(routes)
+    return [
         Delivery(
             tenant_id=submission.tenant_id,
             submission=submission,
@@ -89,9 +44,16 @@ def deliveries_create(
             created_at=now,
             updated_at=now,
         )
+        for submission in submissions
         for route in routes
     ]
-    Delivery.objects.bulk_create(deliveries)
+
+
+def deliveries_create(
+    *, submission: Submission, routes: Iterable[Route], now: datetime
+) -> list[Delivery]:
+    """One pending delivery per route; call inside the transaction that stores the submission."""
+    deliveries = Delivery.objects.bulk_create(_delivery_rows([submission], routes, now))
     if any(d.next_attempt_at for d in deliveries):
         transaction.on_commit(wakeup.request_drain)
     return deliveries
@@ -274,45 +236,38 @@ def deliveries_replay(
     ids = list(chosen.values_list("id", flat=True))
     now = timezone.now()
     requeued = 0
+    # A new cycle: the retry budget starts over; attempt numbers keep counting.
+    requeue = {
+        "status": DeliveryStatus.PENDING,
+        "cycle_started_at_attempt": F("attempts"),
+        "lease_until": None,
+        "lease_token": None,
+        "last_error": "",
+        "delivered_at": None,
+        "updated_at": now,
+    }
     for start in range(0, len(ids), REPLAY_CHUNK):
-        chunk = ids[start : start + REPLAY_CHUNK]
+        chunk = Delivery.objects.filter(id__in=ids[start : start + REPLAY_CHUNK]).exclude(
+            status=DeliveryStatus.IN_FLIGHT
+        )
         with transaction.atomic():
-            # A new cycle: the retry budget starts over; attempt numbers keep counting.
-            requeued += (
-                Delivery.objects.filter(id__in=chunk)
-                .exclude(status=DeliveryStatus.IN_FLIGHT)
-                .update(
-                    status=DeliveryStatus.PENDING,
-                    next_attempt_at=now,
-                    cycle_started_at_attempt=F("attempts"),
-                    lease_until=None,
-                    lease_token=None,
-                    last_error="",
-                    delivered_at=None,
-                    updated_at=now,
-                )
+            # Inbox deliveries wait for their consumer; everything else goes to the dispatcher.
+            requeued += chunk.exclude(destination__kind="inbox").update(
+                next_attempt_at=now, **requeue
+            )
+            requeued += chunk.filter(destination__kind="inbox").update(
+                next_attempt_at=None, **requeue
             )
         if progress:
-            progress(len(chunk))
+            progress(len(ids[start : start + REPLAY_CHUNK]))
     created = 0
-    for start in range(0, len(missing), REPLAY_CHUNK):
-        with transaction.atomic():
-            route = Route(
-                destination.id,
-                destination.name,
-                True,
-                destination.filter,
-                connector_for(destination.kind).waits_for_pull,
-            )
-            for submission in missing[start : start + REPLAY_CHUNK]:
-                deliveries_create(submission=submission, routes=[route], now=now)
-                created += 1
-        if progress:
-            progress(min(REPLAY_CHUNK, len(missing) - start))
-    # Inbox deliveries wait for their consumer; everything else goes to the dispatcher.
-    Delivery.objects.filter(
-        id__in=ids, destination__kind="inbox", status=DeliveryStatus.PENDING
-    ).update(next_attempt_at=None)
+    if missing:
+        route = Route.of(destination)
+        for start in range(0, len(missing), REPLAY_CHUNK):
+            batch = missing[start : start + REPLAY_CHUNK]
+            created += len(Delivery.objects.bulk_create(_delivery_rows(batch, [route], now)))
+            if progress:
+                progress(len(batch))
     if requeued or created:
         wakeup.request_drain()
     logger.info(

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django.db import transaction
 
+from delivery import routes as delivery_routes
 from delivery import services as delivery_services
 from formbridge.db import insert_or_skip
 from formbridge.ids import new_uuid7
@@ -57,7 +58,7 @@ def submission_ingest(
         updated_at=received_at,
     )
     # Routing reads the tenant's destinations from a per-process cache, not the database.
-    routes = delivery_services.routes_for(submission)
+    routes = delivery_routes.routes_for(submission)
     if routes:
         with transaction.atomic():
             created = insert_or_skip(submission, conflict_fields=CONFLICT_FIELDS)

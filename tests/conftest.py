@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from delivery.services import forget_routes
+from delivery.routes import forget_routes
 from formbridge.redis_client import get_redis
 from tenants import credentials_cache
 from tests.factories import tenant_with_secret
