@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Q
 
 from formbridge import crypto
 from formbridge.ttl_cache import TTLCache
@@ -44,9 +43,7 @@ _cache: TTLCache[str, IngestCredentials | None] = TTLCache(
 def fetch(tenant_id: str, now: datetime) -> IngestCredentials | None:
     """The tenant and its unexpired signing secrets, in one query."""
     rows = list(
-        SigningSecret.objects.select_related("tenant")
-        .filter(tenant_id=tenant_id)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        SigningSecret.objects.select_related("tenant").filter(tenant_id=tenant_id).unexpired(now)
     )
     if not rows:
         return None

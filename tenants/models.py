@@ -1,5 +1,9 @@
 """Tenants and their credentials: signing secrets (encrypted) and API keys (hashed)."""
 
+from __future__ import annotations
+
+from datetime import datetime
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -55,8 +59,16 @@ class Tenant(TimeStampedModel):
         return self.id
 
 
+class SigningSecretQuerySet(models.QuerySet):
+    def unexpired(self, now: datetime) -> SigningSecretQuerySet:
+        """The secrets that verify at `now`."""
+        return self.filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now))
+
+
 class SigningSecret(TimeStampedModel):
     """An HMAC secret for POST /v1/ingest. Every unexpired secret verifies, so rotation overlaps."""
+
+    objects = SigningSecretQuerySet.as_manager()
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="signing_secrets")
     secret_encrypted = models.TextField(help_text="Fernet token; the plaintext is shown once.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from .models import ApiKey, SigningSecret, Tenant
 from .services import hash_api_key
@@ -19,9 +19,7 @@ def tenant_list() -> QuerySet[Tenant]:
 
 
 def signing_secrets_active(*, tenant: Tenant, now: datetime) -> QuerySet[SigningSecret]:
-    return SigningSecret.objects.filter(tenant=tenant).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-    )
+    return SigningSecret.objects.filter(tenant=tenant).unexpired(now)
 
 
 def api_key_get_by_raw(*, raw_key: str) -> ApiKey | None:
