@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 
-from formbridge.redis_client import get_redis
-
-_lock = threading.Lock()
-_memory: dict[str, int] = {}
+from formbridge import counters
 
 
 def take(destination_id: str, *, wanted: int, limit: int, now: datetime) -> int:
@@ -16,16 +12,6 @@ def take(destination_id: str, *, wanted: int, limit: int, now: datetime) -> int:
     if not limit or wanted <= 0:
         return wanted
     key = f"fb:dest-rate:{destination_id}:{int(now.timestamp())}"
-    client = get_redis()
-    if client is None:
-        with _lock:
-            if len(_memory) > 10_000:
-                _memory.clear()
-            _memory[key] = used = _memory.get(key, 0) + wanted
-    else:
-        pipe = client.pipeline(transaction=False)
-        pipe.incrby(key, wanted)
-        pipe.expire(key, 2)
-        used = pipe.execute()[0]
+    used = counters.incr(key, amount=wanted, ttl_seconds=2)
     # Reservations past the limit are simply not used; over-counting only makes us more careful.
     return max(0, min(wanted, limit - (used - wanted)))

@@ -8,16 +8,13 @@ at most the number in flight.
 from __future__ import annotations
 
 import math
-import threading
 from datetime import datetime, timedelta
 
+from formbridge import counters
 from formbridge.errors import ApiError
 from formbridge.redis_client import get_redis
 
 from .models import Tenant
-
-_memory_lock = threading.Lock()
-_memory_counts: dict[str, int] = {}
 
 
 def _rate_key(tenant_id: str, now: datetime) -> str:
@@ -33,14 +30,6 @@ def _seconds_until_midnight(now: datetime) -> int:
     return max(1, math.ceil((midnight - now).total_seconds()))
 
 
-def _memory_incr(key: str, amount: int) -> int:
-    with _memory_lock:
-        if len(_memory_counts) > 10_000:
-            _memory_counts.clear()  # windows are short; dropping old ones is harmless
-        _memory_counts[key] = _memory_counts.get(key, 0) + amount
-        return _memory_counts[key]
-
-
 def check_limits(tenant: Tenant, *, now: datetime) -> None:
     """Count this request against the tenant's rate and refuse it past the rate or the quota."""
     if not tenant.rate_limit_per_second and not tenant.daily_quota:
@@ -48,9 +37,12 @@ def check_limits(tenant: Tenant, *, now: datetime) -> None:
     rate_key, quota_key = _rate_key(tenant.id, now), _quota_key(tenant.id, now)
     client = get_redis()
     if client is None:
-        requests_this_second = _memory_incr(rate_key, 1) if tenant.rate_limit_per_second else 0
-        accepted_today = _memory_incr(quota_key, 0)
+        requests_this_second = (
+            counters.memory_incr(rate_key, 1) if tenant.rate_limit_per_second else 0
+        )
+        accepted_today = counters.memory_incr(quota_key, 0)
     else:
+        # Rate increment and quota read in one round trip: this runs on the ingest hot path.
         pipe = client.pipeline(transaction=False)
         pipe.incr(rate_key)
         pipe.expire(rate_key, 2)
@@ -77,12 +69,4 @@ def record_accepted(tenant: Tenant, *, now: datetime) -> None:
     """Count one accepted submission toward today's quota."""
     if not tenant.daily_quota:
         return
-    key = _quota_key(tenant.id, now)
-    client = get_redis()
-    if client is None:
-        _memory_incr(key, 1)
-        return
-    pipe = client.pipeline(transaction=False)
-    pipe.incr(key)
-    pipe.expire(key, 2 * 86400)
-    pipe.execute()
+    counters.incr(_quota_key(tenant.id, now), ttl_seconds=2 * 86400)

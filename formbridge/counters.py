@@ -1,0 +1,32 @@
+"""Short-lived counters (rate windows, quotas): in Redis when REDIS_URL is set, so every process
+shares them; otherwise in this process's memory (the embedded single-box default)."""
+
+from __future__ import annotations
+
+import threading
+
+from formbridge.redis_client import get_redis
+
+_lock = threading.Lock()
+_memory: dict[str, int] = {}
+# Windows are short; dropping all in-memory counters now and then is harmless.
+_MEMORY_LIMIT = 10_000
+
+
+def memory_incr(key: str, amount: int) -> int:
+    with _lock:
+        if len(_memory) > _MEMORY_LIMIT:
+            _memory.clear()
+        _memory[key] = _memory.get(key, 0) + amount
+        return _memory[key]
+
+
+def incr(key: str, *, amount: int = 1, ttl_seconds: int) -> int:
+    """Add `amount` and return the new total; the key expires `ttl_seconds` after its last use."""
+    client = get_redis()
+    if client is None:
+        return memory_incr(key, amount)
+    pipe = client.pipeline(transaction=False)
+    pipe.incrby(key, amount)
+    pipe.expire(key, ttl_seconds)
+    return pipe.execute()[0]
