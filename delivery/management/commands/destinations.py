@@ -7,8 +7,7 @@ from django.core.management.base import CommandError
 
 from delivery import selectors, services
 from delivery.models import AuthMode, Destination, DestinationKind
-from formbridge.cli import SubcommandCommand, add_json_flag, format_table, require
-from tenants import selectors as tenant_selectors
+from formbridge.cli import SubcommandCommand, add_json_flag, format_table, require, tenant_named
 
 GENERATE = "generate"
 
@@ -99,12 +98,9 @@ class Command(SubcommandCommand):
         for subparser in sub.choices.values():
             add_json_flag(subparser)
 
-    def _tenant(self, slug):
-        return require(tenant_selectors.tenant_get(tenant_id=slug), f"No tenant {slug!r}.")
-
     def _destination(self, tenant, name):
         return require(
-            selectors.destination_get(tenant=self._tenant(tenant), name=name),
+            selectors.destination_get(tenant=tenant_named(tenant), name=name),
             f"No destination {name!r} for {tenant}.",
         )
 
@@ -138,7 +134,7 @@ class Command(SubcommandCommand):
             raise CommandError(f"${secret_env} is empty or unset")
         signing = options["signing_secret"]
         created = services.destination_create(
-            tenant=self._tenant(tenant),
+            tenant=tenant_named(tenant),
             name=name,
             kind=options["kind"],
             config=config,
@@ -168,7 +164,7 @@ class Command(SubcommandCommand):
         self.emit(options, data, text)
 
     def handle_list(self, *, tenant, **options):
-        destinations = list(selectors.destination_list(tenant=self._tenant(tenant)))
+        destinations = list(selectors.destination_list(tenant=tenant_named(tenant)))
         self.emit(
             options,
             [_destination_data(d) for d in destinations],

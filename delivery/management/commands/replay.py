@@ -5,9 +5,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from delivery import selectors, services
-from formbridge.cli import ProgressBar, add_json_flag, require
+from formbridge.cli import ProgressBar, add_json_flag, require, tenant_named
 from formbridge.timeutil import parse_aware_datetime
-from tenants import selectors as tenant_selectors
 
 
 def _moment(value: str | None, flag: str):
@@ -40,10 +39,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         tenant = None
         if options["tenant"]:
-            tenant = require(
-                tenant_selectors.tenant_get(tenant_id=options["tenant"]),
-                f"No tenant {options['tenant']!r}.",
-            )
+            tenant = tenant_named(options["tenant"])
         destination = None
         if options["destination"]:
             if tenant is None:

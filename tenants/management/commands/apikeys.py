@@ -1,6 +1,6 @@
 """manage.py apikeys create|revoke|list."""
 
-from formbridge.cli import SubcommandCommand, add_json_flag, format_table, require
+from formbridge.cli import SubcommandCommand, add_json_flag, format_table, tenant_named
 from tenants import selectors, services
 from tenants.models import ApiKey
 
@@ -37,12 +37,9 @@ class Command(SubcommandCommand):
         for subparser in sub.choices.values():
             add_json_flag(subparser)
 
-    def _tenant(self, slug):
-        return require(selectors.tenant_get(tenant_id=slug), f"No tenant {slug!r}.")
-
     def handle_create(self, *, tenant, name, scopes, **options):
         scope_list = [s.strip() for s in scopes.split(",") if s.strip()]
-        created = services.api_key_create(tenant=self._tenant(tenant), name=name, scopes=scope_list)
+        created = services.api_key_create(tenant=tenant_named(tenant), name=name, scopes=scope_list)
         self.emit(
             options,
             {**_key_data(created.api_key), "key": created.key},
@@ -55,7 +52,7 @@ class Command(SubcommandCommand):
         self.emit(options, _key_data(api_key), f"Revoked {api_key.prefix}.")
 
     def handle_list(self, *, tenant, **options):
-        keys = list(selectors.api_key_list(tenant=self._tenant(tenant)))
+        keys = list(selectors.api_key_list(tenant=tenant_named(tenant)))
         self.emit(
             options,
             [_key_data(k) for k in keys],

@@ -2,7 +2,7 @@
 
 from django.utils import timezone
 
-from formbridge.cli import SubcommandCommand, add_json_flag, format_table, require
+from formbridge.cli import SubcommandCommand, add_json_flag, format_table, tenant_named
 from tenants import selectors, services
 from tenants.models import Tenant
 
@@ -43,9 +43,6 @@ class Command(SubcommandCommand):
         for subparser in sub.choices.values():
             add_json_flag(subparser)
 
-    def _tenant(self, slug: str) -> Tenant:
-        return require(selectors.tenant_get(tenant_id=slug), f"No tenant {slug!r}.")
-
     def handle_create(self, *, slug, name, secret, **options):
         created = services.tenant_create(tenant_id=slug, name=name, secret=secret)
         data = {**_tenant_data(created.tenant), "signing_secret": created.signing_secret}
@@ -57,7 +54,7 @@ class Command(SubcommandCommand):
         )
 
     def handle_rotate_secret(self, *, slug, overlap_hours, **options):
-        tenant = self._tenant(slug)
+        tenant = tenant_named(slug)
         secret = services.tenant_rotate_secret(tenant=tenant, overlap_hours=overlap_hours)
         active = selectors.signing_secrets_active(tenant=tenant, now=timezone.now())
         old_expiry = [s.expires_at.isoformat() for s in active if s.expires_at is not None]
@@ -80,7 +77,7 @@ class Command(SubcommandCommand):
         )
 
     def _set_active(self, slug, is_active, options):
-        tenant = services.tenant_set_active(tenant=self._tenant(slug), is_active=is_active)
+        tenant = services.tenant_set_active(tenant=tenant_named(slug), is_active=is_active)
         state = "enabled" if is_active else "disabled"
         self.emit(options, _tenant_data(tenant), f"Tenant {slug} {state}.")
 
