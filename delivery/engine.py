@@ -128,7 +128,7 @@ def deliveries_claim(*, limit: int, now: datetime | None = None) -> list[Claimed
         if not chosen:
             return []
         token = new_uuid7()
-        # The batch is sent `rounds` requests deep per sending thread: the lease must outlast
+        # The batch is sent `rounds` requests deep per concurrency slot: the lease must outlast
         # the slowest possible batch, or another worker could re-send what is still in flight.
         rounds = math.ceil(len(chosen) / settings.DELIVERY_HTTP_CONCURRENCY)
         slowest = max(

@@ -17,7 +17,7 @@ from formbridge.ids import new_uuid7
 from ingest.models import Submission
 from tenants.models import Tenant
 
-from . import routing, signing, validation, wakeup
+from . import aio, routing, signing, validation, wakeup
 from .connectors import connector_for
 from .connectors.base import Job, Outcome
 from .models import FINAL_STATUSES, Delivery, DeliveryStatus, Destination
@@ -173,7 +173,7 @@ def destination_test(*, destination: Destination) -> Outcome:
         event=event,
         destination=destination_snapshot(destination),
     )
-    return connector_for(destination.kind).send(job)
+    return aio.run(connector_for(destination.kind).send(job))
 
 
 # --- replay ---

@@ -61,6 +61,15 @@ def _resolve(host: str, port: int) -> list[IPAddress]:
     return list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos))
 
 
+def is_address_literal(url: str) -> bool:
+    """True when the URL names an IP address, so checking it needs no DNS lookup."""
+    try:
+        ipaddress.ip_address(urlsplit(url).hostname or "")
+    except ValueError:
+        return False
+    return True
+
+
 def check_url(url: str) -> Target:
     """Parse, resolve and vet a destination URL; the returned Target pins the checked address."""
     try:

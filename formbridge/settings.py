@@ -149,8 +149,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 
 DELIVERY_ALLOWED_NETWORKS = env.list("DELIVERY_ALLOWED_NETWORKS", default=[])
 # Deliveries one worker claims and sends concurrently per batch.
 DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=200)
-# Concurrent HTTP requests per worker process.
-DELIVERY_HTTP_CONCURRENCY = env.int("DELIVERY_HTTP_CONCURRENCY", default=8)
+# Outbound HTTP requests in flight at once per worker process (one asyncio loop sends them).
+DELIVERY_HTTP_CONCURRENCY = env.int("DELIVERY_HTTP_CONCURRENCY", default=64)
 # Seconds a claimed delivery's lease outlasts its destination's timeouts (time to record the
 # outcome); a worker that dies mid-flight delays its deliveries by about this much.
 DELIVERY_LEASE_MARGIN_SECONDS = env.float("DELIVERY_LEASE_MARGIN_SECONDS", default=30.0)

@@ -61,7 +61,8 @@ class Connector:
     # Inbox-like connectors never send: their deliveries wait for a pull consumer.
     waits_for_pull: ClassVar[bool] = False
 
-    def send(self, job: Job) -> Outcome:
+    async def send(self, job: Job) -> Outcome:
+        """Runs on the sender's event loop (delivery.aio): never block it."""
         raise NotImplementedError
 
     def validate(self, config: dict[str, Any]) -> dict[str, Any]:
