@@ -7,7 +7,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -61,13 +61,29 @@ def _resolve(host: str, port: int) -> list[IPAddress]:
     return list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos))
 
 
-def is_address_literal(url: str) -> bool:
-    """True when the URL names an IP address, so checking it needs no DNS lookup."""
+@lru_cache(maxsize=4096)
+def _is_address_literal(url: str) -> bool:
     try:
         ipaddress.ip_address(urlsplit(url).hostname or "")
     except ValueError:
         return False
     return True
+
+
+def is_address_literal(url: str) -> bool:
+    """True when the URL names an IP address, so checking it needs no DNS lookup."""
+    return _is_address_literal(url)
+
+
+@lru_cache(maxsize=4096)
+def _check_address_url(url: str, allowed: tuple[str, ...]) -> Target:
+    return check_url(url)
+
+
+def check_address_url(url: str) -> Target:
+    """check_url for a URL naming an IP address, remembered: without DNS the answer only
+    changes with the allow-list, which is part of the key. Refusals are not remembered."""
+    return _check_address_url(url, tuple(settings.DELIVERY_ALLOWED_NETWORKS))
 
 
 def check_url(url: str) -> Target:

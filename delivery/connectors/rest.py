@@ -176,7 +176,7 @@ class _TokenCache:
 async def checked_target(url: str) -> ssrf.Target:
     """ssrf.check_url, with a DNS lookup (blocking) moved off the event loop."""
     if ssrf.is_address_literal(url):
-        return ssrf.check_url(url)
+        return ssrf.check_address_url(url)
     return await asyncio.to_thread(ssrf.check_url, url)
 
 
