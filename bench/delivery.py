@@ -299,7 +299,7 @@ def main() -> None:
     log("creating the bench database, tenant and destination")
     recreate_database(args.database_url)
     manage(env, "migrate", "--noinput")
-    manage(env, "tenants", "create", TENANT, "--secret", SECRET)
+    manage(env, "tenants", "create", TENANT, "--secret", SECRET, "--no-inbox")
     sink_port = free_port()
     sink = start([PYTHON, "bench/sink.py", str(sink_port)], env)
     try:

@@ -72,7 +72,7 @@ def prepare(env: dict, database_url: str) -> None:
     log("creating the bench database, migrating, creating the tenant")
     recreate_database(database_url)
     manage(env, "migrate", "--noinput")
-    manage(env, "tenants", "create", TENANT, "--secret", SECRET, "--json")
+    manage(env, "tenants", "create", TENANT, "--secret", SECRET, "--no-inbox", "--json")
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(
             "CREATE TABLE floor_submission (id uuid PRIMARY KEY, tenant_id text NOT NULL, "

@@ -77,6 +77,17 @@ def _allowance(destination: Destination, waiting: int, in_flight: int, now: date
 
 def _park(ids: list[UUID], destination: Destination, now: datetime) -> None:
     """Move rows that may not go now out of the due set, so they don't crowd the next claims."""
+    if destination.deleted_at:
+        # Routed by a process whose routes cache had not yet seen the deletion.
+        Delivery.objects.filter(id__in=ids).update(
+            status=DeliveryStatus.CANCELLED,
+            next_attempt_at=None,
+            lease_until=None,
+            lease_token=None,
+            last_error="the destination was deleted",
+            updated_at=now,
+        )
+        return
     if not destination.enabled:
         when = None  # waits until the destination is enabled again
     elif destination.circuit_open_until and destination.circuit_open_until > now:

@@ -1,6 +1,8 @@
 """Destinations, and the two delivery tables: one Delivery per (submission, destination) with its
 state, one DeliveryAttempt per try (Saleor's EventDelivery / EventDeliveryAttempt)."""
 
+from __future__ import annotations
+
 from django.db import models
 from django.db.models import Q
 
@@ -26,6 +28,12 @@ class AuthMode(models.TextChoices):
     BEARER = "bearer", "Bearer token"
     BASIC = "basic", "Basic auth"
     OAUTH2_CLIENT_CREDENTIALS = "oauth2_client_credentials", "OAuth2 client credentials"
+
+
+class DestinationQuerySet(models.QuerySet):
+    def live(self) -> DestinationQuerySet:
+        """Not deleted (enabled or not)."""
+        return self.filter(deleted_at__isnull=True)
 
 
 class Destination(TimeStampedModel):
@@ -56,11 +64,20 @@ class Destination(TimeStampedModel):
     circuit_open_until = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.TextField(blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
+    # Deleted destinations stay (their deliveries and attempts are history) but route nothing,
+    # and their name is free again.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DestinationQuerySet.as_manager()
 
     class Meta:
         ordering = ["tenant_id", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "name"], name="destination_name_per_tenant")
+            models.UniqueConstraint(
+                fields=["tenant", "name"],
+                condition=Q(deleted_at__isnull=True),
+                name="destination_name_per_tenant",
+            )
         ]
 
     def __str__(self) -> str:
@@ -77,6 +94,7 @@ class DeliveryStatus(models.TextChoices):
 
 
 WAITING_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
+OPEN_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING, DeliveryStatus.IN_FLIGHT)
 FINAL_STATUSES = (DeliveryStatus.SUCCEEDED, DeliveryStatus.DEAD, DeliveryStatus.CANCELLED)
 
 
@@ -125,6 +143,12 @@ class Delivery(TimeStampedModel):
                 condition=Q(status=DeliveryStatus.IN_FLIGHT),
             ),
             models.Index(fields=["tenant", "status", "created_at"], name="delivery_by_status"),
+            # An inbox lists its open deliveries oldest first; acked ones drop out of the index.
+            models.Index(
+                fields=["destination", "created_at", "id"],
+                name="delivery_open_by_destination",
+                condition=Q(status__in=OPEN_STATUSES),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -41,7 +41,7 @@ def tenant_routes(tenant_id: str) -> tuple[Route, ...]:
     """The tenant's enabled destinations, re-read at most every TENANT_CACHE_SECONDS."""
 
     def fetch() -> tuple[Route, ...]:
-        enabled = Destination.objects.filter(tenant_id=tenant_id, enabled=True)
+        enabled = Destination.objects.live().filter(tenant_id=tenant_id, enabled=True)
         return tuple(Route.of(destination) for destination in enabled)
 
     return _routes.get(tenant_id, fetch)[0]

@@ -6,12 +6,20 @@ from django.db.models import QuerySet
 
 from tenants.models import Tenant
 
-from .models import Destination
+from .models import Destination, DestinationKind
 
 
 def destination_get(*, tenant: Tenant, name: str) -> Destination | None:
-    return Destination.objects.filter(tenant=tenant, name=name).first()
+    return Destination.objects.live().filter(tenant=tenant, name=name).first()
 
 
 def destination_list(*, tenant: Tenant) -> QuerySet[Destination]:
-    return Destination.objects.filter(tenant=tenant)
+    return Destination.objects.live().filter(tenant=tenant)
+
+
+def inbox_destination_get(*, tenant: Tenant, name: str | None = None) -> Destination | None:
+    """The tenant's inbox: the one named, or its first (most tenants have exactly one)."""
+    inboxes = destination_list(tenant=tenant).filter(kind=DestinationKind.INBOX)
+    if name:
+        inboxes = inboxes.filter(name=name)
+    return inboxes.order_by("created_at").first()

@@ -20,7 +20,14 @@ from tenants.models import Tenant
 from . import aio, routing, signing, validation, wakeup
 from .connectors import connector_for
 from .connectors.base import Job, Outcome
-from .models import FINAL_STATUSES, Delivery, DeliveryStatus, Destination
+from .models import (
+    FINAL_STATUSES,
+    OPEN_STATUSES,
+    AuthMode,
+    Delivery,
+    DeliveryStatus,
+    Destination,
+)
 from .routes import Route, forget_routes
 from .snapshots import destination_snapshot
 
@@ -68,59 +75,166 @@ class DestinationWithSecret:
     signing_secret: str | None  # shown once when generated
 
 
+# Settings a caller may give, with their defaults on a new destination.
+DESTINATION_DEFAULTS: dict[str, Any] = {
+    "kind": "rest",
+    "config": None,
+    "auth_mode": "none",
+    "auth_config": None,
+    "filter": None,
+    "retry_schedule": None,
+    "max_attempts": None,
+    "timeout_seconds": 15.0,
+    "connect_timeout_seconds": 5.0,
+    "max_concurrency": 10,
+    "rate_limit_per_second": 0,
+}
+
+
+def _cleaned_settings(settings: dict[str, Any], auth_secret: str) -> dict[str, Any]:
+    """Every destination setting validated together (they depend on each other)."""
+    kind = validation.clean_kind(settings["kind"])
+    schedule, max_attempts = validation.clean_retry(
+        settings["retry_schedule"], settings["max_attempts"]
+    )
+    timeout, connect = validation.clean_timeouts(
+        settings["timeout_seconds"], settings["connect_timeout_seconds"]
+    )
+    return {
+        "kind": kind,
+        "config": validation.clean_config(kind, settings["config"] or {}),
+        "auth_mode": settings["auth_mode"],
+        "auth_config": validation.clean_auth(
+            settings["auth_mode"], settings["auth_config"] or {}, auth_secret
+        ),
+        "filter": validation.clean_filter(settings["filter"]),
+        "retry_schedule": schedule,
+        "max_attempts": max_attempts,
+        "timeout_seconds": timeout,
+        "connect_timeout_seconds": connect,
+        "max_concurrency": validation.clean_limit("max_concurrency", settings["max_concurrency"]),
+        "rate_limit_per_second": validation.clean_limit(
+            "rate_limit_per_second", settings["rate_limit_per_second"]
+        ),
+    }
+
+
+def _signing_secret(signing_secret: str | None, generate: bool) -> str | None:
+    if generate:
+        return signing.generate_secret()
+    if signing_secret:
+        validation.clean_signing_secret(signing_secret)
+    return signing_secret
+
+
+def _check_name_free(tenant: Tenant, name: str, *, other_than: Destination | None = None) -> str:
+    name = validation.clean_name(name)
+    taken = Destination.objects.live().filter(tenant=tenant, name=name)
+    if other_than is not None:
+        taken = taken.exclude(pk=other_than.pk)
+    if taken.exists():
+        raise validation.DestinationInvalid("name", f"{tenant.id} already has {name!r}")
+    return name
+
+
 def destination_create(
     *,
     tenant: Tenant,
     name: str,
-    kind: str = "rest",
-    config: dict[str, Any] | None = None,
-    auth_mode: str = "none",
-    auth_config: dict[str, Any] | None = None,
     auth_secret: str = "",
     signing_secret: str | None = None,
     generate_signing_secret: bool = False,
-    filter: dict[str, Any] | None = None,
-    retry_schedule: list[float] | None = None,
-    max_attempts: int | None = None,
-    timeout_seconds: float = 15.0,
-    connect_timeout_seconds: float = 5.0,
-    max_concurrency: int = 10,
-    rate_limit_per_second: int = 0,
+    **settings: Any,
 ) -> DestinationWithSecret:
-    """Validate and create a destination; a generated signing secret is returned once."""
-    name = validation.clean_name(name)
-    if Destination.objects.filter(tenant=tenant, name=name).exists():
-        raise validation.DestinationInvalid("name", f"{tenant.id} already has {name!r}")
-    kind = validation.clean_kind(kind)
-    config = validation.clean_config(kind, config or {})
-    auth_config = validation.clean_auth(auth_mode, auth_config or {}, auth_secret)
-    if generate_signing_secret:
-        signing_secret = signing.generate_secret()
-    elif signing_secret:
-        validation.clean_signing_secret(signing_secret)
-    schedule, max_attempts = validation.clean_retry(retry_schedule, max_attempts)
-    timeout, connect = validation.clean_timeouts(timeout_seconds, connect_timeout_seconds)
+    """Validate and create a destination; a generated signing secret is returned once.
+    `settings` are the keys of DESTINATION_DEFAULTS."""
+    unknown = set(settings) - set(DESTINATION_DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown destination settings: {', '.join(sorted(unknown))}")
+    name = _check_name_free(tenant, name)
+    cleaned = _cleaned_settings({**DESTINATION_DEFAULTS, **settings}, auth_secret)
+    secret = _signing_secret(signing_secret, generate_signing_secret)
     destination = Destination.objects.create(
         tenant=tenant,
         name=name,
-        kind=kind,
-        config=config,
-        auth_mode=auth_mode,
-        auth_config=auth_config,
         auth_secret_encrypted=crypto.encrypt(auth_secret) if auth_secret else "",
-        signing_secret_encrypted=crypto.encrypt(signing_secret) if signing_secret else "",
-        filter=validation.clean_filter(filter),
-        retry_schedule=schedule,
-        max_attempts=max_attempts,
-        timeout_seconds=timeout,
-        connect_timeout_seconds=connect,
-        max_concurrency=max_concurrency,
-        rate_limit_per_second=rate_limit_per_second,
+        signing_secret_encrypted=crypto.encrypt(secret) if secret else "",
+        **cleaned,
     )
     forget_routes(tenant.id)
     return DestinationWithSecret(
-        destination=destination, signing_secret=signing_secret if generate_signing_secret else None
+        destination=destination, signing_secret=secret if generate_signing_secret else None
     )
+
+
+_UNCHANGED: Any = object()
+
+
+def destination_update(
+    *,
+    destination: Destination,
+    name: str | None = None,
+    auth_secret: str | None = None,
+    signing_secret: Any = _UNCHANGED,
+    generate_signing_secret: bool = False,
+    **changes: Any,
+) -> DestinationWithSecret:
+    """Change some settings; the result is validated as a whole, as on creation.
+
+    Secrets are write-only: None keeps the stored one. `signing_secret=""` stops signing.
+    """
+    unknown = set(changes) - set(DESTINATION_DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown destination settings: {', '.join(sorted(unknown))}")
+    if "kind" in changes and changes["kind"] != destination.kind:
+        raise validation.DestinationInvalid("kind", "cannot change; create a new destination")
+    current = {field: getattr(destination, field) for field in DESTINATION_DEFAULTS}
+    if changes.get("auth_mode", destination.auth_mode) == AuthMode.NONE:
+        auth_secret = ""
+    kept_secret = (
+        crypto.decrypt(destination.auth_secret_encrypted)
+        if destination.auth_secret_encrypted
+        else ""
+    )
+    secret_now = kept_secret if auth_secret is None else auth_secret
+    cleaned = _cleaned_settings({**current, **changes}, secret_now)
+    if name is not None:
+        destination.name = _check_name_free(destination.tenant, name, other_than=destination)
+    for field, value in cleaned.items():
+        setattr(destination, field, value)
+    destination.auth_secret_encrypted = crypto.encrypt(secret_now) if secret_now else ""
+    new_signing = None
+    if generate_signing_secret or signing_secret is not _UNCHANGED:
+        new_signing = _signing_secret(signing_secret or None, generate_signing_secret)
+        destination.signing_secret_encrypted = crypto.encrypt(new_signing) if new_signing else ""
+    destination.save()
+    forget_routes(destination.tenant_id)
+    return DestinationWithSecret(
+        destination=destination, signing_secret=new_signing if generate_signing_secret else None
+    )
+
+
+def destination_delete(*, destination: Destination) -> int:
+    """Soft-delete: history stays, routing stops, its open deliveries are cancelled (returned)."""
+    now = timezone.now()
+    with transaction.atomic():
+        destination.deleted_at = now
+        destination.enabled = False
+        destination.disabled_reason = "deleted"
+        destination.disabled_at = now
+        destination.save()
+        cancelled = Delivery.objects.filter(
+            destination=destination, status__in=OPEN_STATUSES
+        ).update(
+            status=DeliveryStatus.CANCELLED,
+            next_attempt_at=None,
+            lease_until=None,
+            lease_token=None,
+            last_error="the destination was deleted",
+            updated_at=now,
+        )
+    forget_routes(destination.tenant_id)
+    return cancelled
 
 
 def destination_set_enabled(*, destination: Destination, enabled: bool) -> Destination:

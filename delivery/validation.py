@@ -121,3 +121,9 @@ def clean_timeouts(timeout: Any, connect_timeout: Any) -> tuple[float, float]:
     if not isinstance(connect_timeout, int | float) or not 0.1 <= connect_timeout <= timeout:
         raise DestinationInvalid("connect_timeout_seconds", "from 0.1 s up to the timeout")
     return float(timeout), float(connect_timeout)
+
+
+def clean_limit(field: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000:
+        raise DestinationInvalid(field, "a whole number from 0 (no limit) to 10000")
+    return value

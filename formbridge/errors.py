@@ -17,25 +17,32 @@ class ApiError(Exception):
         message: str,
         *,
         headers: dict[str, str] | None = None,
+        fields: dict[str, list[str]] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers or {}
+        self.fields = fields
 
 
 def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    fields: dict[str, list[str]] | None = None,
 ) -> JsonResponse:
-    response = JsonResponse({"error": {"code": code, "message": message}}, status=status)
+    error = {"code": code, "message": message, **({"fields": fields} if fields else {})}
+    response = JsonResponse({"error": error}, status=status)
     for name, value in (headers or {}).items():
         response[name] = value
     return response
 
 
 def api_error_response(error: ApiError) -> JsonResponse:
-    return error_response(error.status, error.code, error.message, error.headers)
+    return error_response(error.status, error.code, error.message, error.headers, error.fields)
 
 
 # DRF raises its own exceptions; map them onto the same shape with stable codes.

@@ -2,7 +2,10 @@ from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import path, re_path
 from django.views import defaults
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from delivery import api as delivery_api
+from ingest import api as ingest_api
 from ingest import views as ingest_views
 
 from . import health
@@ -11,6 +14,32 @@ from .errors import error_response
 urlpatterns = [
     re_path(r"^v1/ingest/?$", ingest_views.ingest, name="ingest"),
     re_path(r"^v1/events/?$", ingest_views.events, name="events"),
+    path("v1/inbox", ingest_api.InboxView.as_view(), name="inbox"),
+    path("v1/ack", ingest_api.AckView.as_view(), name="ack"),
+    path("v1/submissions", ingest_api.SubmissionListView.as_view(), name="submissions"),
+    path(
+        "v1/submissions/<str:submission_id>",
+        ingest_api.SubmissionDetailView.as_view(),
+        name="submission",
+    ),
+    path(
+        "v1/submissions/<str:submission_id>/replay",
+        ingest_api.SubmissionReplayView.as_view(),
+        name="submission-replay",
+    ),
+    path("v1/destinations", delivery_api.DestinationListView.as_view(), name="destinations"),
+    path(
+        "v1/destinations/<str:name>",
+        delivery_api.DestinationDetailView.as_view(),
+        name="destination",
+    ),
+    path(
+        "v1/destinations/<str:name>/test",
+        delivery_api.DestinationTestView.as_view(),
+        name="destination-test",
+    ),
+    path("v1/schema", SpectacularAPIView.as_view(), name="schema"),
+    path("v1/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
 
 from formbridge.errors import ApiError
 from formbridge.http import payload_too_large, read_body
@@ -143,19 +145,57 @@ def _bearer_token(request: HttpRequest) -> str | None:
     return token.strip()
 
 
-def authenticate_api_key(request: HttpRequest, *, scope: str) -> ApiKey:
-    """Resolve `Authorization: Bearer <key>` to a live key of an active tenant holding `scope`."""
+_BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="formbridge"'}
+
+
+def authenticate_api_key(request: HttpRequest, *, scope: str | None) -> ApiKey:
+    """Resolve `Authorization: Bearer <key>` to a live key of an active tenant (holding `scope`,
+    if one is given)."""
     raw_key = _bearer_token(request)
     if raw_key is None:
         raise ApiError(
-            401, "missing_api_key", "Send your API key as 'Authorization: Bearer <key>'."
+            401,
+            "missing_api_key",
+            "Send your API key as 'Authorization: Bearer <key>'.",
+            headers=_BEARER_CHALLENGE,
         )
     api_key = selectors.api_key_get_by_raw(raw_key=raw_key)
     if api_key is None or api_key.is_revoked:
-        raise ApiError(401, "invalid_api_key", "The API key is unknown or revoked.")
+        raise ApiError(
+            401, "invalid_api_key", "The API key is unknown or revoked.", headers=_BEARER_CHALLENGE
+        )
     if not api_key.tenant.is_active:
         raise ApiError(403, "tenant_disabled", "This tenant is disabled.")
-    if scope not in api_key.scopes:
-        raise ApiError(403, "insufficient_scope", f"This API key lacks the '{scope}' scope.")
+    if scope is not None:
+        require_scope(api_key, scope)
     services.api_key_touch(api_key=api_key, now=timezone.now())
     return api_key
+
+
+def require_scope(api_key: ApiKey, scope: str) -> None:
+    if scope not in api_key.scopes:
+        raise ApiError(
+            403,
+            "insufficient_scope",
+            f"This API key lacks the '{scope}' scope; create one with it "
+            f"(manage.py apikeys create <tenant> --scopes {scope}).",
+        )
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    """DRF: request.user is the key's tenant, request.auth the ApiKey; scopes: HasScope."""
+
+    def authenticate(self, request):
+        api_key = authenticate_api_key(request, scope=None)
+        return api_key.tenant, api_key
+
+    def authenticate_header(self, request) -> str:
+        return _BEARER_CHALLENGE["WWW-Authenticate"]
+
+
+class HasScope(BasePermission):
+    """The key must hold the view's `required_scope`."""
+
+    def has_permission(self, request, view) -> bool:
+        require_scope(request.auth, view.required_scope)
+        return True

@@ -12,9 +12,12 @@ class TenantFactory(factory.django.DjangoModelFactory):
     name = factory.LazyAttribute(lambda o: f"Tenant {o.id}")
 
 
-def tenant_with_secret(tenant_id: str = "t_acme", **fields) -> services.TenantWithSecret:
-    """A tenant created through the service, as an operator would, with its plaintext secret."""
-    created = services.tenant_create(tenant_id=tenant_id)
+def tenant_with_secret(
+    tenant_id: str = "t_acme", *, with_inbox: bool = False, **fields
+) -> services.TenantWithSecret:
+    """A tenant created through the service, as an operator would, with its plaintext secret
+    (without the default inbox unless asked: most tests count deliveries to their own)."""
+    created = services.tenant_create(tenant_id=tenant_id, with_inbox=with_inbox)
     if fields:
         Tenant.objects.filter(pk=tenant_id).update(**fields)
         created.tenant.refresh_from_db()

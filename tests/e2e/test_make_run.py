@@ -103,16 +103,33 @@ def test_make_run_serves_and_the_printed_curl_is_accepted(tmp_path):
         assert len(rows) == 1
         assert rows[0][:2] == ("t_demo", "contact_us")
         assert json.loads(rows[0][2])["email"] == "jane@example.com"
-        assert receipt["deliveries"] == 1
+        assert receipt["deliveries"] == 2  # the demo receiver and the tenant's inbox
 
         # The worker delivers it to the demo receiver, which checks the signature and prints it.
         wait_for_log(log, f"received submission {receipt['submission_id']} (signature verified)")
         status = database.execute(
             "SELECT d.status, d.attempts FROM delivery_delivery d JOIN ingest_submission s "
-            "ON s.id = d.submission_id WHERE s.submission_id = ?",
+            "ON s.id = d.submission_id JOIN delivery_destination t ON t.id = d.destination_id "
+            "WHERE s.submission_id = ? AND t.kind = 'rest'",
             (receipt["submission_id"],),
         ).fetchall()
         assert status == [("succeeded", 1)]
+
+        # The printed API curls work: the submission reads back and waits in the inbox.
+        api = printed[printed.index("KEY=") :].split("\n\n")[0]
+        listing = subprocess.run(
+            ["bash", "-c", api.splitlines()[0] + "\n" + api.splitlines()[1]],
+            capture_output=True, text=True, timeout=30, check=True,
+        )  # fmt: skip
+        items = json.loads(listing.stdout)["items"]
+        assert [i["submission_id"] for i in items] == [receipt["submission_id"]]
+        inbox = subprocess.run(
+            ["bash", "-c", api.splitlines()[0] + "\n" + api.splitlines()[2]],
+            capture_output=True, text=True, timeout=30, check=True,
+        )  # fmt: skip
+        events = json.loads(inbox.stdout)["events"]
+        assert [e["event_id"] for e in events] == [receipt["submission_id"]]
+        assert events[0]["payload"]["email"] == "jane@example.com"
 
         # Ctrl-C stops everything make run started: nothing keeps serving in the background.
         os.killpg(process.pid, signal.SIGINT)

@@ -77,6 +77,21 @@ class Command(BaseCommand):
         secret_file.chmod(0o600)
         return f"  destination:    {DEMO_DESTINATION} -> {url} (Standard Webhooks signed)"
 
+    def _api_key(self, tenant: Tenant) -> str:
+        """A demo key for reading back and pulling the inbox, kept in var/ (the demo only: a real
+        key is shown once and never stored)."""
+        key_file = Path(settings.VAR_DIR) / "demo-api-key"
+        if key_file.exists():
+            raw = key_file.read_text().strip()
+            if selectors.api_key_get_by_raw(raw_key=raw) is not None:
+                return raw
+        created = services.api_key_create(
+            tenant=tenant, name="demo", scopes=["ingest", "read", "inbox", "admin"]
+        )
+        key_file.write_text(created.key + "\n")
+        key_file.chmod(0o600)
+        return created.key
+
     def handle(self, *args, base_url, receiver_url, **options):
         tenant, secret = self._tenant_and_secret()
         lines = [
@@ -92,6 +107,12 @@ class Command(BaseCommand):
             "Send it a signed submission (paste into a shell while `make run` serves):",
             "",
             signed_curl(base_url=base_url, tenant_id=DEMO_TENANT, secret=secret),
+            "",
+            f"Read it back, and pull the demo tenant's inbox (API docs: {base_url}/v1/docs):",
+            "",
+            f"KEY={self._api_key(tenant)}",
+            f'curl -sS -H "Authorization: Bearer $KEY" {base_url}/v1/submissions',
+            f'curl -sS -H "Authorization: Bearer $KEY" {base_url}/v1/inbox',
             "",
             "",
         ]

@@ -29,6 +29,11 @@ class Command(SubcommandCommand):
         create.add_argument("slug", help="Tenant id, e.g. t_acme (sent as X-Tenant-Id).")
         create.add_argument("--name", default="")
         create.add_argument("--secret", help="Use this signing secret instead of a generated one.")
+        create.add_argument(
+            "--no-inbox",
+            action="store_true",
+            help="Without the default inbox destination (GET /v1/inbox).",
+        )
         rotate = sub.add_parser("rotate-secret", help="Issue a new signing secret.")
         rotate.add_argument("slug")
         rotate.add_argument(
@@ -43,8 +48,10 @@ class Command(SubcommandCommand):
         for subparser in sub.choices.values():
             add_json_flag(subparser)
 
-    def handle_create(self, *, slug, name, secret, **options):
-        created = services.tenant_create(tenant_id=slug, name=name, secret=secret)
+    def handle_create(self, *, slug, name, secret, no_inbox, **options):
+        created = services.tenant_create(
+            tenant_id=slug, name=name, secret=secret, with_inbox=not no_inbox
+        )
         data = {**_tenant_data(created.tenant), "signing_secret": created.signing_secret}
         self.emit(
             options,

@@ -1,0 +1,186 @@
+"""The pull inbox: deliveries to an `inbox` destination wait until a consumer reads and acks them.
+
+States: pending (visible), in_flight (leased to one consumer until lease_until, then visible
+again), succeeded (acknowledged), dead (leased max_attempts times without an ack, like an SQS
+redrive policy). A plain read changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from formbridge.cursors import decode_cursor, encode_cursor
+from formbridge.db import bulk_insert
+from formbridge.errors import ApiError
+from formbridge.ids import new_uuid7
+from formbridge.timeutil import epoch_ms
+from tenants.models import Tenant
+
+from .models import AttemptOutcome, Delivery, DeliveryAttempt, DeliveryStatus, Destination
+
+MAX_LIMIT = 500
+MAX_LEASE_SECONDS = 12 * 3600
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    events: list[dict]
+    next_cursor: str | None
+
+
+def _visible(now: datetime) -> Q:
+    return Q(status=DeliveryStatus.PENDING) | Q(
+        status=DeliveryStatus.IN_FLIGHT, lease_until__lt=now
+    )
+
+
+def _event(delivery: Delivery) -> dict:
+    submission = delivery.submission
+    return {
+        "event_id": submission.submission_id,
+        "event_type": submission.event_type,
+        "form_id": submission.form_id,
+        "source": submission.source,
+        "payload": submission.payload,
+        "timestamp": epoch_ms(submission.received_at),
+        "attempt": delivery.attempts,
+    }
+
+
+def inbox_read(
+    *,
+    destination: Destination,
+    limit: int = 100,
+    cursor: str | None = None,
+    lease_seconds: int | None = None,
+    now: datetime | None = None,
+) -> InboxPage:
+    """Visible events oldest first; with lease_seconds, each is this caller's alone until then."""
+    now = now or timezone.now()
+    rows = (
+        Delivery.objects.filter(_visible(now), destination=destination)
+        .select_related("submission")
+        .order_by("created_at", "id")
+    )
+    if cursor:
+        after, after_id = decode_cursor(cursor)
+        rows = rows.filter(Q(created_at__gt=after) | Q(created_at=after, id__gt=after_id))
+    if lease_seconds is None:
+        page = list(rows[:limit])
+    else:
+        page = _lease(rows, destination, limit, lease_seconds, now)
+    next_cursor = (
+        encode_cursor(page[-1].created_at, page[-1].id) if len(page) == limit and page else None
+    )
+    return InboxPage(events=[_event(d) for d in page], next_cursor=next_cursor)
+
+
+def _lease(rows, destination: Destination, limit: int, seconds: int, now: datetime) -> list:
+    with transaction.atomic():
+        # SKIP LOCKED: competing consumers split the inbox instead of queueing on each other.
+        candidates = list(rows.select_for_update(skip_locked=True, of=("self",))[:limit])
+        exhausted = [
+            d
+            for d in candidates
+            if destination.max_attempts and d.attempts >= destination.max_attempts
+        ]
+        if exhausted:
+            Delivery.objects.filter(id__in=[d.id for d in exhausted]).update(
+                status=DeliveryStatus.DEAD,
+                lease_until=None,
+                lease_token=None,
+                last_error=f"leased {destination.max_attempts} times without an ack",
+                updated_at=now,
+            )
+        leased = [d for d in candidates if d not in exhausted]
+        token = new_uuid7()
+        Delivery.objects.filter(id__in=[d.id for d in leased]).update(
+            status=DeliveryStatus.IN_FLIGHT,
+            attempts=F("attempts") + 1,
+            lease_until=now + timedelta(seconds=seconds),
+            lease_token=token,
+            updated_at=now,
+        )
+    for delivery in leased:
+        delivery.attempts += 1
+    return leased
+
+
+@dataclass(frozen=True)
+class AckResult:
+    acknowledged: int  # events now acknowledged, including ones acknowledged before
+    newly: int
+
+
+def inbox_ack(*, tenant: Tenant, destination: Destination, event_ids: Iterable[str]) -> AckResult:
+    """Acknowledge events of this tenant's inbox; all or nothing, and idempotent.
+
+    An id that is not an event of this inbox (another tenant's, say) is a 404 and nothing is
+    acknowledged, so a typo never half-applies a batch.
+    """
+    wanted = list(dict.fromkeys(event_ids))
+    now = timezone.now()
+    with transaction.atomic():
+        deliveries = list(
+            Delivery.objects.select_for_update()
+            .filter(
+                tenant=tenant,
+                destination=destination,
+                submission__tenant=tenant,
+                submission__submission_id__in=wanted,
+            )
+            .select_related("submission")
+        )
+        found = {d.submission.submission_id for d in deliveries}
+        unknown = [event_id for event_id in wanted if event_id not in found]
+        if unknown:
+            raise ApiError(
+                404,
+                "event_not_found",
+                f"No event {unknown[0]!r} in this inbox"
+                + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else "")
+                + "; nothing was acknowledged.",
+            )
+        open_ones = [d for d in deliveries if d.status != DeliveryStatus.SUCCEEDED]
+        ids: list[UUID] = [d.id for d in open_ones]
+        Delivery.objects.filter(id__in=ids).update(
+            status=DeliveryStatus.SUCCEEDED,
+            attempts=Greatest(F("attempts"), 1),  # acked without a lease: one plain read
+            delivered_at=now,
+            next_attempt_at=None,
+            lease_until=None,
+            lease_token=None,
+            last_error="",
+            updated_at=now,
+        )
+        # The attempt log shows who took the event and when, as for pushed deliveries.
+        bulk_insert(
+            DeliveryAttempt,
+            [
+                {
+                    "delivery_id": d.id,
+                    "tenant_id": tenant.id,
+                    "number": max(d.attempts, 1),
+                    "started_at": now,
+                    "duration_ms": 0,
+                    "request_method": "ACK",
+                    "request_url": "/v1/ack",
+                    "request_headers": {},
+                    "response_status": None,
+                    "response_headers": {},
+                    "response_body": "",
+                    "error": "",
+                    "outcome": AttemptOutcome.SUCCESS,
+                }
+                for d in open_ones
+            ],
+        )
+    return AckResult(acknowledged=len(deliveries), newly=len(open_ones))

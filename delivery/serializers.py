@@ -1,0 +1,112 @@
+"""The API's shapes for destinations. Secrets are write-only: accepted, never returned."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from .models import AuthMode, Destination, DestinationKind
+
+
+class DestinationSerializer(serializers.ModelSerializer):
+    has_auth_secret = serializers.SerializerMethodField()
+    signed = serializers.SerializerMethodField(
+        help_text="Deliveries carry Standard Webhooks signatures."
+    )
+    health = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Destination
+        fields = (
+            "id",
+            "name",
+            "kind",
+            "config",
+            "auth_mode",
+            "auth_config",
+            "has_auth_secret",
+            "signed",
+            "filter",
+            "retry_schedule",
+            "max_attempts",
+            "timeout_seconds",
+            "connect_timeout_seconds",
+            "max_concurrency",
+            "rate_limit_per_second",
+            "enabled",
+            "health",
+            "created_at",
+            "updated_at",
+        )
+
+    def get_has_auth_secret(self, destination) -> bool:
+        return bool(destination.auth_secret_encrypted)
+
+    def get_signed(self, destination) -> bool:
+        return bool(destination.signing_secret_encrypted)
+
+    def get_health(self, destination) -> dict:
+        return {
+            "consecutive_failures": destination.consecutive_failures,
+            "failing_since": destination.failing_since,
+            "circuit_open_until": destination.circuit_open_until,
+            "disabled_reason": destination.disabled_reason,
+            "disabled_at": destination.disabled_at,
+        }
+
+
+class CreatedDestinationSerializer(DestinationSerializer):
+    signing_secret = serializers.CharField(
+        required=False, help_text="Only when generated (generate_signing_secret): shown once."
+    )
+
+    class Meta(DestinationSerializer.Meta):
+        fields = (*DestinationSerializer.Meta.fields, "signing_secret")
+
+
+class DestinationWriteSerializer(serializers.Serializer):
+    """Shapes only; the delivery service validates meaning (SSRF guard, mapping, auth fields)."""
+
+    name = serializers.CharField(max_length=64)
+    kind = serializers.ChoiceField(choices=DestinationKind.choices, default=DestinationKind.REST)
+    url = serializers.CharField(
+        required=False, max_length=2048, help_text="Shorthand for config.url."
+    )
+    config = serializers.DictField(
+        required=False, help_text="rest: url, method (POST/PUT/PATCH), headers, mapping."
+    )
+    auth_mode = serializers.ChoiceField(choices=AuthMode.choices, required=False)
+    auth_config = serializers.DictField(
+        required=False, help_text="header, username, token_url, client_id, scope, audience."
+    )
+    auth_secret = serializers.CharField(
+        required=False, write_only=True, max_length=4096, help_text="Write-only."
+    )
+    signing_secret = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        max_length=256,
+        help_text="whsec_...; write-only. An empty string stops signing.",
+    )
+    generate_signing_secret = serializers.BooleanField(
+        required=False, help_text="Generate a whsec_ secret; the response shows it once."
+    )
+    filter = serializers.DictField(required=False)
+    retry_schedule = serializers.ListField(
+        child=serializers.FloatField(), required=False, allow_null=True, max_length=20
+    )
+    max_attempts = serializers.IntegerField(required=False, allow_null=True)
+    timeout_seconds = serializers.FloatField(required=False)
+    connect_timeout_seconds = serializers.FloatField(required=False)
+    max_concurrency = serializers.IntegerField(required=False)
+    rate_limit_per_second = serializers.IntegerField(required=False)
+    enabled = serializers.BooleanField(required=False)
+
+
+class DestinationTestResultSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=["success", "retryable", "permanent"])
+    status_code = serializers.IntegerField(allow_null=True)
+    duration_ms = serializers.IntegerField()
+    error = serializers.CharField(allow_blank=True)
+    response_headers = serializers.DictField(child=serializers.CharField())
+    response_body = serializers.CharField(allow_blank=True, help_text="The first 1 KiB.")

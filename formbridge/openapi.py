@@ -1,0 +1,311 @@
+"""OpenAPI (drf-spectacular) pieces: the error shape, the API-key scheme, and the two ingest
+endpoints, which are plain Django views (for speed) and so are described here by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, inline_serializer
+from rest_framework import serializers
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "description": "Stable, snake_case: branch on it."},
+                "message": {"type": "string", "description": "For people; may change."},
+                "fields": {"type": "object", "description": "Per-field problems (400)."},
+            },
+        }
+    },
+}
+
+ErrorSerializer = inline_serializer(
+    name="Error",
+    fields={
+        "error": inline_serializer(
+            name="ErrorDetail",
+            fields={
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+                "fields": serializers.DictField(required=False),
+            },
+        )
+    },
+)
+
+# code -> (HTTP status, a typical message)
+ERROR_CODES: dict[str, tuple[int, str]] = {
+    "invalid_request": (400, "Invalid request."),
+    "invalid_cursor": (400, "The cursor is not one this API returned; start over without it."),
+    "invalid_destination": (400, "config: the URL must start with http:// or https://"),
+    "invalid_json": (400, "The body is not valid JSON."),
+    "invalid_payload": (400, "The body must be a JSON object."),
+    "missing_api_key": (401, "Send your API key as 'Authorization: Bearer <key>'."),
+    "invalid_api_key": (401, "The API key is unknown or revoked."),
+    "missing_signature_headers": (401, "Missing header(s): X-Signature."),
+    "invalid_timestamp": (401, "X-Timestamp must be ISO 8601 with a zone or Unix seconds."),
+    "stale_timestamp": (401, "X-Timestamp is 912 s from server time; the window is ±300 s."),
+    "invalid_signature": (401, "The signature does not match."),
+    "insufficient_scope": (403, "This API key lacks the 'read' scope."),
+    "tenant_disabled": (403, "This tenant is disabled."),
+    "not_found": (404, "No such submission."),
+    "event_not_found": (404, "No event 'evt_1' in this inbox; nothing was acknowledged."),
+    "no_inbox": (404, "This tenant has no inbox destination."),
+    "method_not_allowed": (405, 'Method "PUT" not allowed.'),
+    "payload_too_large": (413, "The body is over 1048576 bytes."),
+    "unsupported_media_type": (415, "Send application/json."),
+    "rate_limited": (429, "Over 50 requests per second; retry after 1 s."),
+    "quota_exceeded": (429, "The daily quota of 100000 is used up."),
+}
+
+AUTH_ERRORS = ("missing_api_key", "invalid_api_key", "insufficient_scope", "tenant_disabled")
+
+
+def error_responses(*codes: str) -> dict[int, OpenApiResponse]:
+    """OpenAPI responses for these error codes, grouped by status, one example per code."""
+    by_status: dict[int, list[str]] = {}
+    for code in (*codes, *AUTH_ERRORS):
+        by_status.setdefault(ERROR_CODES[code][0], []).append(code)
+    return {
+        status: OpenApiResponse(
+            response=ErrorSerializer,
+            description=", ".join(f"`{code}`" for code in dict.fromkeys(status_codes)),
+            examples=[
+                OpenApiExample(
+                    code,
+                    value={"error": {"code": code, "message": ERROR_CODES[code][1]}},
+                    status_codes=[str(status)],
+                    response_only=True,
+                )
+                for code in dict.fromkeys(status_codes)
+            ],
+        )
+        for status, status_codes in sorted(by_status.items())
+    }
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "tenants.authentication.ApiKeyAuthentication"
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema) -> dict[str, Any]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "`Authorization: Bearer fb_live_...` from `manage.py apikeys create`; "
+            "each endpoint names the scope it needs (ingest, read, inbox, admin).",
+        }
+
+
+def _error_content(*codes: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for code in codes:
+        status, message = ERROR_CODES[code]
+        entry = out.setdefault(
+            str(status),
+            {
+                "description": "",
+                "content": {"application/json": {"schema": ERROR_SCHEMA, "examples": {}}},
+            },
+        )
+        entry["description"] = ", ".join(filter(None, [entry["description"], f"`{code}`"]))
+        entry["content"]["application/json"]["examples"][code] = {
+            "value": {"error": {"code": code, "message": message}}
+        }
+    return out
+
+
+_INGEST_ERRORS = (
+    "invalid_json",
+    "invalid_payload",
+    "missing_signature_headers",
+    "invalid_timestamp",
+    "stale_timestamp",
+    "invalid_signature",
+    "tenant_disabled",
+    "payload_too_large",
+    "unsupported_media_type",
+    "rate_limited",
+    "quota_exceeded",
+)
+_EVENTS_ERRORS = (
+    "invalid_json",
+    "invalid_payload",
+    "missing_api_key",
+    "invalid_api_key",
+    "insufficient_scope",
+    "tenant_disabled",
+    "payload_too_large",
+    "unsupported_media_type",
+    "rate_limited",
+    "quota_exceeded",
+)
+_OBJECT_BODY = {"type": "object", "additionalProperties": True}
+_ENVELOPE_EXAMPLE = {
+    "submission_id": "0190c5a4-7b3e-7cc2-9a51-3f1d2e4b5a60",
+    "form_id": "contact_us",
+    "source": "wordpress",
+    "submitted_at": "2025-08-25T18:00:00Z",
+    "payload": {"name": "Jane Doe", "email": "jane@example.com"},
+}
+
+
+def _header(name: str, description: str, example: str, required: bool = True) -> dict:
+    return {
+        "name": name,
+        "in": "header",
+        "required": required,
+        "schema": {"type": "string"},
+        "description": description,
+        "example": example,
+    }
+
+
+INGEST_PATHS: dict[str, Any] = {
+    "/v1/ingest": {
+        "post": {
+            "operationId": "ingest_create",
+            "tags": ["ingest"],
+            "summary": "Ingest a signed form submission",
+            "description": (
+                '`X-Signature` is `hex(hmac_sha256(secret, X-Timestamp + "\\n" + raw_body))` '
+                "over the exact bytes sent, with the tenant's signing secret. The timestamp must "
+                "be within ±300 s. The body is a JSON object or form-urlencoded; an object with "
+                "an object `payload` is a canonical envelope (`submission_id`, `form_id`, "
+                "`source`, `submitted_at`, `event_type`, `payload`, `destinations`), anything "
+                "else is the payload itself. A repeated `submission_id` is answered 200 "
+                "`duplicate` and stores nothing new."
+            ),
+            "security": [],
+            "parameters": [
+                _header("X-Tenant-Id", "The tenant's id.", "t_acme"),
+                _header(
+                    "X-Timestamp",
+                    "ISO 8601 with a zone (PHP gmdate('c')) or Unix seconds.",
+                    "2025-08-25T18:00:00+00:00",
+                ),
+                _header("X-Signature", "Hex HMAC-SHA256, see above.", "9f2c…"),
+                _header("X-Form-Id", "Form id when the body has none.", "contact_us", False),
+                _header("X-Source", "Source when the body has none.", "wordpress", False),
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": _OBJECT_BODY,
+                        "examples": {"envelope": {"value": _ENVELOPE_EXAMPLE}},
+                    },
+                    "application/x-www-form-urlencoded": {"schema": _OBJECT_BODY},
+                },
+            },
+            "responses": {
+                "202": {
+                    "description": "Stored; deliveries queued.",
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/IngestReceipt"},
+                            "example": {
+                                "submission_id": _ENVELOPE_EXAMPLE["submission_id"],
+                                "status": "accepted",
+                                "received_at": "2025-08-25T18:00:00.123Z",
+                                "deliveries": 2,
+                            },
+                        }
+                    },
+                },
+                "200": {
+                    "description": "A duplicate of a stored submission; nothing new stored.",
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/IngestReceipt"}
+                        }
+                    },
+                },
+                **_error_content(*_INGEST_ERRORS),
+            },
+        }
+    },
+    "/v1/events": {
+        "post": {
+            "operationId": "events_create",
+            "tags": ["ingest"],
+            "summary": "Post an event with an API key (scope: ingest)",
+            "description": (
+                "Free JSON; an `event_type` field routes it. `Idempotency-Key` makes a retry "
+                "safe: the same key returns the first event with status `duplicate`."
+            ),
+            "security": [{"ApiKey": []}],
+            "parameters": [
+                _header("Idempotency-Key", "Makes retries safe.", "order-1234", False),
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": _OBJECT_BODY,
+                        "example": {"event_type": "customer.created", "foo": "bar"},
+                    }
+                },
+            },
+            "responses": {
+                "202": {
+                    "description": "Stored; deliveries queued.",
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/EventReceipt"},
+                            "example": {
+                                "event_id": "0190c5a4-7b3e-7cc2-9a51-3f1d2e4b5a60",
+                                "received_at": 1732140249123,
+                                "status": "accepted",
+                            },
+                        }
+                    },
+                },
+                "200": {
+                    "description": "Same Idempotency-Key as a stored event.",
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/EventReceipt"}
+                        }
+                    },
+                },
+                **_error_content(*_EVENTS_ERRORS),
+            },
+        }
+    },
+}
+
+RECEIPT_SCHEMAS = {
+    "IngestReceipt": {
+        "type": "object",
+        "required": ["submission_id", "status", "received_at", "deliveries"],
+        "properties": {
+            "submission_id": {"type": "string"},
+            "status": {"type": "string", "enum": ["accepted", "duplicate"]},
+            "received_at": {"type": "string", "format": "date-time"},
+            "deliveries": {"type": "integer", "minimum": 0},
+        },
+    },
+    "EventReceipt": {
+        "type": "object",
+        "required": ["event_id", "received_at", "status"],
+        "properties": {
+            "event_id": {"type": "string"},
+            "received_at": {"type": "integer", "description": "Epoch milliseconds."},
+            "status": {"type": "string", "enum": ["accepted", "duplicate"]},
+        },
+    },
+}
+
+
+def add_ingest_endpoints(result: dict, generator, request, public) -> dict:
+    """drf-spectacular postprocessing hook: put the hand-written ingest paths in the document."""
+    result.setdefault("paths", {}).update(INGEST_PATHS)
+    result.setdefault("components", {}).setdefault("schemas", {}).update(RECEIPT_SCHEMAS)
+    return result
