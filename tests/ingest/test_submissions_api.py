@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
-from itertools import pairwise
 from datetime import timedelta
+from itertools import pairwise
 
 import httpx
 import pytest
