@@ -190,7 +190,11 @@ INGEST_PATHS: dict[str, Any] = {
                     "ISO 8601 with a zone (PHP gmdate('c')) or Unix seconds.",
                     "2025-08-25T18:00:00+00:00",
                 ),
-                _header("X-Signature", "Hex HMAC-SHA256, see above.", "9f2c…"),
+                _header(
+                    "X-Signature",
+                    "Hex HMAC-SHA256, see above.",
+                    "5d41402abc4b2a76b9719d911017c592" * 2,
+                ),
                 _header("X-Form-Id", "Form id when the body has none.", "contact_us", False),
                 _header("X-Source", "Source when the body has none.", "wordpress", False),
             ],
