@@ -20,7 +20,7 @@ BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/formbridge_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/13
 BENCH_BROKER_URL ?= redis://127.0.0.1:6379/12
 
-.PHONY: help install run test lint format bench-ingest bench-delivery clean
+.PHONY: help install run test lint format bench-ingest bench-delivery bench-query clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -60,6 +60,10 @@ bench-ingest: install .env  ## FormBridge ingest vs a minimal WSGI floor, fresh 
 bench-delivery: install .env  ## end-to-end deliveries/s vs an aiohttp floor, ingest -> first attempt latency, worker RSS
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) CELERY_BROKER_URL=$(BENCH_BROKER_URL) \
 		$(BIN)/python bench/delivery.py $(BENCH_ARGS)
+
+bench-query: install .env  ## read API p50/p99 with 1M submissions across 100 tenants
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) \
+		$(BIN)/python bench/query.py $(BENCH_ARGS)
 
 clean:  ## remove the virtualenv and local state (var/, .env)
 	rm -rf $(VENV) var .env

@@ -25,7 +25,8 @@ from .serializers import (
     SubmissionDetailSerializer,
     SubmissionPageSerializer,
     SubmissionQuerySerializer,
-    SubmissionSerializer,
+    delivery_data,
+    submission_data,
 )
 
 SUBMISSION_ID = OpenApiParameter(
@@ -53,9 +54,10 @@ class SubmissionListView(TenantApiView):
     def get(self, request):
         query = query_params(request, SubmissionQuerySerializer)
         page = selectors.submission_list(tenant=self.tenant, **query)
-        items = SubmissionSerializer(
-            page.items, many=True, context={"delivery_counts": page.delivery_counts}
-        ).data
+        items = [
+            submission_data(submission, page.delivery_counts.get(submission["id"], {}))
+            for submission in page.items
+        ]
         return Response({"items": items, "next_cursor": page.next_cursor})
 
 
@@ -70,10 +72,12 @@ class SubmissionDetailView(TenantApiView):
         responses={200: SubmissionDetailSerializer, **error_responses("not_found")},
     )
     def get(self, request, submission_id: str):
-        submission = selectors.submission_get(tenant=self.tenant, submission_id=submission_id)
-        if submission is None:
+        detail = selectors.submission_detail(tenant=self.tenant, submission_id=submission_id)
+        if detail is None:
             raise _no_submission(submission_id)
-        return Response(SubmissionDetailSerializer(submission).data)
+        body = submission_data(detail.submission)
+        body["deliveries"] = [delivery_data(*parts) for parts in detail.deliveries]
+        return Response(body)
 
 
 class SubmissionReplayView(TenantApiView):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.db.models import Count, Exists, OuterRef, Q
 
 from delivery.models import Delivery, DeliveryAttempt
 from formbridge.cursors import decode_cursor, encode_cursor
@@ -13,10 +13,26 @@ from tenants.models import Tenant
 
 from .models import Submission
 
+LIST_FIELDS = (
+    "id",
+    "submission_id",
+    "source",
+    "form_id",
+    "event_type",
+    "schema_version",
+    "submitted_at",
+    "received_at",
+    "ip",
+    "payload",
+    "attachments",
+    "payload_bytes",
+    "payload_sha256",
+)
+
 
 @dataclass(frozen=True)
 class SubmissionPage:
-    items: list[Submission]
+    items: list[dict]  # LIST_FIELDS
     next_cursor: str | None
     delivery_counts: dict  # submission pk -> {status: count}
 
@@ -53,12 +69,13 @@ def submission_list(
         rows = rows.filter(received_at__lte=moment).filter(
             Q(received_at__lt=moment) | Q(received_at=moment, id__lt=last_id)
         )
-    items = list(rows.defer("requested_destinations")[: limit + 1])
+    # Plain rows, not model instances: half the time of a page went into building models.
+    items = list(rows.values(*LIST_FIELDS)[: limit + 1])
     more = len(items) > limit
     items = items[:limit]
     counts: dict = {}
     for submission_pk, delivery_status, n in (
-        Delivery.objects.filter(submission__in=[s.pk for s in items])
+        Delivery.objects.filter(submission_id__in=[s["id"] for s in items])
         .values_list("submission_id", "status")
         .annotate(n=Count("id"))
         .order_by()
@@ -67,26 +84,38 @@ def submission_list(
     last = items[-1] if more else None
     return SubmissionPage(
         items=items,
-        next_cursor=encode_cursor(last.received_at, last.id) if last else None,
+        next_cursor=encode_cursor(last["received_at"], last["id"]) if last else None,
         delivery_counts=counts,
     )
 
 
+@dataclass(frozen=True)
+class SubmissionDetail:
+    submission: Submission
+    deliveries: list  # (delivery, destination, [attempts]) oldest first
+
+
 def submission_get(*, tenant: Tenant, submission_id: str) -> Submission | None:
-    """One submission with its deliveries (destination) and their attempts, in three queries."""
-    return (
-        Submission.objects.filter(tenant=tenant, submission_id=submission_id)
-        .prefetch_related(
-            Prefetch(
-                "deliveries",
-                queryset=Delivery.objects.select_related("destination")
-                .order_by("created_at", "id")
-                .prefetch_related(
-                    Prefetch(
-                        "attempt_log", queryset=DeliveryAttempt.objects.order_by("number", "id")
-                    )
-                ),
-            )
-        )
-        .first()
+    return Submission.objects.filter(tenant=tenant, submission_id=submission_id).first()
+
+
+def submission_detail(*, tenant: Tenant, submission_id: str) -> SubmissionDetail | None:
+    """A submission with its deliveries (and their destinations) and every attempt: three
+    plain queries (prefetch_related's machinery cost more than the queries themselves)."""
+    submission = submission_get(tenant=tenant, submission_id=submission_id)
+    if submission is None:
+        return None
+    deliveries = list(
+        Delivery.objects.filter(submission=submission, tenant=tenant)
+        .select_related("destination")
+        .order_by("created_at", "id")
+    )
+    attempts: dict = {}
+    for attempt in DeliveryAttempt.objects.filter(
+        delivery__in=[d.id for d in deliveries], tenant=tenant
+    ).order_by("delivery_id", "number", "id"):
+        attempts.setdefault(attempt.delivery_id, []).append(attempt)
+    return SubmissionDetail(
+        submission=submission,
+        deliveries=[(d, d.destination, attempts.get(d.id, [])) for d in deliveries],
     )

@@ -168,3 +168,45 @@ class AckRequestSerializer(serializers.Serializer):
 class AckResultSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["acknowledged"])
     acknowledged = serializers.IntegerField()
+
+
+# --- responses, built directly (ModelSerializer was a third of a detail request's time); the
+# serializers above document the same shapes, and the schemathesis test checks they agree.
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def submission_data(submission, delivery_counts: dict | None = None) -> dict:
+    """From a Submission or a row of its values."""
+    get = submission.get if isinstance(submission, dict) else submission.__getattribute__
+    data = {name: get(name) for name in SUBMISSION_FIELDS}
+    data["submitted_at"] = _iso(data["submitted_at"])
+    data["received_at"] = _iso(data["received_at"])
+    if delivery_counts is not None:
+        data["deliveries"] = delivery_counts
+    return data
+
+
+def attempt_data(attempt) -> dict:
+    data = {name: getattr(attempt, name) for name in AttemptSerializer.Meta.fields}
+    data["started_at"] = _iso(attempt.started_at)
+    return data
+
+
+def delivery_data(delivery, destination, attempts: list) -> dict:
+    return {
+        "id": str(delivery.id),
+        "destination": destination.name,
+        "destination_kind": destination.kind,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "next_attempt_at": _iso(delivery.next_attempt_at),
+        "last_status_code": delivery.last_status_code,
+        "last_error": delivery.last_error,
+        "delivered_at": _iso(delivery.delivered_at),
+        "created_at": _iso(delivery.created_at),
+        "updated_at": _iso(delivery.updated_at),
+        "attempt_log": [attempt_data(a) for a in attempts],
+    }

@@ -23,7 +23,9 @@ def signing_secrets_active(*, tenant: Tenant, now: datetime) -> QuerySet[Signing
 
 
 def api_key_get_by_raw(*, raw_key: str) -> ApiKey | None:
-    return ApiKey.objects.select_related("tenant").filter(key_hash=hash_api_key(raw_key)).first()
+    # key_hash is unique: no ORDER BY (first() would add one), at most one row.
+    found = ApiKey.objects.select_related("tenant").filter(key_hash=hash_api_key(raw_key))[:1]
+    return next(iter(found), None)
 
 
 def api_key_list(*, tenant: Tenant) -> QuerySet[ApiKey]:
