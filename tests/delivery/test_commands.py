@@ -194,3 +194,17 @@ def test_replay_is_scoped_to_the_tenant(signed, acme, globex, receiver):
     assert result["requeued"] == 1
     statuses = dict(Delivery.objects.values_list("tenant_id", "status"))
     assert statuses == {"t_acme": DeliveryStatus.DEAD, "t_globex": DeliveryStatus.PENDING}
+
+
+def test_delete_cancels_open_deliveries_and_frees_the_name(signed, acme, receiver):
+    run("destinations", "add", "t_acme", "crm", "--url", receiver.url("/hook"))
+    receiver.set("/hook", [500])
+    submit(signed, acme)
+    dispatcher.drain()
+
+    result = run_json("destinations", "delete", "t_acme", "crm")
+
+    assert result == {"deleted": "crm", "cancelled_deliveries": 1}
+    assert Delivery.objects.get().status == DeliveryStatus.CANCELLED
+    assert run_json("destinations", "list", "t_acme") == []
+    run("destinations", "add", "t_acme", "crm", "--url", receiver.url("/hook"))

@@ -1,4 +1,4 @@
-"""manage.py destinations add|list|disable|enable|test."""
+"""manage.py destinations add|list|disable|enable|test|delete."""
 
 import json
 import os
@@ -53,7 +53,7 @@ def _schedule(text: str | None) -> list[float] | None:
 
 
 class Command(SubcommandCommand):
-    help = "Add, list, enable, disable and test destinations."
+    help = "Add, list, enable, disable, test and delete destinations."
 
     def add_arguments(self, parser):
         sub = self.add_subcommands(parser)
@@ -91,7 +91,7 @@ class Command(SubcommandCommand):
         add.add_argument("--client-id")
         add.add_argument("--scope")
         sub.add_parser("list", help="List a tenant's destinations.").add_argument("tenant")
-        for name in ("disable", "enable", "test"):
+        for name in ("disable", "enable", "test", "delete"):
             action = sub.add_parser(name, help=f"{name.title()} a destination.")
             action.add_argument("tenant")
             action.add_argument("name")
@@ -195,6 +195,14 @@ class Command(SubcommandCommand):
             destination=self._destination(tenant, name), enabled=True
         )
         self.emit(options, _destination_data(destination), f"Enabled {name}.")
+
+    def handle_delete(self, *, tenant, name, **options):
+        cancelled = services.destination_delete(destination=self._destination(tenant, name))
+        self.emit(
+            options,
+            {"deleted": name, "cancelled_deliveries": cancelled},
+            f"Deleted {name}; {cancelled} open deliveries cancelled (history kept).",
+        )
 
     def handle_test(self, *, tenant, name, **options):
         outcome = services.destination_test(destination=self._destination(tenant, name))
