@@ -68,11 +68,12 @@ def manage(env: dict, *args: str) -> str:
     return result.stdout
 
 
-def prepare(env: dict, database_url: str) -> None:
+def prepare(env: dict, database_url: str, *, with_inbox: bool) -> None:
     log("creating the bench database, migrating, creating the tenant")
     recreate_database(database_url)
     manage(env, "migrate", "--noinput")
-    manage(env, "tenants", "create", TENANT, "--secret", SECRET, "--no-inbox", "--json")
+    inbox = [] if with_inbox else ["--no-inbox"]
+    manage(env, "tenants", "create", TENANT, "--secret", SECRET, *inbox, "--json")
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(
             "CREATE TABLE floor_submission (id uuid PRIMARY KEY, tenant_id text NOT NULL, "
@@ -270,6 +271,11 @@ def main() -> None:
     parser.add_argument("--stored", type=int, default=1_000_000, help="rows for the second phase")
     parser.add_argument("--requests-per-run", type=int, default=80_000)
     parser.add_argument("--database-url", default=os.environ["DATABASE_URL"])
+    parser.add_argument(
+        "--with-inbox",
+        action="store_true",
+        help="Give the tenant its default inbox: each submission also writes a delivery row.",
+    )
     args = parser.parse_args()
 
     wrk = ensure_wrk()
@@ -280,11 +286,12 @@ def main() -> None:
         "FLOOR_DATABASE_URL": args.database_url,
         "FLOOR_SECRET": SECRET,
     }
-    prepare(env, args.database_url)
+    prepare(env, args.database_url, with_inbox=args.with_inbox)
     redis.Redis.from_url(env["REDIS_URL"]).flushdb()
     lines = [
         f"ingest benchmark: {args.workers} gunicorn workers each, {args.connections} "
         f"connections, {args.duration:g} s x {args.rounds} rounds, {os.cpu_count()} cores"
+        + (", tenant with an inbox (a delivery row per submission)" if args.with_inbox else "")
     ]
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
