@@ -62,17 +62,13 @@ def _resolve(host: str, port: int) -> list[IPAddress]:
 
 
 @lru_cache(maxsize=4096)
-def _is_address_literal(url: str) -> bool:
+def is_address_literal(url: str) -> bool:
+    """True when the URL names an IP address, so checking it needs no DNS lookup."""
     try:
         ipaddress.ip_address(urlsplit(url).hostname or "")
     except ValueError:
         return False
     return True
-
-
-def is_address_literal(url: str) -> bool:
-    """True when the URL names an IP address, so checking it needs no DNS lookup."""
-    return _is_address_literal(url)
 
 
 @lru_cache(maxsize=4096)

@@ -60,8 +60,10 @@ def bulk_insert(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
         return
     now = timezone.now()
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    stamped = {f.attname for f in fields if getattr(f, "auto_now", False)} | {
-        f.attname for f in fields if getattr(f, "auto_now_add", False)
+    stamped = {
+        f.attname
+        for f in fields
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
     }
     as_json = {f.attname for f in fields if isinstance(f, models.JSONField)}
     quote = connection.ops.quote_name

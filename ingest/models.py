@@ -7,6 +7,21 @@ from formbridge.models import TimeStampedModel
 from tenants.models import Tenant
 
 SCHEMA_VERSION = "1.0"
+# What the API shows of a submission (list, detail), in this order.
+PUBLIC_FIELDS = (
+    "submission_id",
+    "source",
+    "form_id",
+    "event_type",
+    "schema_version",
+    "submitted_at",
+    "received_at",
+    "ip",
+    "payload",
+    "attachments",
+    "payload_bytes",
+    "payload_sha256",
+)
 
 
 class Submission(TimeStampedModel):

@@ -11,23 +11,9 @@ from delivery.models import Delivery, DeliveryAttempt
 from formbridge.cursors import decode_cursor, encode_cursor
 from tenants.models import Tenant
 
-from .models import Submission
+from .models import PUBLIC_FIELDS, Submission
 
-LIST_FIELDS = (
-    "id",
-    "submission_id",
-    "source",
-    "form_id",
-    "event_type",
-    "schema_version",
-    "submitted_at",
-    "received_at",
-    "ip",
-    "payload",
-    "attachments",
-    "payload_bytes",
-    "payload_sha256",
-)
+LIST_FIELDS = ("id", *PUBLIC_FIELDS)
 
 
 @dataclass(frozen=True)

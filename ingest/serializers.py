@@ -8,22 +8,7 @@ from rest_framework import serializers
 from delivery.inbox import MAX_LEASE_SECONDS, MAX_LIMIT
 from delivery.models import Delivery, DeliveryAttempt, DeliveryStatus
 
-from .models import Submission
-
-SUBMISSION_FIELDS = (
-    "submission_id",
-    "source",
-    "form_id",
-    "event_type",
-    "schema_version",
-    "submitted_at",
-    "received_at",
-    "ip",
-    "payload",
-    "attachments",
-    "payload_bytes",
-    "payload_sha256",
-)
+from .models import PUBLIC_FIELDS, Submission
 
 
 class AttemptSerializer(serializers.ModelSerializer):
@@ -74,7 +59,7 @@ class SubmissionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Submission
-        fields = (*SUBMISSION_FIELDS, "deliveries")
+        fields = (*PUBLIC_FIELDS, "deliveries")
 
     def get_deliveries(self, submission) -> dict[str, int]:
         return self.context.get("delivery_counts", {}).get(submission.pk, {})
@@ -85,7 +70,7 @@ class SubmissionDetailSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Submission
-        fields = (*SUBMISSION_FIELDS, "deliveries")
+        fields = (*PUBLIC_FIELDS, "deliveries")
 
 
 class SubmissionPageSerializer(serializers.Serializer):
@@ -181,7 +166,7 @@ def _iso(moment) -> str | None:
 def submission_data(submission, delivery_counts: dict | None = None) -> dict:
     """From a Submission or a row of its values."""
     get = submission.get if isinstance(submission, dict) else submission.__getattribute__
-    data = {name: get(name) for name in SUBMISSION_FIELDS}
+    data = {name: get(name) for name in PUBLIC_FIELDS}
     data["submitted_at"] = _iso(data["submitted_at"])
     data["received_at"] = _iso(data["received_at"])
     if delivery_counts is not None:
