@@ -39,9 +39,12 @@ install: $(STAMP)  ## create .venv and install pinned dependencies
 run: install .env  ## web, worker, beat and a demo receiver (SQLite + file broker unless DATABASE_URL/CELERY_BROKER_URL are set)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo --receiver-url http://127.0.0.1:$(DEMO_RECEIVER_PORT)/hook
+	rm -rf $(FORMBRIDGE_VAR_DIR)/metrics  # counters start over with the processes
 	$(BIN)/honcho start
 
 test: install .env  ## the whole suite, on PostgreSQL and Redis
+	rm -rf var/test-metrics
+	PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/test-metrics \
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} $(BIN)/pytest $(PYTEST_ARGS)
 

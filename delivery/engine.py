@@ -18,9 +18,11 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from formbridge import metrics
 from formbridge.db import bulk_insert
 from formbridge.ids import new_uuid7
 from ingest.canonical import EVENT_FIELDS, event_from_values
+from reporting import services as reporting
 
 from . import retry, throttle
 from .connectors.base import Job, Outcome
@@ -48,6 +50,7 @@ class Claimed:
     cycle_attempt: int  # 1 for the first attempt since creation or the last replay
     retry_schedule: tuple[float, ...]
     max_attempts: int | None
+    received_at: datetime  # of the submission: delivery latency counts from here
 
 
 def _due(now: datetime) -> Q:
@@ -185,6 +188,7 @@ def deliveries_claim(*, limit: int, now: datetime | None = None) -> list[Claimed
                 cycle_attempt=row["attempts"] + 1 - row["cycle_started_at_attempt"],
                 retry_schedule=tuple(destination.retry_schedule or retry.DEFAULT_SCHEDULE),
                 max_attempts=destination.max_attempts,
+                received_at=row["received_at"],
             )
         )
     return claimed
@@ -276,14 +280,19 @@ def _update_health(results: list[tuple[Claimed, Outcome]], now: datetime) -> Non
         destination.save()
 
 
-def _apply_outcomes(results: list[tuple[Claimed, Outcome]], now: datetime) -> list[Claimed]:
-    """Move each delivery to its next state, guarded by its lease; returns the leases lost."""
+def _apply_outcomes(
+    results: list[tuple[Claimed, Outcome]], now: datetime
+) -> tuple[list[Claimed], list[tuple[Claimed, str]]]:
+    """Move each delivery to its next state, guarded by its lease; returns the leases lost and
+    the (delivery, new status) pairs applied."""
     lost = []
+    applied: list[tuple[Claimed, str]] = []
     successes: dict[tuple[UUID, int | None], list[Claimed]] = defaultdict(list)
     for claimed, outcome in results:
         if outcome.outcome == AttemptOutcome.SUCCESS:
             successes[(claimed.lease_token, outcome.status_code)].append(claimed)
             continue
+        next_state = _next_state(claimed, outcome, now)
         updated = Delivery.objects.filter(
             id=claimed.job.delivery_id,
             lease_token=claimed.lease_token,
@@ -294,9 +303,11 @@ def _apply_outcomes(results: list[tuple[Claimed, Outcome]], now: datetime) -> li
             lease_token=None,
             last_status_code=outcome.status_code,
             updated_at=now,
-            **_next_state(claimed, outcome, now),
+            **next_state,
         )
-        if not updated:
+        if updated:
+            applied.append((claimed, next_state["status"]))
+        else:
             lost.append(claimed)
     # Successes share their new state: one UPDATE per batch instead of one per delivery.
     for (token, status_code), group in successes.items():
@@ -319,8 +330,68 @@ def _apply_outcomes(results: list[tuple[Claimed, Outcome]], now: datetime) -> li
             next_attempt_at=None,
             last_error="",
         )
-        lost.extend(c for c in group if c.job.delivery_id not in updated_ids)
-    return lost
+        for claimed in group:
+            if claimed.job.delivery_id in updated_ids:
+                applied.append((claimed, DeliveryStatus.SUCCEEDED))
+            else:
+                lost.append(claimed)
+    return lost, applied
+
+
+_COUNTER_OF_STATUS = {
+    DeliveryStatus.SUCCEEDED: "deliveries_succeeded",
+    DeliveryStatus.RETRYING: "deliveries_retried",
+    DeliveryStatus.DEAD: "deliveries_dead",
+}
+
+
+def _count_outcomes(applied: list[tuple[Claimed, str]], now: datetime) -> None:
+    """The daily figures move in the same transaction as the deliveries they count."""
+    today = now.date()
+    reporting.daily_metrics_add(
+        reporting.Bump(c.job.destination.tenant_id, today, c.job.event["form_id"], counter)
+        for c, status in applied
+        if (counter := _COUNTER_OF_STATUS.get(status))
+    )
+    reporting.daily_latencies_add(
+        (
+            c.job.destination.tenant_id,
+            now,
+            c.job.event["form_id"],
+            (now - c.received_at).total_seconds() * 1000,
+        )
+        for c, status in applied
+        if status == DeliveryStatus.SUCCEEDED
+    )
+
+
+def _report(results: list[tuple[Claimed, Outcome]], applied: list[tuple[Claimed, str]]) -> None:
+    """Metrics for every attempt; a log line for each one that did not succeed (the attempt
+    table has them all)."""
+    outcomes = {}
+    for claimed, outcome in results:
+        outcomes[claimed.job.delivery_id] = outcome
+        metrics.ATTEMPT_LATENCY.labels(claimed.job.destination.kind).observe(
+            outcome.duration_ms / 1000
+        )
+    for claimed, status in applied:
+        metrics.DELIVERIES.labels(claimed.job.destination.kind, status).inc()
+        if status == DeliveryStatus.SUCCEEDED:
+            continue
+        job = claimed.job
+        logger.log(
+            logging.WARNING if status == DeliveryStatus.DEAD else logging.INFO,
+            "delivery dead" if status == DeliveryStatus.DEAD else "delivery attempt failed",
+            extra={
+                "tenant_id": job.destination.tenant_id,
+                "submission_id": job.submission_id,
+                "destination_id": str(job.destination.id),
+                "delivery_id": str(job.delivery_id),
+                "attempt": job.attempt_number,
+                "status_code": outcomes[job.delivery_id].status_code,
+                "error": outcomes[job.delivery_id].error[:500],
+            },
+        )
 
 
 def deliveries_record(
@@ -350,7 +421,9 @@ def deliveries_record(
                 for claimed, outcome in results
             ],
         )
-        lost = _apply_outcomes(results, now)
+        lost, applied = _apply_outcomes(results, now)
+        _count_outcomes(applied, now)
+        _report(results, applied)
         for claimed in lost:
             logger.warning(
                 "lease lost before the outcome was recorded",

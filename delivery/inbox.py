@@ -22,6 +22,7 @@ from formbridge.db import bulk_insert
 from formbridge.errors import ApiError
 from formbridge.ids import new_uuid7
 from formbridge.timeutil import epoch_ms
+from reporting import services as reporting
 from tenants.models import Tenant
 
 from .models import AttemptOutcome, Delivery, DeliveryAttempt, DeliveryStatus, Destination
@@ -100,6 +101,7 @@ def _lease(rows, destination: Destination, limit: int, seconds: int, now: dateti
                 last_error=f"leased {destination.max_attempts} times without an ack",
                 updated_at=now,
             )
+            _count(exhausted, "deliveries_dead", now)
         leased = [d for d in candidates if d not in exhausted]
         token = new_uuid7()
         Delivery.objects.filter(id__in=[d.id for d in leased]).update(
@@ -183,4 +185,11 @@ def inbox_ack(*, tenant: Tenant, destination: Destination, event_ids: Iterable[s
                 for d in open_ones
             ],
         )
+        _count(open_ones, "deliveries_succeeded", now)
     return AckResult(acknowledged=len(deliveries), newly=len(open_ones))
+
+
+def _count(deliveries: list[Delivery], counter: str, now: datetime) -> None:
+    reporting.daily_metrics_add(
+        reporting.Bump(d.tenant_id, now.date(), d.submission.form_id, counter) for d in deliveries
+    )

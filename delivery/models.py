@@ -143,6 +143,12 @@ class Delivery(TimeStampedModel):
                 condition=Q(status=DeliveryStatus.IN_FLIGHT),
             ),
             models.Index(fields=["tenant", "status", "created_at"], name="delivery_by_status"),
+            # Dead letters (the admin's list, the metrics gauge) without scanning every delivery.
+            models.Index(
+                fields=["updated_at"],
+                name="delivery_dead",
+                condition=Q(status=DeliveryStatus.DEAD),
+            ),
             # An inbox lists its open deliveries oldest first; acked ones drop out of the index.
             models.Index(
                 fields=["destination", "created_at", "id"],

@@ -37,9 +37,10 @@ logger = logging.getLogger(__name__)
 # --- fan-out ---
 
 
-def _delivery_rows(
+def delivery_rows(
     submissions: Iterable[Submission], routes: Iterable[Route], now: datetime
 ) -> list[Delivery]:
+    """One pending delivery per submission and route (unsaved); pull routes wait undue."""
     routes = list(routes)
     return [
         Delivery(
@@ -54,16 +55,6 @@ def _delivery_rows(
         for submission in submissions
         for route in routes
     ]
-
-
-def deliveries_create(
-    *, submission: Submission, routes: Iterable[Route], now: datetime
-) -> list[Delivery]:
-    """One pending delivery per route; call inside the transaction that stores the submission."""
-    deliveries = Delivery.objects.bulk_create(_delivery_rows([submission], routes, now))
-    if any(d.next_attempt_at for d in deliveries):
-        transaction.on_commit(wakeup.request_drain)
-    return deliveries
 
 
 # --- destinations ---
@@ -379,7 +370,7 @@ def deliveries_replay(
         route = Route.of(destination)
         for start in range(0, len(missing), REPLAY_CHUNK):
             batch = missing[start : start + REPLAY_CHUNK]
-            created += len(Delivery.objects.bulk_create(_delivery_rows(batch, [route], now)))
+            created += len(Delivery.objects.bulk_create(delivery_rows(batch, [route], now)))
             if progress:
                 progress(len(batch))
     if requeued or created:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.views import exception_handler as drf_default_handler
@@ -59,9 +60,21 @@ _DRF_CODES = {
 }
 
 
+def database_unavailable() -> ApiError:
+    """The database cannot be reached: nothing was stored, the caller should retry."""
+    return ApiError(
+        503,
+        "database_unavailable",
+        "Storage is unavailable right now; nothing was stored. Retry shortly.",
+        headers={"Retry-After": "5"},
+    )
+
+
 def drf_exception_handler(exc, context):
     if isinstance(exc, ApiError):
         return api_error_response(exc)
+    if isinstance(exc, OperationalError | InterfaceError):
+        return api_error_response(database_unavailable())
     response = drf_default_handler(exc, context)
     if response is None:
         return None

@@ -4,36 +4,59 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import logging
+import time
 from collections.abc import Callable
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from .errors import ApiError, api_error_response, error_response
+from . import metrics
+from .errors import ApiError, api_error_response, database_unavailable, error_response
+
+logger = logging.getLogger("formbridge.ingest")
 
 
 def json_endpoint(*methods: str) -> Callable:
-    """CSRF-exempt (callers sign or carry keys, not cookies), method-checked, ApiError → JSON."""
+    """CSRF-exempt (callers sign or carry keys, not cookies), method-checked, ApiError → JSON,
+    counted and timed in the ingest metrics under the view's name."""
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        endpoint = view.__name__
+
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if request.method not in methods:
-                return error_response(
-                    405,
-                    "method_not_allowed",
-                    f"{request.method} is not allowed here; use {', '.join(methods)}.",
-                    {"Allow": ", ".join(methods)},
-                )
-            try:
-                return view(request, *args, **kwargs)
-            except ApiError as error:
-                return api_error_response(error)
+            started = time.perf_counter()
+            response = _answer(view, methods, request, *args, **kwargs)
+            metrics.observe_ingest(endpoint, response.status_code, started)
+            return response
 
         return csrf_exempt(wrapper)
 
     return decorate
+
+
+def _answer(view, methods, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    if request.method not in methods:
+        return error_response(
+            405,
+            "method_not_allowed",
+            f"{request.method} is not allowed here; use {', '.join(methods)}.",
+            {"Allow": ", ".join(methods)},
+        )
+    try:
+        return view(request, *args, **kwargs)
+    except ApiError as error:
+        if error.status >= 400:
+            logger.info("request refused", extra={"code": error.code, "status": error.status})
+        return api_error_response(error)
+    except (OperationalError, InterfaceError) as error:
+        # Nothing was stored (the statement that stores is atomic): the sender must retry.
+        # Django drops the broken connection at the end of the request, so the next reconnects.
+        logger.error("database unavailable", extra={"error": type(error).__name__})
+        return api_error_response(database_unavailable())
 
 
 def payload_too_large(limit: int) -> ApiError:

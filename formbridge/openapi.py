@@ -62,15 +62,23 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "unsupported_media_type": (415, "Send application/json."),
     "rate_limited": (429, "Over 50 requests per second; retry after 1 s."),
     "quota_exceeded": (429, "The daily quota of 100000 is used up."),
+    "database_unavailable": (503, "Storage is unavailable right now; nothing was stored."),
 }
 
-AUTH_ERRORS = ("missing_api_key", "invalid_api_key", "insufficient_scope", "tenant_disabled")
+# Every endpoint can answer these.
+COMMON_ERRORS = (
+    "missing_api_key",
+    "invalid_api_key",
+    "insufficient_scope",
+    "tenant_disabled",
+    "database_unavailable",
+)
 
 
 def error_responses(*codes: str) -> dict[int, OpenApiResponse]:
     """OpenAPI responses for these error codes, grouped by status, one example per code."""
     by_status: dict[int, list[str]] = {}
-    for code in (*codes, *AUTH_ERRORS):
+    for code in (*codes, *COMMON_ERRORS):
         by_status.setdefault(ERROR_CODES[code][0], []).append(code)
     return {
         status: OpenApiResponse(
@@ -133,6 +141,7 @@ _INGEST_ERRORS = (
     "unsupported_media_type",
     "rate_limited",
     "quota_exceeded",
+    "database_unavailable",
 )
 _EVENTS_ERRORS = (
     "invalid_json",
@@ -145,6 +154,7 @@ _EVENTS_ERRORS = (
     "unsupported_media_type",
     "rate_limited",
     "quota_exceeded",
+    "database_unavailable",
 )
 _OBJECT_BODY = {"type": "object", "additionalProperties": True}
 _ENVELOPE_EXAMPLE = {

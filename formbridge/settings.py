@@ -3,6 +3,7 @@
 Every setting an operator may change is listed with a one-line comment in `.env.example`.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -17,6 +18,14 @@ if Path(ENV_FILE).is_file():
 # Where the embedded default keeps its SQLite database and file broker.
 VAR_DIR = Path(env.str("FORMBRIDGE_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+# Prometheus: every process writes its metrics to files here and /metrics adds them up. Must be
+# in the environment before prometheus_client is first imported (formbridge.metrics).
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default=str(VAR_DIR / "metrics"))
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
+Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+# When set, /metrics wants `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # Production secrets have no default: a missing one fails loudly at start-up.
 SECRET_KEY = env.str("SECRET_KEY")
@@ -37,9 +46,11 @@ INSTALLED_APPS = [
     "tenants",
     "ingest",
     "delivery",
+    "reporting",
 ]
 
 MIDDLEWARE = [
+    "formbridge.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The admin's and the API docs' static files, served by the app itself (no CDN, no nginx).
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -54,7 +65,10 @@ MIDDLEWARE = [
 # The JSON API authenticates by signature or key, not cookies: formbridge.wsgi serves it with only
 # these (see there).
 API_PATH_PREFIX = "/v1/"
-API_MIDDLEWARE = ["django.middleware.security.SecurityMiddleware"]
+API_MIDDLEWARE = [
+    "formbridge.logs.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+]
 
 ROOT_URLCONF = "formbridge.urls"
 WSGI_APPLICATION = "formbridge.wsgi.application"
@@ -222,13 +236,26 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# json: one JSON object per line (for log shippers); plain: human-readable lines.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"context": {"()": "formbridge.logs.ContextFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "formbridge.logs.Formatter"},
+        "plain": {
+            "()": "formbridge.logs.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

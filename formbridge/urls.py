@@ -8,7 +8,7 @@ from delivery import api as delivery_api
 from ingest import api as ingest_api
 from ingest import views as ingest_views
 
-from . import health
+from . import health, metrics
 from .errors import error_response
 
 urlpatterns = [
@@ -42,6 +42,7 @@ urlpatterns = [
     path("v1/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
 ]
 

@@ -7,19 +7,15 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
-
 from delivery import routes as delivery_routes
-from delivery import services as delivery_services
-from formbridge.db import insert_or_skip
 from formbridge.ids import new_uuid7
 from tenants.models import Tenant
 
 from .models import Submission
 from .parsing import IngestInput
+from .storage import submission_store
 
 logger = logging.getLogger(__name__)
-CONFLICT_FIELDS = ("tenant", "submission_id")
 
 
 @dataclass(frozen=True)
@@ -59,19 +55,8 @@ def submission_ingest(
     )
     # Routing reads the tenant's destinations from a per-process cache, not the database.
     routes = delivery_routes.routes_for(submission)
-    if routes:
-        with transaction.atomic():
-            created = insert_or_skip(submission, conflict_fields=CONFLICT_FIELDS)
-            deliveries = (
-                delivery_services.deliveries_create(
-                    submission=submission, routes=routes, now=received_at
-                )
-                if created
-                else []
-            )
-    else:
-        # One INSERT in autocommit: a transaction would add two round trips (BEGIN, COMMIT).
-        created, deliveries = insert_or_skip(submission, conflict_fields=CONFLICT_FIELDS), []
+    created = submission_store(submission, routes)
+    deliveries = routes if created else []
     if not created:
         earlier = Submission.objects.get(tenant=tenant, submission_id=submission.submission_id)
         logger.info(
@@ -79,8 +64,8 @@ def submission_ingest(
             extra={"tenant_id": tenant.id, "submission_id": earlier.submission_id},
         )
         return IngestResult(submission=earlier, created=False, deliveries=0)
-    logger.debug(
-        "submission stored",
+    logger.info(
+        "submission accepted",
         extra={
             "tenant_id": tenant.id,
             "submission_id": submission.submission_id,

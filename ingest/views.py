@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
+from formbridge import logs
 from formbridge.http import client_ip, json_endpoint, read_body
 from formbridge.timeutil import epoch_ms, isoformat_z
 from tenants import limits
@@ -29,6 +30,7 @@ def ingest(request: HttpRequest) -> JsonResponse:
     now = timezone.now()
     signed = authenticate_signed_request(request, now=now)
     tenant, body = signed.tenant, signed.body
+    logs.bind(tenant_id=tenant.id)
     limits.check_limits(tenant, now=now)
     data = ingest_input_from_document(
         decode_body(body, request.META.get("CONTENT_TYPE", "")),
@@ -54,6 +56,7 @@ def events(request: HttpRequest) -> JsonResponse:
     now = timezone.now()
     api_key = authenticate_api_key(request, scope=ApiKeyScope.INGEST)
     tenant = api_key.tenant
+    logs.bind(tenant_id=tenant.id)
     body = read_body(request, limit=tenant.max_payload_bytes)
     limits.check_limits(tenant, now=now)
     data = event_input_from_document(
