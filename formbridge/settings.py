@@ -148,6 +148,11 @@ CELERY_BEAT_SCHEDULE = {
         # Stale ticks are dropped rather than piling up while workers are down.
         "options": {"expires": 5},
     },
+    "purge-expired-submissions": {
+        "task": "ingest.purge_expired",
+        "schedule": 3600.0,
+        "options": {"expires": 600},
+    },
 }
 
 # --- Encryption at rest: Fernet keys, newest first (older keys still decrypt, for rotation). ---
@@ -259,6 +264,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # A line per 4xx; refusals are logged once, with their code, by formbridge.ingest.
+        "django.request": {"level": "ERROR"},
         # One line per task run (the dispatcher ticks every second) drowns everything else.
         "celery.app.trace": {"level": "WARNING"},
         "celery.worker.strategy": {"level": "WARNING"},
