@@ -161,6 +161,25 @@ class Delivery(TimeStampedModel):
         return f"delivery {self.id} ({self.status})"
 
 
+class DeadLetterManager(models.Manager):
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().filter(status=DeliveryStatus.DEAD)
+
+
+class DeadLetter(Delivery):
+    """Dead deliveries, as the operators' dead-letter view lists them."""
+
+    objects = DeadLetterManager()
+
+    class Meta:
+        proxy = True
+        ordering = ["-updated_at"]
+        verbose_name = "dead letter"
+
+    def __str__(self) -> str:
+        return f"dead letter {self.id}"
+
+
 class AttemptOutcome(models.TextChoices):
     SUCCESS = "success"
     RETRYABLE = "retryable"

@@ -128,6 +128,25 @@ def _check_name_free(tenant: Tenant, name: str, *, other_than: Destination | Non
     return name
 
 
+def destination_validate(
+    *,
+    tenant: Tenant,
+    name: str,
+    auth_secret: str = "",
+    destination: Destination | None = None,
+    **settings: Any,
+) -> None:
+    """Raise DestinationInvalid as destination_create (or _update of `destination`) would, without
+    writing anything: forms call it to show errors next to their fields."""
+    _check_name_free(tenant, name, other_than=destination)
+    current = (
+        {field: getattr(destination, field) for field in DESTINATION_DEFAULTS}
+        if destination is not None
+        else DESTINATION_DEFAULTS
+    )
+    _cleaned_settings({**current, **settings}, auth_secret)
+
+
 def destination_create(
     *,
     tenant: Tenant,
@@ -315,6 +334,7 @@ def deliveries_replay(
     *,
     tenant: Tenant | None = None,
     submission_ids: Iterable[str] | None = None,
+    delivery_ids: Iterable[Any] | None = None,
     destination: Destination | None = None,
     status: str = "dead",
     since: datetime | None = None,
@@ -335,6 +355,8 @@ def deliveries_replay(
         chosen = chosen.filter(tenant=tenant)
     if destination is not None:
         chosen = chosen.filter(destination=destination)
+    if delivery_ids is not None:
+        chosen = chosen.filter(id__in=list(delivery_ids))
     missing = _submissions_missing(destination, filters) if destination is not None else []
     if dry_run:
         return ReplayResult(requeued=chosen.count(), created=len(missing), dry_run=True)

@@ -76,7 +76,8 @@ WSGI_APPLICATION = "formbridge.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # The admin pages FormBridge adds (secret shown once, dashboard, test send).
+        "DIRS": [BASE_DIR / "formbridge" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

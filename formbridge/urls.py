@@ -7,9 +7,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from delivery import api as delivery_api
 from ingest import api as ingest_api
 from ingest import views as ingest_views
+from reporting import views as reporting_views
 
 from . import health, metrics
 from .errors import error_response
+
+admin.site.site_header = "FormBridge operations"
+admin.site.site_title = "FormBridge"
+admin.site.index_title = "Tenants, destinations, submissions and deliveries"
 
 urlpatterns = [
     re_path(r"^v1/ingest/?$", ingest_views.ingest, name="ingest"),
@@ -43,6 +48,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
+    path("admin/dashboard/", admin.site.admin_view(reporting_views.dashboard), name="dashboard"),
     path("admin/", admin.site.urls),
 ]
 

@@ -51,6 +51,13 @@ class Tenant(TimeStampedModel):
     )
     max_payload_bytes = models.PositiveIntegerField(default=_default_max_payload_bytes)
     retention_days = models.PositiveIntegerField(default=_default_retention_days)
+    # Staff users who run this tenant in the admin; they see only their tenants' objects.
+    operators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="operated_tenants",
+        help_text="Staff users who see and manage this tenant's objects in the admin.",
+    )
 
     class Meta:
         ordering = ["id"]

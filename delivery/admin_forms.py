@@ -1,0 +1,144 @@
+"""The admin's destination form: the fields of the API, validated by the same service
+(delivery.services.destination_validate: SSRF guard, mapping compiles, auth fields, limits)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from formbridge import crypto
+
+from . import services
+from .models import Destination, DestinationKind
+from .validation import DestinationInvalid
+
+SIGNING_CHOICES = (
+    ("keep", "Keep as it is"),
+    ("generate", "Generate a new whsec_ secret (shown once)"),
+    ("none", "Do not sign requests"),
+)
+# Model fields the form edits directly and hands to the service as they are.
+SETTINGS_FIELDS = (
+    "auth_mode",
+    "auth_config",
+    "filter",
+    "retry_schedule",
+    "max_attempts",
+    "timeout_seconds",
+    "connect_timeout_seconds",
+    "max_concurrency",
+    "rate_limit_per_second",
+)
+
+
+class DestinationForm(forms.ModelForm):
+    url = forms.CharField(
+        required=False,
+        max_length=2048,
+        widget=forms.URLInput(attrs={"size": 80}),
+        help_text="Where REST deliveries are sent (config.url). Private addresses are refused "
+        "unless allow-listed (DELIVERY_ALLOWED_NETWORKS).",
+    )
+    config = forms.JSONField(
+        required=False,
+        initial=dict,
+        help_text='Optional: {"method": "POST", "headers": {...}, "mapping": "<JMESPath>"}.',
+    )
+    auth_secret = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Token, password or client secret. Write-only: empty keeps the stored one.",
+    )
+    signing_action = forms.ChoiceField(
+        choices=SIGNING_CHOICES, initial="keep", label="Signing secret"
+    )
+    request = None  # set by the admin
+
+    class Meta:
+        model = Destination
+        fields = ("tenant", "name", "kind", "enabled", *SETTINGS_FIELDS)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            config = dict(self.instance.config)
+            self.fields["url"].initial = config.pop("url", "")
+            self.fields["config"].initial = config
+        elif "signing_action" in self.fields:
+            self.fields["signing_action"].choices = SIGNING_CHOICES[1:]
+            self.fields["signing_action"].initial = "generate"
+
+    def _settings(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        config = dict(data.get("config") or {})
+        if data.get("url"):
+            config["url"] = data["url"]
+        return {
+            "config": config,
+            **{name: data.get(name) for name in SETTINGS_FIELDS if name in data},
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.errors:
+            return data
+        tenant = self.instance.tenant if self.instance.pk else data.get("tenant")
+        if tenant is None:
+            return data
+        settings = self._settings()
+        kind = self.instance.kind if self.instance.pk else data.get("kind", DestinationKind.REST)
+        if not self.instance.pk:
+            settings["kind"] = kind
+        try:
+            services.destination_validate(
+                tenant=tenant,
+                name=data.get("name", ""),
+                auth_secret=data.get("auth_secret") or self._kept_auth_secret(),
+                destination=self.instance if self.instance.pk else None,
+                **settings,
+            )
+        except DestinationInvalid as exc:
+            field = "url" if exc.field == "config" and "url" in exc.message.lower() else exc.field
+            self.add_error(field if field in self.fields else None, exc.message)
+        return data
+
+    def _kept_auth_secret(self) -> str:
+        if not self.instance.pk or not self.instance.auth_secret_encrypted:
+            return ""
+        return crypto.decrypt(self.instance.auth_secret_encrypted)
+
+    def save_through_services(self) -> services.DestinationWithSecret:
+        """Create or update through the service (never ModelForm.save)."""
+        data, settings = self.cleaned_data, self._settings()
+        action = data.get("signing_action", "keep")
+        if not self.instance.pk:
+            created = services.destination_create(
+                tenant=data["tenant"],
+                name=data["name"],
+                kind=data.get("kind", DestinationKind.REST),
+                auth_secret=data.get("auth_secret") or "",
+                generate_signing_secret=action == "generate",
+                **settings,
+            )
+            if not data.get("enabled", True):
+                services.destination_set_enabled(destination=created.destination, enabled=False)
+            return created
+        stored = Destination.objects.get(pk=self.instance.pk)
+        signing: dict[str, Any] = {}
+        if action == "generate":
+            signing["generate_signing_secret"] = True
+        elif action == "none":
+            signing["signing_secret"] = ""
+        updated = services.destination_update(
+            destination=stored,
+            name=data["name"],
+            auth_secret=data.get("auth_secret") or None,
+            **signing,
+            **settings,
+        )
+        if data.get("enabled") != stored.enabled:
+            services.destination_set_enabled(
+                destination=updated.destination, enabled=data["enabled"]
+            )
+        return updated

@@ -1,0 +1,192 @@
+"""Admin for submissions: find them (tenant, form, source, delivery status, time, id), read the
+payload and every delivery with its attempts, replay them. Submissions are never edited."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from datetime import timedelta
+
+from django.contrib import admin, messages
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from delivery import services as delivery_services
+from delivery.admin import ReadOnlyAdmin, attempts_table
+from delivery.models import Delivery, DeliveryStatus
+from formbridge.admin_pages import pretty_json
+from formbridge.admin_scope import TenantFilter, scope
+from reporting.models import DailyMetric
+from tenants.operators import operated_tenant_ids
+
+from .models import Submission
+
+
+class DeliveryStatusFilter(admin.SimpleListFilter):
+    """Submissions with at least one delivery in this status (status=dead: dead letters)."""
+
+    title = "delivery status"
+    parameter_name = "delivery_status"
+
+    def lookups(self, request, model_admin):
+        return DeliveryStatus.choices
+
+    def queryset(self, request, queryset):
+        if self.value() not in DeliveryStatus.values:
+            return queryset
+        matching = Delivery.objects.filter(submission=OuterRef("pk"), status=self.value())
+        return queryset.filter(Exists(matching))
+
+
+class FormFilter(admin.SimpleListFilter):
+    """Forms seen in the daily figures of the user's tenants (no scan of submissions)."""
+
+    title = "form"
+    parameter_name = "form_id"
+
+    def lookups(self, request, model_admin):
+        forms = scope(DailyMetric.objects.all(), request).exclude(form_id="")
+        return [
+            (f, f)
+            for f in forms.values_list("form_id", flat=True).distinct().order_by("form_id")[:100]
+        ]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(form_id=self.value()) if self.value() else queryset
+
+
+class SourceFilter(admin.SimpleListFilter):
+    title = "source"
+    parameter_name = "source"
+
+    def lookups(self, request, model_admin):
+        known = ("ingest", "api", "wordpress", "django", "github", "stripe")
+        return [(s, s) for s in known]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(source=self.value()) if self.value() else queryset
+
+
+class ReceivedFilter(admin.SimpleListFilter):
+    """Presets; any range also works as ?received_at__gte=...&received_at__lt=... (ISO dates)."""
+
+    title = "received"
+    parameter_name = "received"
+    PRESETS = {
+        "1h": timedelta(hours=1),
+        "24h": timedelta(days=1),
+        "7d": timedelta(days=7),
+        "30d": timedelta(days=30),
+    }
+
+    def lookups(self, request, model_admin):
+        return [
+            ("1h", "Last hour"),
+            ("24h", "Last 24 hours"),
+            ("7d", "Last 7 days"),
+            ("30d", "Last 30 days"),
+            ("older", "Older than 30 days"),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() in self.PRESETS:
+            return queryset.filter(received_at__gte=now - self.PRESETS[self.value()])
+        if self.value() == "older":
+            return queryset.filter(received_at__lt=now - self.PRESETS["30d"])
+        return queryset
+
+
+class DeliveryInline(admin.TabularInline):
+    model = Delivery
+    fields = (
+        "destination",
+        "status",
+        "attempts",
+        "last_status_code",
+        "last_error",
+        "next_attempt_at",
+        "delivered_at",
+        "attempt_log",
+    )
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    @admin.display(description="attempts (read-only)")
+    def attempt_log(self, delivery: Delivery) -> str:
+        return attempts_table(delivery)
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("destination")
+            .prefetch_related("attempt_log")
+        )
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Submission)
+class SubmissionAdmin(ReadOnlyAdmin):
+    list_display = (
+        "submission_id",
+        "tenant",
+        "form_id",
+        "source",
+        "event_type",
+        "received_at",
+        "payload_bytes",
+    )
+    list_filter = (TenantFilter, FormFilter, SourceFilter, DeliveryStatusFilter, ReceivedFilter)
+    search_fields = ("submission_id",)
+    search_help_text = "Exact submission id (or the internal row id)."
+    inlines = (DeliveryInline,)
+    actions = ("replay",)
+    readonly_fields = ("payload_pretty",)
+    exclude = ("payload",)
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields if f.name != "payload"] + ["payload_pretty"]
+
+    @admin.display(description="payload")
+    def payload_pretty(self, submission: Submission) -> str:
+        return pretty_json(submission.payload)
+
+    def get_search_results(self, request, queryset, search_term):
+        """Exact id lookups through the (tenant, submission_id) unique index, not a LIKE scan."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        tenants = operated_tenant_ids(request.user)
+        if tenants is None:
+            from tenants.models import Tenant
+
+            tenants = set(Tenant.objects.values_list("id", flat=True))
+        matches = queryset.filter(tenant_id__in=tenants, submission_id=term)
+        with contextlib.suppress(ValueError):
+            matches = matches | queryset.filter(id=uuid.UUID(term))
+        return matches, False
+
+    def lookup_allowed(self, lookup, value, request=None):
+        return lookup in ("received_at__gte", "received_at__lt") or super().lookup_allowed(
+            lookup, value, request
+        )
+
+    @admin.action(
+        description="Replay selected submissions to all their destinations", permissions=["change"]
+    )
+    def replay(self, request, queryset):
+        requeued = 0
+        for submission in scope(queryset, request).select_related("tenant"):
+            result = delivery_services.deliveries_replay(
+                tenant=submission.tenant, submission_ids=[submission.submission_id], status="all"
+            )
+            requeued += result.requeued
+        self.message_user(request, f"Queued {requeued} delivery(ies) again.", messages.SUCCESS)
