@@ -10,6 +10,7 @@ from django import forms
 from formbridge import crypto
 
 from . import services
+from .connectors import available_kinds
 from .models import Destination, DestinationKind
 from .validation import DestinationInvalid
 
@@ -61,13 +62,20 @@ class DestinationForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
+        if not self.instance._state.adding:
             config = dict(self.instance.config)
             self.fields["url"].initial = config.pop("url", "")
             self.fields["config"].initial = config
-        elif "signing_action" in self.fields:
+        else:
             self.fields["signing_action"].choices = SIGNING_CHOICES[1:]
             self.fields["signing_action"].initial = "generate"
+        if "kind" in self.fields:  # only kinds with a connector (the rest are on the roadmap)
+            self.fields["kind"].choices = [
+                (value, label)
+                for value, label in DestinationKind.choices
+                if value in available_kinds()
+            ]
+            self.fields["kind"].initial = DestinationKind.REST
 
     def _settings(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -83,19 +91,23 @@ class DestinationForm(forms.ModelForm):
         data = super().clean()
         if self.errors:
             return data
-        tenant = self.instance.tenant if self.instance.pk else data.get("tenant")
+        tenant = self.instance.tenant if not self.instance._state.adding else data.get("tenant")
         if tenant is None:
             return data
         settings = self._settings()
-        kind = self.instance.kind if self.instance.pk else data.get("kind", DestinationKind.REST)
-        if not self.instance.pk:
+        kind = (
+            self.instance.kind
+            if not self.instance._state.adding
+            else data.get("kind", DestinationKind.REST)
+        )
+        if self.instance._state.adding:
             settings["kind"] = kind
         try:
             services.destination_validate(
                 tenant=tenant,
                 name=data.get("name", ""),
                 auth_secret=data.get("auth_secret") or self._kept_auth_secret(),
-                destination=self.instance if self.instance.pk else None,
+                destination=None if self.instance._state.adding else self.instance,
                 **settings,
             )
         except DestinationInvalid as exc:
@@ -104,7 +116,7 @@ class DestinationForm(forms.ModelForm):
         return data
 
     def _kept_auth_secret(self) -> str:
-        if not self.instance.pk or not self.instance.auth_secret_encrypted:
+        if self.instance._state.adding or not self.instance.auth_secret_encrypted:
             return ""
         return crypto.decrypt(self.instance.auth_secret_encrypted)
 
@@ -112,7 +124,7 @@ class DestinationForm(forms.ModelForm):
         """Create or update through the service (never ModelForm.save)."""
         data, settings = self.cleaned_data, self._settings()
         action = data.get("signing_action", "keep")
-        if not self.instance.pk:
+        if self.instance._state.adding:
             created = services.destination_create(
                 tenant=data["tenant"],
                 name=data["name"],

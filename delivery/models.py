@@ -125,6 +125,7 @@ class Delivery(TimeStampedModel):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name_plural = "deliveries"
         constraints = [
             models.UniqueConstraint(
                 fields=["submission", "destination"], name="delivery_once_per_destination"

@@ -15,11 +15,17 @@ def _number(value: float) -> str:
 
 
 def bar_chart(
-    labels: Sequence[str], values: Sequence[float | None], *, title: str, unit: str = ""
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    *,
+    title: str,
+    unit: str = "",
+    ceiling: float | None = None,
 ) -> SafeString:
-    """Bars scaled to the largest value; each bar has a tooltip with its day and value."""
+    """Bars scaled to the largest value (or a fixed ceiling, e.g. 100 for a percentage); each
+    bar has a tooltip with its day and value."""
     largest = max((v for v in values if v is not None), default=0)
-    scale = (HEIGHT - 2 * PAD) / (largest or 1)
+    scale = (HEIGHT - 2 * PAD) / (ceiling or largest or 1)
     slot = (WIDTH - PAD) / max(1, len(values))
     bars = format_html_join(
         "",

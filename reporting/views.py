@@ -54,6 +54,7 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
                         ],
                         title="Delivery success",
                         unit=" %",
+                        ceiling=100,
                     ),
                     charts.bar_chart(labels, [r.dead for r in rows], title="Dead letters"),
                     charts.bar_chart(

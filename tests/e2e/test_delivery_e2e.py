@@ -10,37 +10,17 @@ import io
 import json
 
 import pytest
-import redis
 from django.core.management import call_command
 
 from delivery import services as delivery_services
 from delivery.models import AttemptOutcome, Delivery, DeliveryAttempt, DeliveryStatus
 from tests.e2e.stack import (
-    TEST_BROKER_URL,
-    process_env,
-    start_celery,
-    stop,
     verify_standard_webhook,
     wait_until,
 )
 from tests.factories import tenant_with_secret
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def celery_stack(tmp_path, settings):
-    settings.DELIVERY_ALLOWED_NETWORKS = ["127.0.0.0/8"]
-    redis.Redis.from_url(TEST_BROKER_URL).flushdb()  # no stale wake-ups from other tests
-    env = process_env()
-    log = tmp_path / "celery.log"
-    worker = start_celery(
-        "worker", env, log, "--concurrency", "2", "--without-gossip", "--without-mingle"
-    )
-    beat = start_celery("beat", env, log, "--schedule", str(tmp_path / "beat-schedule"))
-    yield log
-    stop(beat)
-    stop(worker)
 
 
 def statuses(submission_id: str) -> dict[str, str]:
