@@ -111,7 +111,8 @@ class DestinationForm(forms.ModelForm):
                 **settings,
             )
         except DestinationInvalid as exc:
-            field = "url" if exc.field == "config" and "url" in exc.message.lower() else exc.field
+            about_config = any(word in exc.message for word in ("mapping", "method", "header"))
+            field = "url" if exc.field == "config" and not about_config else exc.field
             self.add_error(field if field in self.fields else None, exc.message)
         return data
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from formbridge import logs
 from formbridge.http import client_ip, json_endpoint, read_body
 from formbridge.timeutil import epoch_ms, isoformat_z
-from tenants import limits
+from tenants import limits, replay_guard
 from tenants.authentication import authenticate_api_key, authenticate_signed_request
 from tenants.models import ApiKeyScope, Tenant
 
@@ -31,14 +31,15 @@ def ingest(request: HttpRequest) -> JsonResponse:
     signed = authenticate_signed_request(request, now=now)
     tenant, body = signed.tenant, signed.body
     logs.bind(tenant_id=tenant.id)
-    limits.check_limits(tenant, now=now)
-    data = ingest_input_from_document(
-        decode_body(body, request.META.get("CONTENT_TYPE", "")),
-        form_id_header=request.META.get("HTTP_X_FORM_ID", ""),
-        source_header=request.META.get("HTTP_X_SOURCE", ""),
-        default_source="ingest",
-    )
-    result = _store(request, tenant, data, body, now)
+    with replay_guard.accepted_once(tenant.id, signed.signature):
+        limits.check_limits(tenant, now=now)
+        data = ingest_input_from_document(
+            decode_body(body, request.META.get("CONTENT_TYPE", "")),
+            form_id_header=request.META.get("HTTP_X_FORM_ID", ""),
+            source_header=request.META.get("HTTP_X_SOURCE", ""),
+            default_source="ingest",
+        )
+        result = _store(request, tenant, data, body, now)
     submission = result.submission
     return JsonResponse(
         {

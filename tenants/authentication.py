@@ -86,6 +86,7 @@ def signature_matches(
 class SignedRequest:
     tenant: Tenant
     body: bytes
+    signature: str
 
 
 def authenticate_signed_request(request: HttpRequest, *, now: datetime) -> SignedRequest:
@@ -134,7 +135,7 @@ def authenticate_signed_request(request: HttpRequest, *, now: datetime) -> Signe
         raise payload_too_large(tenant.max_payload_bytes)
     if not tenant.is_active:
         raise ApiError(403, "tenant_disabled", "This tenant is disabled.")
-    return SignedRequest(tenant=tenant, body=body)
+    return SignedRequest(tenant=tenant, body=body, signature=signature)
 
 
 def _bearer_token(request: HttpRequest) -> str | None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import time
 from urllib.parse import urlencode
 
 import pytest
@@ -39,6 +40,11 @@ class SignedClient:
 
     def __init__(self, client: Client) -> None:
         self.client = client
+        self._sent = 0
+
+    def _fresh_timestamp(self) -> str:
+        self._sent += 1  # distinct even while a test freezes the clock
+        return f"{time.time() + self._sent / 1_000_000:.6f}"
 
     def post(
         self,
@@ -57,7 +63,9 @@ class SignedClient:
             tenant_id=tenant_id or created.tenant.id,
             secret=secret or created.signing_secret,
             body=raw,
-            timestamp=timestamp,
+            # Unix seconds with a fraction: every call is a distinct signed request, as a client
+            # sending twice would make (a byte-identical resend is refused as a replay).
+            timestamp=timestamp or self._fresh_timestamp(),
         )
         return self.client.post(
             path, data=raw, content_type=content_type, headers={**signed, **headers}

@@ -1,0 +1,75 @@
+"""A signed request replayed byte for byte inside the timestamp window is refused, and creates
+nothing; a request that failed may be sent again as it was."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from formbridge.redis_client import get_redis
+from ingest.models import Submission
+from tenants.replay_guard import _key
+from tests.conftest import assert_error
+from tests.signing import signed_headers
+
+pytestmark = pytest.mark.django_db
+
+
+def send(client, created, body: bytes, headers: dict):
+    return client.post("/v1/ingest", data=body, content_type="application/json", headers=headers)
+
+
+def test_a_byte_identical_replay_is_refused_and_stores_nothing(client, acme):
+    body = json.dumps({"email": "jane@example.com"}).encode()  # no submission_id: no idempotency
+    headers = signed_headers(tenant_id="t_acme", secret=acme.signing_secret, body=body)
+
+    first = send(client, acme, body, headers)
+    replay = send(client, acme, body, headers)
+
+    assert first.status_code == 202
+    body_of_replay = assert_error(replay, 409, "replayed_request")
+    assert "fresh X-Timestamp" in body_of_replay["error"]["message"]
+    assert Submission.objects.count() == 1
+
+
+def test_the_same_body_signed_anew_is_a_new_request(client, acme):
+    body = json.dumps({"email": "jane@example.com"}).encode()
+    now = int(time.time())
+
+    for timestamp in (str(now), str(now - 1)):
+        headers = signed_headers(
+            tenant_id="t_acme", secret=acme.signing_secret, body=body, timestamp=timestamp
+        )
+        assert send(client, acme, body, headers).status_code == 202
+
+    assert Submission.objects.count() == 2
+
+
+def test_a_failed_request_can_be_retried_as_it_was(client, acme):
+    body = b'{"not json'
+    headers = signed_headers(tenant_id="t_acme", secret=acme.signing_secret, body=body)
+
+    assert_error(send(client, acme, body, headers), 400, "invalid_json")
+    assert_error(send(client, acme, body, headers), 400, "invalid_json")  # not 409
+
+
+def test_an_unverified_request_never_claims_a_signature(client, acme):
+    body = b'{"a": 1}'
+    good = signed_headers(tenant_id="t_acme", secret=acme.signing_secret, body=body)
+    tampered_body = b'{"a": 2}'
+
+    assert_error(send(client, acme, tampered_body, good), 401, "invalid_signature")
+    assert send(client, acme, body, good).status_code == 202
+
+
+def test_the_memory_lasts_the_whole_window(client, acme, settings):
+    body = b'{"a": 1}'
+    headers = signed_headers(tenant_id="t_acme", secret=acme.signing_secret, body=body)
+    assert send(client, acme, body, headers).status_code == 202
+
+    ttl = get_redis().ttl(_key("t_acme", headers["X-Signature"]))
+
+    window = 2 * settings.INGEST_TIMESTAMP_TOLERANCE_SECONDS
+    assert window < ttl <= window + 5

@@ -1,0 +1,164 @@
+"""Fuzzing the ingest and events endpoints with hostile input (hypothesis): invalid UTF-8, deep
+nesting, huge numbers and strings, NUL bytes, duplicate keys, odd content types and header
+values. Every answer is a clean 4xx/2xx JSON; a rejected request stores nothing."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ingest.models import Submission
+from tenants.services import api_key_create
+from tests.signing import sign
+
+pytestmark = pytest.mark.django_db
+
+HOSTILE_BODIES = st.one_of(
+    st.binary(max_size=300),
+    st.just(b"\xff\xfe\xfd{"),
+    st.just(b'{"payload": "\xc3\x28"}'),
+    st.integers(1, 5000).map(lambda depth: b"[" * depth + b"]" * depth),
+    st.integers(1, 5000).map(lambda depth: b'{"a":' * depth + b"1" + b"}" * depth),
+    st.just(b'{"n": 1e999999}'),
+    st.just(b'{"n": ' + b"9" * 5000 + b"}"),
+    st.just(b'{"s": "' + b"x" * 200_000 + b'"}'),
+    st.just(b'{"a": "\\u0000", "b\\u0000": 1}'),
+    st.just(b'{"k": 1, "k": 2}'),
+    st.just(b'{"payload": {"a": 1}, "submission_id": "' + b"z" * 500 + b'"}'),
+    st.just(b'{"payload": {}, "submission_id": "bad id/with\\u0000nul"}'),
+    st.just(b'{"payload": {}, "submitted_at": "not a date"}'),
+    st.just(b'{"payload": {}, "destinations": "crm"}'),
+    st.just(b"a=1&a=2&%ZZ=3"),
+    st.just(b"null"),
+    st.just(b"[]"),
+    st.just(b'"just a string"'),
+    st.dictionaries(
+        st.text(max_size=20),
+        st.recursive(
+            st.none()
+            | st.booleans()
+            | st.floats(allow_nan=False)
+            | st.text(max_size=50)
+            | st.integers(),
+            lambda children: (
+                st.lists(children, max_size=4)
+                | st.dictionaries(st.text(max_size=8), children, max_size=4)
+            ),
+            max_leaves=20,
+        ),
+        max_size=5,
+    ).map(lambda d: json.dumps(d).encode()),
+)
+CONTENT_TYPES = st.one_of(
+    st.sampled_from(
+        [
+            "application/json",
+            "application/json; charset=latin-1",
+            "application/x-www-form-urlencoded",
+            "text/plain",
+            "multipart/form-data; boundary=x",
+            "",
+            "application/json; charset=utf-16",
+            "application/vnd.api+json",
+            "*/*",
+        ]
+    ),
+    st.text(max_size=40).filter(lambda s: "\n" not in s and "\r" not in s),
+)
+HEADER_TEXT = st.text(max_size=200).filter(lambda s: "\n" not in s and "\r" not in s)
+FUZZ = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def assert_clean(response) -> None:
+    assert response.status_code < 500, response.content[:300]
+    if response.status_code >= 400:
+        error = response.json()["error"]
+        assert error["code"] and error["message"]
+
+
+@FUZZ
+@given(body=HOSTILE_BODIES, content_type=CONTENT_TYPES, form_id=HEADER_TEXT, source=HEADER_TEXT)
+def test_signed_ingest_survives_hostile_bodies_and_headers(
+    client, acme, body, content_type, form_id, source
+):
+    before = Submission.objects.count()
+    timestamp = str(int(time.time()))
+    response = client.generic(
+        "POST",
+        "/v1/ingest",
+        data=body,
+        content_type=content_type,
+        headers={
+            "X-Tenant-Id": "t_acme",
+            "X-Timestamp": timestamp,
+            "X-Signature": sign(acme.signing_secret, timestamp, body),
+            "X-Form-Id": form_id,
+            "X-Source": source,
+        },
+    )
+
+    assert_clean(response)
+    stored = Submission.objects.count() - before
+    assert stored == (1 if response.status_code == 202 else 0)
+
+
+@FUZZ
+@given(body=HOSTILE_BODIES, tenant=HEADER_TEXT, timestamp=HEADER_TEXT, signature=HEADER_TEXT)
+def test_unsigned_garbage_is_refused_without_storing(
+    client, acme, body, tenant, timestamp, signature
+):
+    before = Submission.objects.count()
+    response = client.generic(
+        "POST",
+        "/v1/ingest",
+        data=body,
+        content_type="application/json",
+        headers={"X-Tenant-Id": tenant, "X-Timestamp": timestamp, "X-Signature": signature},
+    )
+
+    assert_clean(response)
+    assert response.status_code in (400, 401, 413)
+    assert Submission.objects.count() == before
+
+
+@FUZZ
+@given(body=HOSTILE_BODIES, content_type=CONTENT_TYPES, idempotency_key=HEADER_TEXT)
+def test_events_survive_hostile_bodies(client, acme, body, content_type, idempotency_key):
+    key = api_key_create(tenant=acme.tenant, scopes=["ingest"]).key
+    before = Submission.objects.count()
+    response = client.generic(
+        "POST",
+        "/v1/events",
+        data=body,
+        content_type=content_type,
+        headers={"Authorization": f"Bearer {key}", "Idempotency-Key": idempotency_key},
+    )
+
+    assert_clean(response)
+    stored = Submission.objects.count() - before
+    assert stored == (1 if response.status_code == 202 else 0)
+
+
+@FUZZ
+@given(
+    query=st.dictionaries(
+        st.sampled_from(
+            ["limit", "cursor", "since", "until", "form_id", "status", "source", "lease"]
+        ),
+        HEADER_TEXT,
+        max_size=4,
+    )
+)
+def test_read_api_query_strings(client, acme, query):
+    key = api_key_create(tenant=acme.tenant, scopes=["read", "inbox"]).key
+    for path in ("/v1/submissions", "/v1/inbox"):
+        response = client.get(path, query, headers={"Authorization": f"Bearer {key}"})
+        assert_clean(response)
