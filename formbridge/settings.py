@@ -149,6 +149,11 @@ CELERY_BEAT_SCHEDULE = {
         # Stale ticks are dropped rather than piling up while workers are down.
         "options": {"expires": 5},
     },
+    "forget-seen-signatures": {
+        "task": "ingest.forget_seen_signatures",
+        "schedule": 60.0,
+        "options": {"expires": 50},
+    },
     "purge-expired-submissions": {
         "task": "ingest.purge_expired",
         "schedule": 3600.0,

@@ -62,3 +62,18 @@ class Submission(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.tenant_id}/{self.submission_id}"
+
+
+class SeenSignature(models.Model):
+    """A signed ingest request that was stored, remembered for the timestamp window, so the same
+    bytes replayed inside the window are refused (ingest.storage writes it in the statement that
+    stores the submission; a request that fails is never remembered)."""
+
+    key = models.CharField(primary_key=True, max_length=120, help_text="tenant:sha256(sig)")
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["seen_at"]
+
+    def __str__(self) -> str:
+        return self.key

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from delivery import routes as delivery_routes
+from formbridge.errors import ApiError
 from formbridge.ids import new_uuid7
 from tenants.models import Tenant
 
 from .models import Submission
 from .parsing import IngestInput
-from .storage import submission_store
+from .storage import StoreOutcome, submission_store
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +33,12 @@ def submission_ingest(
     body: bytes,
     ip: str | None,
     received_at: datetime,
+    signature: str | None = None,
 ) -> IngestResult:
-    """Store the submission (or find the earlier one with the same submission_id)."""
+    """Store the submission (or find the earlier one with the same submission_id).
+
+    With the request's signature, a byte-identical replay within the window is refused (409).
+    """
     row_id = new_uuid7()
     submission = Submission(
         id=row_id,
@@ -55,9 +60,16 @@ def submission_ingest(
     )
     # Routing reads the tenant's destinations from a per-process cache, not the database.
     routes = delivery_routes.routes_for(submission)
-    created = submission_store(submission, routes)
-    deliveries = routes if created else []
-    if not created:
+    outcome = submission_store(submission, routes, signature=signature)
+    if outcome is StoreOutcome.REPLAYED:
+        raise ApiError(
+            409,
+            "replayed_request",
+            "This exact signed request was already received. To send again, sign it anew with "
+            "a fresh X-Timestamp (a repeated submission_id is then answered as a duplicate).",
+        )
+    deliveries = routes if outcome is StoreOutcome.CREATED else []
+    if outcome is StoreOutcome.DUPLICATE:
         earlier = Submission.objects.get(tenant=tenant, submission_id=submission.submission_id)
         logger.info(
             "duplicate submission",

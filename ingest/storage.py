@@ -7,9 +7,12 @@ BEGIN/COMMIT round trips are spent. Elsewhere (the embedded SQLite default) it i
 
 from __future__ import annotations
 
+import enum
 import functools
+import hashlib
 import random
 from collections.abc import Sequence
+from datetime import datetime
 
 from django.db import connection, models, transaction
 
@@ -21,7 +24,7 @@ from formbridge.db import insert_or_skip
 from reporting.models import SHARDS, DailyMetric
 from reporting.services import Bump, daily_metrics_add
 
-from .models import Submission
+from .models import SeenSignature, Submission
 
 CONFLICT_FIELDS = ("tenant", "submission_id")
 
@@ -34,17 +37,43 @@ def _typed_placeholders(model: type[models.Model], skip: str = "") -> str:
     )
 
 
+class StoreOutcome(enum.Enum):
+    CREATED = "created"
+    DUPLICATE = "duplicate"  # an earlier submission has this submission_id
+    REPLAYED = "replayed"  # these exact signed bytes were stored before, within the window
+
+
+def signature_key(tenant_id: str, signature: str) -> str:
+    digest = hashlib.sha256(signature.strip().lower().encode()).hexdigest()[:64]
+    return f"{tenant_id}:{digest}"
+
+
 @functools.cache
-def _statement(route_count: int) -> str:
+def _statement(route_count: int, guarded: bool) -> str:
     quote = connection.ops.quote_name
     submission_meta, delivery_meta = Submission._meta, Delivery._meta
     metric_table = quote(DailyMetric._meta.db_table)
     columns = ", ".join(quote(f.column) for f in submission_meta.concrete_fields)
     delivery_columns = ", ".join(quote(f.column) for f in delivery_meta.concrete_fields)
     delivery_select = _typed_placeholders(Delivery, skip="submission_id").format("inserted.id")
-    parts = [
-        f"WITH inserted AS (INSERT INTO {quote(submission_meta.db_table)} ({columns}) "  # noqa: S608
-        f"VALUES ({_typed_placeholders(Submission)}) ON CONFLICT (tenant_id, submission_id) "
+    seen_table = quote(SeenSignature._meta.db_table)
+    # With a signature to guard, the submission is inserted only if the signature was new.
+    source = (
+        f"SELECT {_typed_placeholders(Submission)} WHERE EXISTS (SELECT 1 FROM seen)"  # noqa: S608
+        if guarded
+        else f"VALUES ({_typed_placeholders(Submission)})"
+    )
+    parts = (
+        [
+            f"seen AS (INSERT INTO {seen_table} (key, seen_at) VALUES (%s, %s) "  # noqa: S608
+            "ON CONFLICT DO NOTHING RETURNING 1)"
+        ]
+        if guarded
+        else []
+    )
+    parts += [
+        f"inserted AS (INSERT INTO {quote(submission_meta.db_table)} ({columns}) "
+        f"{source} ON CONFLICT (tenant_id, submission_id) "
         f"DO NOTHING RETURNING {quote(submission_meta.pk.column)})",
         f"counted AS (INSERT INTO {metric_table} (tenant_id, day, form_id, shard, submissions, "  # noqa: S608
         "deliveries_succeeded, deliveries_retried, deliveries_dead) "
@@ -59,7 +88,10 @@ def _statement(route_count: int) -> str:
             f"fanned_out AS (INSERT INTO {quote(delivery_meta.db_table)} "
             f"({delivery_columns}) {selects})"
         )
-    return ", ".join(parts) + " SELECT 1 FROM inserted"  # noqa: S608 (names, not values)
+    seen = "(SELECT count(*) FROM seen)" if guarded else "1"
+    return (
+        "WITH " + ", ".join(parts) + f" SELECT {seen}, (SELECT count(*) FROM inserted)"  # noqa: S608
+    )
 
 
 def _prepared(instance: models.Model, skip: str = "") -> list:
@@ -70,11 +102,19 @@ def _prepared(instance: models.Model, skip: str = "") -> list:
     ]
 
 
-def submission_store(submission: Submission, routes: Sequence[Route]) -> bool:
-    """Store the submission with one pending delivery per route; False if it is a duplicate."""
+def submission_store(
+    submission: Submission, routes: Sequence[Route], *, signature: str | None = None
+) -> StoreOutcome:
+    """Store the submission with one pending delivery per route and count it, all or nothing.
+
+    With the request's signature, the same signed bytes stored before (within the window kept by
+    SeenSignature) are REPLAYED and store nothing.
+    """
     deliveries = delivery_rows([submission], routes, submission.received_at)
+    key = signature_key(submission.tenant_id, signature) if signature else None
     if connection.vendor == "postgresql":
-        params = [
+        params = [key, submission.received_at] if key else []
+        params += [
             *_prepared(submission),
             submission.tenant_id,
             submission.received_at.date(),
@@ -84,11 +124,18 @@ def submission_store(submission: Submission, routes: Sequence[Route]) -> bool:
         for delivery in deliveries:
             params += _prepared(delivery, skip="submission_id")
         with connection.cursor() as cursor:
-            cursor.execute(_statement(len(deliveries)), params)
-            created = cursor.fetchone() is not None
+            cursor.execute(_statement(len(deliveries), key is not None), params)
+            fresh_signature, inserted = cursor.fetchone()
+        created = bool(inserted)
         submission._state.adding = not created
+        if not fresh_signature:
+            return StoreOutcome.REPLAYED
     else:
         with transaction.atomic():
+            if key and not insert_or_skip(
+                SeenSignature(key=key, seen_at=submission.received_at), conflict_fields=("key",)
+            ):
+                return StoreOutcome.REPLAYED
             created = insert_or_skip(submission, conflict_fields=CONFLICT_FIELDS)
             if created:
                 Delivery.objects.bulk_create(deliveries)
@@ -102,6 +149,14 @@ def submission_store(submission: Submission, routes: Sequence[Route]) -> bool:
                         )
                     ]
                 )
-    if created and any(d.next_attempt_at for d in deliveries):
+    if not created:
+        return StoreOutcome.DUPLICATE
+    if any(d.next_attempt_at for d in deliveries):
         transaction.on_commit(wakeup.request_drain)
-    return created
+    return StoreOutcome.CREATED
+
+
+def seen_signatures_forget(*, older_than: datetime) -> int:
+    """Drop signatures past the timestamp window: a replay that old fails the window check."""
+    deleted, _ = SeenSignature.objects.filter(seen_at__lt=older_than).delete()
+    return deleted

@@ -8,7 +8,7 @@ from django.utils import timezone
 from formbridge import logs
 from formbridge.http import client_ip, json_endpoint, read_body
 from formbridge.timeutil import epoch_ms, isoformat_z
-from tenants import limits, replay_guard
+from tenants import limits
 from tenants.authentication import authenticate_api_key, authenticate_signed_request
 from tenants.models import ApiKeyScope, Tenant
 
@@ -16,9 +16,16 @@ from .parsing import decode_body, event_input_from_document, ingest_input_from_d
 from .services import IngestResult, submission_ingest
 
 
-def _store(request: HttpRequest, tenant: Tenant, data, body: bytes, now) -> IngestResult:
+def _store(
+    request: HttpRequest, tenant: Tenant, data, body: bytes, now, signature: str | None = None
+) -> IngestResult:
     result = submission_ingest(
-        tenant=tenant, data=data, body=body, ip=client_ip(request), received_at=now
+        tenant=tenant,
+        data=data,
+        body=body,
+        ip=client_ip(request),
+        received_at=now,
+        signature=signature,
     )
     if result.created:
         limits.record_accepted(tenant, now=now)
@@ -31,15 +38,14 @@ def ingest(request: HttpRequest) -> JsonResponse:
     signed = authenticate_signed_request(request, now=now)
     tenant, body = signed.tenant, signed.body
     logs.bind(tenant_id=tenant.id)
-    with replay_guard.accepted_once(tenant.id, signed.signature):
-        limits.check_limits(tenant, now=now)
-        data = ingest_input_from_document(
-            decode_body(body, request.META.get("CONTENT_TYPE", "")),
-            form_id_header=request.META.get("HTTP_X_FORM_ID", ""),
-            source_header=request.META.get("HTTP_X_SOURCE", ""),
-            default_source="ingest",
-        )
-        result = _store(request, tenant, data, body, now)
+    limits.check_limits(tenant, now=now)
+    data = ingest_input_from_document(
+        decode_body(body, request.META.get("CONTENT_TYPE", "")),
+        form_id_header=request.META.get("HTTP_X_FORM_ID", ""),
+        source_header=request.META.get("HTTP_X_SOURCE", ""),
+        default_source="ingest",
+    )
+    result = _store(request, tenant, data, body, now, signature=signed.signature)
     submission = result.submission
     return JsonResponse(
         {

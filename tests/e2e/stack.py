@@ -9,6 +9,7 @@ import hmac
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -29,6 +30,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    answered: int | None = None  # the status sent back; None: reset or cut off
 
     @property
     def event(self) -> dict:
@@ -38,7 +40,8 @@ class Received:
 @dataclass
 class Receiver:
     """Answers each path with the next step of its script (the last one repeats). A step is a
-    status, or (status, headers, body)."""
+    status, (status, headers, body), "reset" (close the connection without an answer) or
+    ("slow", seconds) (wait, then answer 200)."""
 
     scripts: dict[str, list] = field(default_factory=dict)
     requests: list[Received] = field(default_factory=list)
@@ -51,10 +54,18 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                received = Received(self.path, dict(self.headers), body)
                 with receiver.lock:
-                    receiver.requests.append(Received(self.path, dict(self.headers), body))
+                    receiver.requests.append(received)
                     script = receiver.scripts.get(self.path, [200])
                     step = script.pop(0) if len(script) > 1 else script[0]
+                if step == "reset":
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if isinstance(step, tuple) and step[0] == "slow":
+                    time.sleep(step[1])
+                    step = 200
                 status, headers, reply = step if isinstance(step, tuple) else (step, {}, None)
                 reply = json.dumps({"status": status}).encode() if reply is None else reply
                 self.send_response(status)
@@ -64,6 +75,7 @@ class Receiver:
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(reply)
+                received.answered = status
 
             def log_message(self, *args) -> None:
                 pass
