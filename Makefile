@@ -20,7 +20,7 @@ BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/formbridge_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/13
 BENCH_BROKER_URL ?= redis://127.0.0.1:6379/12
 
-.PHONY: help install run test lint format bench-ingest bench-delivery bench-query clean
+.PHONY: help install run test test-faults lint format bench-ingest bench-delivery bench-query bench-soak clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -48,6 +48,12 @@ test: install .env  ## the whole suite, on PostgreSQL and Redis
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} $(BIN)/pytest $(PYTEST_ARGS)
 
+test-faults: install .env  ## the fault suite: kill workers, Redis and PostgreSQL under load; the ledger must balance
+	rm -rf var/test-metrics
+	PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/test-metrics \
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} $(BIN)/pytest -m faults -s $(PYTEST_ARGS) tests/faults
+
 lint: install  ## ruff lint + format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -67,6 +73,10 @@ bench-delivery: install .env  ## end-to-end deliveries/s vs an aiohttp floor, in
 bench-query: install .env  ## read API p50/p99 with 1M submissions across 100 tenants
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) \
 		$(BIN)/python bench/query.py $(BENCH_ARGS)
+
+bench-soak: install .env  ## a few minutes of steady ingest with 3-way fan-out: latency, delivery lag, RSS start vs end
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) CELERY_BROKER_URL=$(BENCH_BROKER_URL) \
+		$(BIN)/python bench/soak.py $(BENCH_ARGS)
 
 clean:  ## remove the virtualenv and local state (var/, .env)
 	rm -rf $(VENV) var .env

@@ -3,7 +3,5 @@
 set -e
 if [ "${MIGRATE:-1}" = "1" ]; then
   python manage.py migrate --noinput
-  # The web container starts first: its metrics files from an earlier run are stale.
-  rm -rf "${PROMETHEUS_MULTIPROC_DIR:-/app/var/metrics}"/*
 fi
 exec "$@"

@@ -44,6 +44,8 @@ def test_every_setting_is_in_env_example_with_a_comment():
 def test_compose_runs_web_postgres_redis_with_known_settings():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
+    for app_service in ("web", "worker", "beat"):
+        assert services[app_service]["restart"] == "unless-stopped", app_service
 
     assert {"web", "worker", "beat", "postgres", "redis"} <= set(services)
     assert services["worker"]["command"][:4] == ["celery", "-A", "formbridge", "worker"]

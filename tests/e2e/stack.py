@@ -157,10 +157,14 @@ def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
             process.wait(timeout=10)
 
 
-def wait_until(predicate: Callable[[], bool], *, seconds: float, what: str) -> None:
+def wait_until(
+    predicate: Callable[[], bool], *, seconds: float, what: str | Callable[[], str]
+) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(0.2)
-    raise AssertionError(f"timed out after {seconds} s waiting for {what}")
+    raise AssertionError(
+        f"timed out after {seconds} s waiting for {what() if callable(what) else what}"
+    )
