@@ -77,6 +77,31 @@ def worker_command(args) -> list[str]:
     ]
 
 
+def web_command() -> list[str]:
+    return [PYTHON, "-m", "gunicorn", "formbridge.wsgi:application", "--config",
+            "deploy/gunicorn.conf.py"]  # fmt: skip
+
+
+def beat_command(schedule: str) -> list[str]:
+    return [PYTHON, "-m", "celery", "-A", "formbridge", "beat", "--loglevel", "WARNING",
+            "--schedule", schedule]  # fmt: skip
+
+
+def prepare_tenant(database_url: str, what: str) -> dict:
+    """A fresh database with the bench tenant (no inbox); returns the processes' environment."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "LOG_LEVEL": "WARNING",
+        "DELIVERY_ALLOWED_NETWORKS": "127.0.0.0/8",
+    }
+    log(f"creating the {what} database, a tenant and its destinations")
+    recreate_database(database_url)
+    manage(env, "migrate", "--noinput")
+    manage(env, "tenants", "create", TENANT, "--secret", SECRET, "--no-inbox")
+    return env
+
+
 def wait_port(port: int) -> None:
     import socket
 
@@ -203,36 +228,12 @@ def latency(args, env: dict) -> dict:
     web_port = free_port()
     web_env = {**env, "PORT": str(web_port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "2"}
     processes = [
-        start(
-            [
-                PYTHON,
-                "-m",
-                "gunicorn",
-                "formbridge.wsgi:application",
-                "--config",
-                "deploy/gunicorn.conf.py",
-            ],
-            web_env,
-        ),
+        start(web_command(), web_env),
         start(
             worker_command(args),
             env,
         ),
-        start(
-            [
-                PYTHON,
-                "-m",
-                "celery",
-                "-A",
-                "formbridge",
-                "beat",
-                "--loglevel",
-                "WARNING",
-                "--schedule",
-                str(ROOT / "var" / "bench-beat-schedule"),
-            ],
-            env,
-        ),
+        start(beat_command(str(ROOT / "var" / "bench-beat-schedule")), env),
     ]
     try:
         wait_port(web_port)
@@ -290,16 +291,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ["DATABASE_URL"])
     args = parser.parse_args()
 
-    env = {
-        **os.environ,
-        "DATABASE_URL": args.database_url,
-        "LOG_LEVEL": "WARNING",
-        "DELIVERY_ALLOWED_NETWORKS": "127.0.0.0/8",
-    }
-    log("creating the bench database, tenant and destination")
-    recreate_database(args.database_url)
-    manage(env, "migrate", "--noinput")
-    manage(env, "tenants", "create", TENANT, "--secret", SECRET, "--no-inbox")
+    env = prepare_tenant(args.database_url, "bench")
     sink_port = free_port()
     sink = start([PYTHON, "bench/sink.py", str(sink_port)], env)
     try:

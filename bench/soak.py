@@ -21,8 +21,18 @@ import httpx
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.delivery import PYTHON, rss_of_tree, start, stop, wait_port, worker_command
-from bench.ingest import ROOT, SECRET, TENANT, free_port, log, manage, recreate_database
+from bench.delivery import (
+    PYTHON,
+    beat_command,
+    prepare_tenant,
+    rss_of_tree,
+    start,
+    stop,
+    wait_port,
+    web_command,
+    worker_command,
+)
+from bench.ingest import ROOT, SECRET, TENANT, free_port, log, manage
 from tests.signing import signed_headers
 
 BODY = {"name": "Jane Doe", "email": "jane@example.com", "message": "Hello! A quote, please."}
@@ -62,16 +72,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=180.0)
     parser.add_argument("--database-url", default=os.environ["DATABASE_URL"])
     args = parser.parse_args()
-    env = {
-        **os.environ,
-        "DATABASE_URL": args.database_url,
-        "LOG_LEVEL": "WARNING",
-        "DELIVERY_ALLOWED_NETWORKS": "127.0.0.0/8",
-    }
-    log("creating the soak database, a tenant and three destinations")
-    recreate_database(args.database_url)
-    manage(env, "migrate", "--noinput")
-    manage(env, "tenants", "create", TENANT, "--secret", SECRET, "--no-inbox")
+    env = prepare_tenant(args.database_url, "soak")
     sink_port, web_port = free_port(), free_port()
     sink = start([PYTHON, "bench/sink.py", str(sink_port)], env)
     wait_port(sink_port)
@@ -79,32 +80,11 @@ def main() -> None:
         url = f"http://127.0.0.1:{sink_port}/{name}"
         manage(env, "destinations", "add", TENANT, name, "--url", url, "--max-concurrency", "0")
     web = start(
-        [
-            PYTHON,
-            "-m",
-            "gunicorn",
-            "formbridge.wsgi:application",
-            "--config",
-            "deploy/gunicorn.conf.py",
-        ],
+        web_command(),
         {**env, "PORT": str(web_port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "2"},
     )
     worker = start(worker_command(argparse.Namespace(worker_concurrency=2)), env)
-    beat = start(
-        [
-            PYTHON,
-            "-m",
-            "celery",
-            "-A",
-            "formbridge",
-            "beat",
-            "--loglevel",
-            "WARNING",
-            "--schedule",
-            str(ROOT / "var" / "soak-beat-schedule"),
-        ],
-        env,
-    )
+    beat = start(beat_command(str(ROOT / "var" / "soak-beat-schedule")), env)
     latencies: list[float] = []
     failures: list = []
     try:

@@ -18,6 +18,15 @@ from . import services
 from .admin_forms import DestinationForm
 from .models import DeadLetter, Delivery, DeliveryAttempt, Destination
 
+# What the admin shows of a destination's health (the circuit breaker and auto-disable).
+HEALTH_FIELDS = (
+    "health_state",
+    "consecutive_failures",
+    "failing_since",
+    "circuit_open_until",
+    "disabled_reason",
+    "disabled_at",
+)
 ATTEMPT_COLUMNS = ("#", "started", "duration", "status", "outcome", "error", "response")
 
 
@@ -75,15 +84,7 @@ class DestinationAdmin(TenantScopedAdmin):
     search_fields = ("name",)
     actions = ("send_test", "enable_destinations", "disable_destinations")
     change_form_template = "admin/formbridge/destination_change_form.html"
-    readonly_fields = (
-        "health_state",
-        "consecutive_failures",
-        "failing_since",
-        "circuit_open_until",
-        "disabled_reason",
-        "disabled_at",
-        "signing",
-    )
+    readonly_fields = (*HEALTH_FIELDS, "signing")
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(deleted_at__isnull=True)
@@ -115,16 +116,7 @@ class DestinationAdmin(TenantScopedAdmin):
             fieldsets.append(
                 (
                     "Health",
-                    {
-                        "fields": [
-                            "health_state",
-                            "consecutive_failures",
-                            "failing_since",
-                            "circuit_open_until",
-                            "disabled_reason",
-                            "disabled_at",
-                        ]
-                    },
+                    {"fields": list(HEALTH_FIELDS)},
                 )
             )
         return fieldsets

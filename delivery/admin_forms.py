@@ -19,18 +19,9 @@ SIGNING_CHOICES = (
     ("generate", "Generate a new whsec_ secret (shown once)"),
     ("none", "Do not sign requests"),
 )
-# Model fields the form edits directly and hands to the service as they are.
-SETTINGS_FIELDS = (
-    "auth_mode",
-    "auth_config",
-    "filter",
-    "retry_schedule",
-    "max_attempts",
-    "timeout_seconds",
-    "connect_timeout_seconds",
-    "max_concurrency",
-    "rate_limit_per_second",
-)
+# Model fields the form edits directly and hands to the service as they are (the service's
+# settings, but for kind and config, which the form shows its own way).
+SETTINGS_FIELDS = tuple(f for f in services.DESTINATION_DEFAULTS if f not in ("kind", "config"))
 
 
 class DestinationForm(forms.ModelForm):

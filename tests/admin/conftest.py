@@ -12,6 +12,18 @@ from tenants.operators import operator_grant
 from tenants.services import api_key_create
 from tests.factories import tenant_with_secret
 
+# The admin's destination form as a browser posts it, with the defaults a new one shows.
+DESTINATION_FORM = {
+    "kind": "rest",
+    "enabled": "on",
+    "auth_mode": "none",
+    "signing_action": "generate",
+    "timeout_seconds": "15",
+    "connect_timeout_seconds": "5",
+    "max_concurrency": "10",
+    "rate_limit_per_second": "0",
+}
+
 
 @pytest.fixture
 def world(signed, receiver):

@@ -9,7 +9,7 @@ import pytest
 
 from delivery.models import Delivery, Destination
 from tenants.models import ApiKey, SigningSecret
-from tests.admin.conftest import objects_of
+from tests.admin.conftest import DESTINATION_FORM, objects_of
 
 pytestmark = pytest.mark.django_db
 OTHER = "t_globex"
@@ -128,19 +128,7 @@ def test_add_forms_offer_only_a_and_refuse_b(client, alice):
     assert not ApiKey.objects.filter(name="sneaky").exists()
     response = client.post(
         "/admin/delivery/destination/add/",
-        {
-            "tenant": OTHER,
-            "name": "sneaky",
-            "kind": "rest",
-            "url": "http://127.0.0.1:9/x",
-            "enabled": "on",
-            "auth_mode": "none",
-            "signing_action": "generate",
-            "timeout_seconds": "15",
-            "connect_timeout_seconds": "5",
-            "max_concurrency": "10",
-            "rate_limit_per_second": "0",
-        },
+        {**DESTINATION_FORM, "tenant": OTHER, "name": "sneaky", "url": "http://127.0.0.1:9/x"},
     )
     assert response.status_code == 200
     assert not Destination.objects.filter(name="sneaky").exists()

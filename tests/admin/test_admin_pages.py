@@ -9,19 +9,9 @@ from delivery.models import Delivery, DeliveryAttempt, Destination
 from formbridge import crypto
 from tenants.models import ApiKey, SigningSecret, Tenant
 from tenants.services import hash_api_key
+from tests.admin.conftest import DESTINATION_FORM
 
 pytestmark = pytest.mark.django_db
-
-DESTINATION_FORM = {
-    "kind": "rest",
-    "enabled": "on",
-    "auth_mode": "none",
-    "signing_action": "generate",
-    "timeout_seconds": "15",
-    "connect_timeout_seconds": "5",
-    "max_concurrency": "10",
-    "rate_limit_per_second": "0",
-}
 
 
 def test_a_new_tenants_secret_is_shown_once_and_verifies(client, root):
