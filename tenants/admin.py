@@ -50,6 +50,9 @@ class ApiKeyInline(admin.TabularInline):
         return False
 
 
+LIMIT_FIELDS = ("rate_limit_per_second", "daily_quota", "max_payload_bytes", "retention_days")
+
+
 @admin.register(Tenant)
 class TenantAdmin(TenantScopedAdmin):
     tenant_field = "id"
@@ -84,7 +87,11 @@ class TenantAdmin(TenantScopedAdmin):
         return fields
 
     def get_readonly_fields(self, request, obj=None):
-        return ("id", "is_active", "created_at", "updated_at") if obj else ()
+        fields = ("id", "is_active", "created_at", "updated_at") if obj else ()
+        if not request.user.is_superuser:
+            # A tenant's own operators (an agency's client, say) may not lift its limits.
+            fields = (*fields, *LIMIT_FIELDS)
+        return fields
 
     def has_add_permission(self, request):
         return request.user.is_superuser

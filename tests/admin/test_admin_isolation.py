@@ -177,3 +177,29 @@ def test_a_staff_user_without_tenants_sees_nothing(client, world):
     for prefix in objects_of("t_acme"):
         response = client.get(f"/admin/{prefix.replace('_', '/', 1)}/")
         assert response.status_code == 403, prefix
+
+
+def test_an_operator_may_rename_their_tenant_but_not_lift_its_limits(client, alice):
+    from tenants.models import Tenant
+
+    form = {
+        "name": "Acme Renamed",
+        "daily_quota": "999999",
+        "rate_limit_per_second": "999",
+        "max_payload_bytes": "99999999",
+        "retention_days": "3650",
+        **{
+            f"{p}-{n}": "0"
+            for p in ("signing_secrets", "api_keys")
+            for n in ("TOTAL_FORMS", "INITIAL_FORMS")
+        },
+    }
+    before = Tenant.objects.get(pk="t_acme")
+
+    response = client.post("/admin/tenants/tenant/t_acme/change/", form)
+
+    assert response.status_code == 302
+    after = Tenant.objects.get(pk="t_acme")
+    assert after.name == "Acme Renamed"
+    limits = ("daily_quota", "rate_limit_per_second", "max_payload_bytes", "retention_days")
+    assert [getattr(after, f) for f in limits] == [getattr(before, f) for f in limits]
