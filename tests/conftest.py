@@ -71,6 +71,15 @@ class SignedClient:
             path, data=raw, content_type=content_type, headers={**signed, **headers}
         )
 
+    def submit(self, created, n: int = 1, *, payload: dict | None = None, **envelope) -> list[str]:
+        """Post n accepted envelopes (payload {"n": i, **payload}); returns their submission ids."""
+        ids = []
+        for i in range(n):
+            response = self.post(created, {"payload": {"n": i, **(payload or {})}, **envelope})
+            assert response.status_code == 202, response.content
+            ids.append(response.json()["submission_id"])
+        return ids
+
 
 @pytest.fixture
 def signed(client) -> SignedClient:

@@ -26,12 +26,6 @@ def run_json(*args: str):
     return json.loads(run(*args, "--json")[0])
 
 
-def submit(signed, tenant, n=1, **envelope):
-    for i in range(n):
-        response = signed.post(tenant, {"payload": {"n": i}, **envelope})
-        assert response.status_code == 202, response.content
-
-
 def test_add_with_filters_headers_schedule_and_a_generated_signing_secret(acme, receiver):
     added = run_json(
         "destinations", "add", "t_acme", "crm", "--url", receiver.url("/hook"),
@@ -57,7 +51,7 @@ def test_the_generated_secret_signs_what_the_receiver_gets(signed, acme, receive
     added = run_json(
         "destinations", "add", "t_acme", "crm", "--url", receiver.url("/hook"), "--signing-secret"
     )
-    submit(signed, acme)
+    signed.submit(acme)
 
     dispatcher.drain()
 
@@ -108,12 +102,12 @@ def test_unknown_tenant_and_destination_are_clear_errors(acme):
 def test_disable_parks_deliveries_and_enable_sends_them(signed, acme, receiver):
     run("destinations", "add", "t_acme", "crm", "--url", receiver.url("/hook"))
     disabled = run_json("destinations", "disable", "t_acme", "crm")
-    submit(signed, acme)  # routes skip a disabled destination: nothing is queued for it
+    signed.submit(acme)  # routes skip a disabled destination: nothing is queued for it
     assert disabled["enabled"] is False
     assert Delivery.objects.count() == 0
 
     run("destinations", "enable", "t_acme", "crm")
-    submit(signed, acme)
+    signed.submit(acme)
     dispatcher.drain()
 
     assert Delivery.objects.get().status == DeliveryStatus.SUCCEEDED
@@ -140,7 +134,7 @@ def test_replay_dead_dry_run_counts_then_replays_with_a_progress_bar(signed, acm
     run("destinations", "add", "t_acme", "crm", "--url", receiver.url("/hook"),
         "--max-attempts", "1")  # fmt: skip
     receiver.set("/hook", [500])
-    submit(signed, acme, n=3)
+    signed.submit(acme, n=3)
     dispatcher.drain()
     assert Delivery.objects.filter(status=DeliveryStatus.DEAD).count() == 3
 
@@ -160,7 +154,7 @@ def test_replay_dead_dry_run_counts_then_replays_with_a_progress_bar(signed, acm
 
 
 def test_replay_to_a_new_destination_creates_the_missing_deliveries(signed, acme, receiver):
-    submit(signed, acme, n=2)  # no destination yet: nothing to deliver
+    signed.submit(acme, n=2)  # no destination yet: nothing to deliver
     run("destinations", "add", "t_acme", "late", "--url", receiver.url("/late"))
 
     result = run_json("replay", "--tenant", "t_acme", "--destination", "late", "--status", "all")
@@ -185,8 +179,8 @@ def test_replay_is_scoped_to_the_tenant(signed, acme, globex, receiver):
             "--max-attempts", "1")  # fmt: skip
     receiver.set("/t_acme", [500])
     receiver.set("/t_globex", [500])
-    submit(signed, acme)
-    submit(signed, globex)
+    signed.submit(acme)
+    signed.submit(globex)
     dispatcher.drain()
 
     result = run_json("replay", "--tenant", "t_globex")
@@ -199,7 +193,7 @@ def test_replay_is_scoped_to_the_tenant(signed, acme, globex, receiver):
 def test_delete_cancels_open_deliveries_and_frees_the_name(signed, acme, receiver):
     run("destinations", "add", "t_acme", "crm", "--url", receiver.url("/hook"))
     receiver.set("/hook", [500])
-    submit(signed, acme)
+    signed.submit(acme)
     dispatcher.drain()
 
     result = run_json("destinations", "delete", "t_acme", "crm")

@@ -27,10 +27,7 @@ def make_destination(acme, receiver):
     return make
 
 
-def submit(signed, acme, n=1, **envelope):
-    for i in range(n):
-        response = signed.post(acme, {"payload": {"n": i, "email": "jane@example.com"}, **envelope})
-        assert response.status_code == 202, response.content
+EMAIL = {"email": "jane@example.com"}
 
 
 def only(model, **filters):
@@ -40,7 +37,7 @@ def only(model, **filters):
 def test_drain_sends_and_records_the_attempt(signed, acme, receiver, make_destination):
     make_destination(auth_mode="bearer", auth_secret="s3cr3t-token")
     receiver.set("/hook", [(200, {"X-Receiver": "yes"}, b"x" * 5000)])
-    submit(signed, acme)
+    signed.submit(acme, payload=EMAIL)
 
     assert dispatcher.drain() == 1
 
@@ -61,7 +58,7 @@ def test_drain_sends_and_records_the_attempt(signed, acme, receiver, make_destin
 def test_permanent_4xx_is_dead_at_once(signed, acme, receiver, make_destination):
     make_destination()
     receiver.set("/hook", [400])
-    submit(signed, acme)
+    signed.submit(acme, payload=EMAIL)
 
     dispatcher.drain()
 
@@ -76,7 +73,7 @@ def test_410_kills_the_delivery_and_disables_the_destination(
 ):
     make_destination()
     receiver.set("/hook", [410])
-    submit(signed, acme)
+    signed.submit(acme, payload=EMAIL)
 
     dispatcher.drain()
 
@@ -84,14 +81,14 @@ def test_410_kills_the_delivery_and_disables_the_destination(
     assert only(Delivery).status == DeliveryStatus.DEAD
     assert not destination.enabled
     assert destination.disabled_reason == "the receiver answered 410 Gone"
-    submit(signed, acme)  # a disabled destination gets no new deliveries
+    signed.submit(acme, payload=EMAIL)  # a disabled destination gets no new deliveries
     assert Delivery.objects.count() == 1
 
 
 def test_retry_after_is_honoured(signed, acme, receiver, make_destination):
     make_destination()
     receiver.set("/hook", [(429, {"Retry-After": "120"}, b"")])
-    submit(signed, acme)
+    signed.submit(acme, payload=EMAIL)
     before = timezone.now()
 
     dispatcher.drain()
@@ -105,7 +102,7 @@ def test_retry_after_is_honoured(signed, acme, receiver, make_destination):
 def test_redirects_are_not_followed(signed, acme, receiver, make_destination):
     make_destination()
     receiver.set("/hook", [(302, {"Location": receiver.url("/elsewhere")}, b"")])
-    submit(signed, acme)
+    signed.submit(acme, payload=EMAIL)
 
     dispatcher.drain()
 
@@ -120,7 +117,7 @@ def test_mapping_shapes_the_body(signed, acme, receiver, make_destination):
             "mapping": {"email": "payload.email", "id": "submission_id"},
         }
     )
-    submit(signed, acme, submission_id="lead-7")
+    signed.submit(acme, payload=EMAIL, submission_id="lead-7")
 
     dispatcher.drain()
 
@@ -141,7 +138,7 @@ def test_mapping_shapes_the_body(signed, acme, receiver, make_destination):
 )
 def test_auth_modes(signed, acme, receiver, make_destination, mode, auth_config, header, expected):
     make_destination(auth_mode=mode, auth_config=auth_config, auth_secret="k-123")
-    submit(signed, acme)
+    signed.submit(acme, payload=EMAIL)
 
     dispatcher.drain()
 
@@ -161,7 +158,7 @@ def test_oauth2_token_is_fetched_once_and_cached(signed, acme, receiver, make_de
         auth_config={"token_url": receiver.url("/token"), "client_id": "app", "scope": "leads"},
         auth_secret="client-secret",
     )
-    submit(signed, acme, n=3)
+    signed.submit(acme, payload=EMAIL, n=3)
 
     dispatcher.drain()
 
@@ -173,7 +170,7 @@ def test_oauth2_token_is_fetched_once_and_cached(signed, acme, receiver, make_de
 
 def test_max_concurrency_limits_a_claim(signed, acme, make_destination):
     make_destination(max_concurrency=2)
-    submit(signed, acme, n=5)
+    signed.submit(acme, payload=EMAIL, n=5)
 
     first = engine.deliveries_claim(limit=50)
     second = engine.deliveries_claim(limit=50)
@@ -185,14 +182,14 @@ def test_max_concurrency_limits_a_claim(signed, acme, make_destination):
 
 def test_rate_limit_per_second(signed, acme, make_destination):
     make_destination(rate_limit_per_second=3, max_concurrency=0)
-    submit(signed, acme, n=5)
+    signed.submit(acme, payload=EMAIL, n=5)
 
     assert len(engine.deliveries_claim(limit=50)) == 3
 
 
 def test_claims_never_overlap_and_expired_leases_come_back(signed, acme, make_destination):
     make_destination(max_concurrency=0)
-    submit(signed, acme, n=4)
+    signed.submit(acme, payload=EMAIL, n=4)
 
     first = {c.job.delivery_id for c in engine.deliveries_claim(limit=3)}
     second = {c.job.delivery_id for c in engine.deliveries_claim(limit=3)}
@@ -208,7 +205,7 @@ def test_claims_never_overlap_and_expired_leases_come_back(signed, acme, make_de
 
 def test_a_lost_lease_keeps_the_attempt_but_not_the_state(signed, acme, receiver, make_destination):
     make_destination()
-    submit(signed, acme)
+    signed.submit(acme, payload=EMAIL)
     [stale] = engine.deliveries_claim(limit=1)
     Delivery.objects.update(lease_until=timezone.now() - timedelta(seconds=1))
     [fresh] = engine.deliveries_claim(limit=1)
@@ -227,7 +224,7 @@ def test_circuit_breaker_opens_then_lets_one_probe_through(
     settings.DELIVERY_CIRCUIT_FAILURES = 3
     make_destination(max_concurrency=0)
     receiver.set("/hook", [503])
-    submit(signed, acme, n=4)
+    signed.submit(acme, payload=EMAIL, n=4)
 
     dispatcher.drain()  # four failures in one batch open the circuit
 
@@ -260,7 +257,7 @@ def test_failing_for_days_disables_with_a_reason(signed, acme, receiver, make_de
         failing_since=timezone.now() - timedelta(days=5, minutes=1), consecutive_failures=3
     )
     receiver.set("/hook", [500])
-    submit(signed, acme)
+    signed.submit(acme, payload=EMAIL)
 
     dispatcher.drain()
 
@@ -273,7 +270,7 @@ def test_disabled_destination_parks_deliveries_until_enabled(
     signed, acme, receiver, make_destination
 ):
     created = make_destination()
-    submit(signed, acme, n=2)
+    signed.submit(acme, payload=EMAIL, n=2)
     Destination.objects.update(enabled=False)
 
     assert dispatcher.drain() == 0
@@ -293,7 +290,7 @@ def test_dns_rebinding_is_caught_at_send_time(
         socket, "getaddrinfo", lambda *a, **k: [(2, 1, 6, "", (answers["value"], 80))]
     )
     make_destination(config={"url": "http://rebind.example/hook"})
-    submit(signed, acme)
+    signed.submit(acme, payload=EMAIL)
     answers["value"] = "10.0.0.7"  # the name now points inside
 
     dispatcher.drain()
@@ -307,8 +304,8 @@ def test_dns_rebinding_is_caught_at_send_time(
 def test_replay_creates_deliveries_for_a_destination_added_later(
     signed, acme, receiver, make_destination
 ):
-    submit(signed, acme, n=3)
-    submit(signed, acme, source="other")
+    signed.submit(acme, payload=EMAIL, n=3)
+    signed.submit(acme, payload=EMAIL, source="other")
     assert Delivery.objects.count() == 0
     created = make_destination(filter={"source": ["ingest"]})
 
@@ -329,7 +326,7 @@ def test_the_lease_outlasts_the_whole_batch(signed, acme, make_destination, sett
     settings.DELIVERY_HTTP_CONCURRENCY = 8
     settings.DELIVERY_LEASE_MARGIN_SECONDS = 30
     make_destination(max_concurrency=0, timeout_seconds=10, connect_timeout_seconds=2)
-    submit(signed, acme, n=20)
+    signed.submit(acme, payload=EMAIL, n=20)
     before = timezone.now()
 
     claimed = engine.deliveries_claim(limit=50)

@@ -18,22 +18,13 @@ from ingest.models import Submission
 from tests.conftest import assert_error
 
 
-def submit(signed, tenant, n=1, **envelope) -> list[str]:
-    ids = []
-    for i in range(n):
-        response = signed.post(tenant, {"payload": {"n": i}, **envelope})
-        assert response.status_code == 202, response.content
-        ids.append(response.json()["submission_id"])
-    return ids
-
-
 def page_ids(response) -> list[str]:
     assert response.status_code == 200, response.content
     return [item["submission_id"] for item in response.json()["items"]]
 
 
 def test_list_is_newest_first_with_the_canonical_fields(signed, acme, api):
-    ids = submit(signed, acme, 3, form_id="contact_us", source="wordpress")
+    ids = signed.submit(acme, 3, form_id="contact_us", source="wordpress")
 
     body = api(acme, scopes=["read"]).get("/v1/submissions").json()
 
@@ -52,11 +43,11 @@ def test_list_is_newest_first_with_the_canonical_fields(signed, acme, api):
 def test_filters(signed, acme, api, receiver, make_destination_for):
     make_destination_for(acme, "crm", max_attempts=1, path="/down")
     receiver.set("/down", [500])
-    old = submit(signed, acme, 1, form_id="newsletter", source="django")
+    old = signed.submit(acme, 1, form_id="newsletter", source="django")
     Submission.objects.filter(submission_id=old[0]).update(
         received_at=timezone.now() - timedelta(days=2)
     )
-    contact = submit(signed, acme, 2, form_id="contact_us", source="wordpress")
+    contact = signed.submit(acme, 2, form_id="contact_us", source="wordpress")
     client = api(acme, scopes=["read"])
 
     assert page_ids(client.get("/v1/submissions", form_id="newsletter")) == old
@@ -72,7 +63,7 @@ def test_filters(signed, acme, api, receiver, make_destination_for):
 
 
 def test_pages_neither_skip_nor_repeat_while_submissions_arrive(signed, acme, api):
-    existing = submit(signed, acme, 25)
+    existing = signed.submit(acme, 25)
     # Same arrival instant for a run of rows: the id breaks the tie.
     Submission.objects.filter(submission_id__in=existing[5:15]).update(
         received_at=Submission.objects.get(submission_id=existing[5]).received_at
@@ -83,7 +74,7 @@ def test_pages_neither_skip_nor_repeat_while_submissions_arrive(signed, acme, ap
         params = {"limit": 4, **({"cursor": cursor} if cursor else {})}
         response = client.get("/v1/submissions", **params)
         seen += page_ids(response)
-        submit(signed, acme, 2)  # new arrivals between pages
+        signed.submit(acme, 2)  # new arrivals between pages
         cursor = response.json()["next_cursor"]
         if cursor is None:
             break
@@ -94,14 +85,14 @@ def test_pages_neither_skip_nor_repeat_while_submissions_arrive(signed, acme, ap
 
 @pytest.mark.django_db(transaction=True)
 def test_pages_stay_consistent_under_concurrent_inserts(signed, acme, api, live_server):
-    existing = set(submit(signed, acme, 40))
+    existing = set(signed.submit(acme, 40))
     key = api(acme, scopes=["read"]).key
     stop = threading.Event()
 
     def keep_inserting():
         try:
             while not stop.is_set():
-                submit(signed, acme, 1)
+                signed.submit(acme, 1)
         finally:
             connection.close()  # this thread's own; left open it blocks dropping the test db
 
@@ -143,7 +134,7 @@ def test_detail_shows_deliveries_and_every_attempt(
 ):
     make_destination_for(acme, "crm", retry_schedule=[0], max_attempts=2, path="/flaky")
     receiver.set("/flaky", [500])
-    [submission_id] = submit(signed, acme)
+    [submission_id] = signed.submit(acme)
     dispatcher.drain()
     Delivery.objects.update(next_attempt_at=timezone.now())
     dispatcher.drain()
@@ -168,7 +159,7 @@ def test_replay_delivers_again_through_the_normal_path(
     make_destination_for(acme, "crm", max_attempts=1, path="/hook")
     make_destination_for(acme, "erp", path="/erp")
     receiver.set("/hook", [500, 200])
-    [submission_id] = submit(signed, acme)
+    [submission_id] = signed.submit(acme)
     dispatcher.drain()
     client = api(acme, scopes=["admin"])
 
@@ -186,7 +177,7 @@ def test_replay_delivers_again_through_the_normal_path(
 
 
 def test_replay_errors(signed, acme, api, make_destination_for):
-    [submission_id] = submit(signed, acme)
+    [submission_id] = signed.submit(acme)
     client = api(acme, scopes=["admin"])
 
     assert_error(client.post("/v1/submissions/nope/replay"), 404, "not_found")
