@@ -29,10 +29,12 @@ import psycopg
 import redis
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench.wrk import request_line, run_wrk  # noqa: E402 (after the path is set)
+
 PYTHON = sys.executable
 TENANT = "t_bench"
 SECRET = "fbs_bench-secret-0123456789abcdef"
-LUA = ROOT / "bench" / "signed_requests.lua"
 
 
 def log(message: str) -> None:
@@ -104,7 +106,13 @@ def write_requests(path: Path, count: int, salt: str) -> None:
             signature = hmac.new(
                 key, timestamp.encode() + b"\n" + body.encode(), hashlib.sha256
             ).hexdigest()
-            out.write(f"{timestamp}\t{signature}\t{body}\n")
+            headers = {
+                "Content-Type": "application/json",
+                "X-Tenant-Id": TENANT,
+                "X-Timestamp": timestamp,
+                "X-Signature": signature,
+            }
+            out.write(request_line("POST", "/v1/ingest", headers, body))
 
 
 def start_server(target: str, env: dict, port: int, workers: int) -> subprocess.Popen:
@@ -136,34 +144,6 @@ def stop_server(process: subprocess.Popen) -> None:
     process.wait(timeout=30)
 
 
-def run_wrk(wrk: str, port: int, seconds: float, connections: int, requests_file: Path) -> dict:
-    threads = 2
-    result = subprocess.run(
-        [
-            wrk,
-            f"-t{threads}",
-            f"-c{connections}",
-            f"-d{round(seconds)}s",
-            "--latency",
-            "-s",
-            str(LUA),
-            f"http://127.0.0.1:{port}/v1/ingest",
-        ],
-        env={
-            **os.environ,
-            "BENCH_REQUESTS_FILE": str(requests_file),
-            "BENCH_TENANT": TENANT,
-            "BENCH_THREADS": str(threads),
-        },
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    stats = json.loads(result.stdout.strip().splitlines()[-1])
-    stats["rps"] = stats["requests"] / (stats["duration_us"] / 1e6)
-    return stats
-
-
 def count_rows(database_url: str, table: str) -> int:
     with psycopg.connect(database_url) as conn:
         return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
@@ -171,16 +151,17 @@ def count_rows(database_url: str, table: str) -> int:
 
 def measure(target: str, args, env: dict, wrk: str, workdir: Path) -> dict:
     port = free_port()
+    url = f"http://127.0.0.1:{port}/v1/ingest"
     process = start_server(target, env, port, args.workers)
     table = "ingest_submission" if target == "formbridge" else "floor_submission"
     try:
         warm = workdir / "warm.tsv"
         write_requests(warm, 20_000, f"warm-{target}-{time.time_ns()}-")
-        run_wrk(wrk, port, args.warmup, args.connections, warm)
+        run_wrk(wrk, url, args.warmup, args.connections, warm)
         before = count_rows(args.database_url, table)
         measured = workdir / "measure.tsv"
         write_requests(measured, args.requests_per_run, f"run-{target}-{time.time_ns()}-")
-        stats = run_wrk(wrk, port, args.duration, args.connections, measured)
+        stats = run_wrk(wrk, url, args.duration, args.connections, measured)
         stats["rows_stored"] = count_rows(args.database_url, table) - before
     finally:
         stop_server(process)

@@ -1,29 +1,32 @@
--- wrk script: replays pre-signed POST /v1/ingest requests from BENCH_REQUESTS_FILE
--- (one "timestamp<TAB>signature<TAB>body" per line), each thread its own share, never repeating
--- a request, and prints one JSON line of results at the end.
-local threads = {}
+-- wrk script: replays the requests in BENCH_REQUESTS_FILE, one per line as
+-- "METHOD<TAB>path<TAB>headers<TAB>body", headers as "Name: value" joined by "\31" (unit
+-- separator). Each thread takes every BENCH_THREADS-th line and cycles through its share; at the
+-- end one JSON line of results is printed (bench/wrk.py reads it).
 local thread_count = 0
 
 function setup(thread)
   thread:set("id", thread_count)
   thread_count = thread_count + 1
-  table.insert(threads, thread)
+end
+
+local function parse_headers(text)
+  local headers = {}
+  for pair in string.gmatch(text, "[^\31]+") do
+    local name, value = pair:match("^([^:]+):%s*(.*)$")
+    headers[name] = value
+  end
+  return headers
 end
 
 function init(args)
-  local tenant = os.getenv("BENCH_TENANT")
   local stride = tonumber(os.getenv("BENCH_THREADS"))
   requests_list = {}
   local line_number = 0
   for line in io.lines(os.getenv("BENCH_REQUESTS_FILE")) do
     if line_number % stride == id then
-      local ts, sig, body = line:match("^([^\t]+)\t([^\t]+)\t(.*)$")
-      table.insert(requests_list, wrk.format("POST", "/v1/ingest", {
-        ["Content-Type"] = "application/json",
-        ["X-Tenant-Id"] = tenant,
-        ["X-Timestamp"] = ts,
-        ["X-Signature"] = sig,
-      }, body))
+      local method, path, headers, body = line:match("^([^\t]+)\t([^\t]+)\t([^\t]*)\t(.*)$")
+      if body == "" then body = nil end
+      table.insert(requests_list, wrk.format(method, path, parse_headers(headers), body))
     end
     line_number = line_number + 1
   end
