@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 from collections import Counter, defaultdict
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 import httpx
@@ -37,7 +38,7 @@ from django.db.models import Count
 from delivery import services as delivery_services
 from delivery.models import Delivery, DeliveryAttempt, DeliveryStatus
 from ingest.models import Submission
-from tests.e2e.stack import ROOT, Receiver, start_celery, stop, wait_until
+from tests.e2e.stack import ROOT, start_celery, stop, wait_until
 from tests.factories import tenant_with_secret
 from tests.faults.proxy import CuttableProxy
 from tests.signing import sign
@@ -203,11 +204,24 @@ class Supervised:
             stop(self.process)
 
 
-def test_faults_lose_nothing(tmp_path, settings):
+@pytest.fixture
+def redis_server(tmp_path):
+    server = OwnRedis(tmp_path).start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def proxy():
+    cuttable = CuttableProxy(("127.0.0.1", 5432)).start()
+    yield cuttable
+    cuttable.stop()
+
+
+def test_faults_lose_nothing(tmp_path, settings, receiver, redis_server, proxy):
     # Given the whole stack, with a destination of each kind of behaviour
     settings.DELIVERY_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     created = tenant_with_secret("t_faults")
-    receiver = Receiver().start()
     receiver.set("/steady", [200])
     receiver.set("/chaos", [200])
     receiver.set("/doomed", [500])
@@ -226,8 +240,6 @@ def test_faults_lose_nothing(tmp_path, settings):
             max_concurrency=0,
             **fast,
         )
-    redis_server = OwnRedis(tmp_path).start()
-    proxy = CuttableProxy(("127.0.0.1", 5432)).start()
     database = connection.settings_dict
     user = database["USER"] or "postgres"
     env = {
@@ -247,16 +259,20 @@ def test_faults_lose_nothing(tmp_path, settings):
     (tmp_path / "metrics").mkdir()
     log = tmp_path / "celery.log"
     web_port = free_port()
-    web = start_web(env, web_port)
     worker_args = ("--concurrency", "2", "--without-gossip", "--without-mingle")
-    worker = Supervised(lambda: start_celery("worker", env, log, *worker_args))
-    beat = Supervised(
-        lambda: start_celery("beat", env, log, "--schedule", str(tmp_path / "beat-schedule"))
-    )
     load = Load(f"http://127.0.0.1:{web_port}/v1/ingest", created.signing_secret)
     loader = threading.Thread(target=load.run, daemon=True)
     kills = 0
+    running = ExitStack()  # stops whatever was started, even if a start fails
     try:
+        web = start_web(env, web_port)
+        running.callback(stop, web)
+        worker = Supervised(lambda: start_celery("worker", env, log, *worker_args))
+        running.callback(worker.stop)
+        beat = Supervised(
+            lambda: start_celery("beat", env, log, "--schedule", str(tmp_path / "beat-schedule"))
+        )
+        running.callback(beat.stop)
         # When everything breaks, one thing after another, under steady load
         loader.start()
 
@@ -311,12 +327,7 @@ def test_faults_lose_nothing(tmp_path, settings):
         wait_until(settled, seconds=120, what=progress)
     finally:
         load.running.clear()
-        for supervised in (beat, worker):
-            supervised.stop()
-        stop(web)
-        redis_server.kill()
-        proxy.stop()
-        receiver.stop()
+        running.close()
 
     accepted = {s for s, status in load.answers.items() if status == 202}
     refused = {s for s, status in load.answers.items() if isinstance(status, int) and status != 202}
