@@ -168,8 +168,12 @@ def start_web(env: dict, port: int) -> subprocess.Popen:
         except httpx.HTTPError:
             return False
 
-    wait_until(serving, seconds=30, what="gunicorn")
-    assert process.poll() is None, "gunicorn exited"
+    try:
+        wait_until(serving, seconds=30, what="gunicorn")
+        assert process.poll() is None, "gunicorn exited"
+    except AssertionError:
+        stop(process)  # not left behind by a failed start
+        raise
     return process
 
 
