@@ -69,7 +69,8 @@ class SeenSignature(models.Model):
     bytes replayed inside the window are refused (ingest.storage writes it in the statement that
     stores the submission; a request that fails is never remembered)."""
 
-    key = models.CharField(primary_key=True, max_length=120, help_text="tenant:sha256(sig)")
+    # A tenant id (at most 63 characters), ":", and a SHA-256 in hex (64).
+    key = models.CharField(primary_key=True, max_length=128, help_text="tenant:sha256(sig)")
     seen_at = models.DateTimeField()
 
     class Meta:

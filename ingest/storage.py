@@ -44,7 +44,7 @@ class StoreOutcome(enum.Enum):
 
 
 def signature_key(tenant_id: str, signature: str) -> str:
-    digest = hashlib.sha256(signature.strip().lower().encode()).hexdigest()[:64]
+    digest = hashlib.sha256(signature.strip().lower().encode()).hexdigest()
     return f"{tenant_id}:{digest}"
 
 

@@ -80,3 +80,14 @@ def test_signatures_are_forgotten_after_the_window(client, acme, settings):
     with time_machine.travel(seen.seen_at + window + timedelta(seconds=1)):
         assert seen_signatures_expire() == 1
     assert not SeenSignature.objects.exists()
+
+
+def test_the_longest_tenant_id_still_fits_its_signature_key(client):
+    from tests.factories import tenant_with_secret
+
+    longest = tenant_with_secret("t" * 63)  # Tenant ids are at most 63 characters
+    body = b'{"a": 1}'
+    headers = signed_headers(tenant_id=longest.tenant.id, secret=longest.signing_secret, body=body)
+
+    assert send(client, longest, body, headers).status_code == 202
+    assert_error(send(client, longest, body, headers), 409, "replayed_request")
