@@ -35,6 +35,7 @@ from .models import (
     Destination,
 )
 from .routes import forget_routes
+from .services import deliveries_cancel_for_deletion
 from .snapshots import destination_snapshot
 
 logger = logging.getLogger(__name__)
@@ -82,14 +83,7 @@ def _park(ids: list[UUID], destination: Destination, now: datetime) -> None:
     """Move rows that may not go now out of the due set, so they don't crowd the next claims."""
     if destination.deleted_at:
         # Routed by a process whose routes cache had not yet seen the deletion.
-        Delivery.objects.filter(id__in=ids).update(
-            status=DeliveryStatus.CANCELLED,
-            next_attempt_at=None,
-            lease_until=None,
-            lease_token=None,
-            last_error="the destination was deleted",
-            updated_at=now,
-        )
+        deliveries_cancel_for_deletion(Delivery.objects.filter(id__in=ids), now=now)
         return
     if not destination.enabled:
         when = None  # waits until the destination is enabled again

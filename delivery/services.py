@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from formbridge import crypto
@@ -224,6 +224,18 @@ def destination_update(
     )
 
 
+def deliveries_cancel_for_deletion(deliveries: QuerySet[Delivery], *, now: datetime) -> int:
+    """Cancel these deliveries: their destination was deleted. Returns how many."""
+    return deliveries.update(
+        status=DeliveryStatus.CANCELLED,
+        next_attempt_at=None,
+        lease_until=None,
+        lease_token=None,
+        last_error="the destination was deleted",
+        updated_at=now,
+    )
+
+
 def destination_delete(*, destination: Destination) -> int:
     """Soft-delete: history stays, routing stops, its open deliveries are cancelled (returned)."""
     now = timezone.now()
@@ -233,15 +245,8 @@ def destination_delete(*, destination: Destination) -> int:
         destination.disabled_reason = "deleted"
         destination.disabled_at = now
         destination.save()
-        cancelled = Delivery.objects.filter(
-            destination=destination, status__in=OPEN_STATUSES
-        ).update(
-            status=DeliveryStatus.CANCELLED,
-            next_attempt_at=None,
-            lease_until=None,
-            lease_token=None,
-            last_error="the destination was deleted",
-            updated_at=now,
+        cancelled = deliveries_cancel_for_deletion(
+            Delivery.objects.filter(destination=destination, status__in=OPEN_STATUSES), now=now
         )
     forget_routes(destination.tenant_id)
     return cancelled

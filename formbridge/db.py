@@ -24,6 +24,16 @@ def _insert_or_skip_sql(model: type[models.Model], conflict_fields: tuple[str, .
     )
 
 
+def prepared_values(instance: models.Model, connection, *, skip: str = "") -> list:
+    """The instance's column values as an INSERT sends them (defaults and auto fields filled),
+    in concrete-field order, leaving out the field named `skip`."""
+    return [
+        field.get_db_prep_save(field.pre_save(instance, add=True), connection)
+        for field in type(instance)._meta.concrete_fields
+        if field.attname != skip
+    ]
+
+
 def insert_or_skip(instance: models.Model, *, conflict_fields: tuple[str, ...]) -> bool:
     """INSERT the row unless one with the same conflict_fields exists; True if it was inserted.
 
@@ -33,12 +43,8 @@ def insert_or_skip(instance: models.Model, *, conflict_fields: tuple[str, ...]) 
     model = type(instance)
     connection = connections[router.db_for_write(model)]
     sql = _insert_or_skip_sql(model, conflict_fields, connection.vendor)
-    params = [
-        field.get_db_prep_save(field.pre_save(instance, add=True), connection)
-        for field in model._meta.concrete_fields
-    ]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, prepared_values(instance, connection))
         inserted = cursor.fetchone() is not None
     instance._state.adding = not inserted
     return inserted

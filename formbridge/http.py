@@ -49,8 +49,7 @@ def _answer(view, methods, request: HttpRequest, *args, **kwargs) -> HttpRespons
     try:
         return view(request, *args, **kwargs)
     except ApiError as error:
-        if error.status >= 400:
-            logger.info("request refused", extra={"code": error.code, "status": error.status})
+        logger.info("request refused", extra={"code": error.code, "status": error.status})
         return api_error_response(error)
     except (OperationalError, InterfaceError) as error:
         # Nothing was stored (the statement that stores is atomic): the sender must retry.

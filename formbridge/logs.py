@@ -40,10 +40,6 @@ def bind(**fields: Any) -> None:
     _context.set({**(current or {}), **fields})
 
 
-def bound() -> dict[str, Any]:
-    return dict(_context.get() or {})
-
-
 def new_context(**fields: Any):
     """Start a fresh context (returns a token for reset_context)."""
     return _context.set(dict(fields))
@@ -51,10 +47,6 @@ def new_context(**fields: Any):
 
 def reset_context(token) -> None:
     _context.reset(token)
-
-
-def request_id() -> str | None:
-    return (_context.get() or {}).get("request_id")
 
 
 def scrub(value: Any, key: str = "") -> Any:

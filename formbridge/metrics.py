@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 
 from django.conf import settings
-from django.db.models import Min, Q
+from django.db.models import Count, Min
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from prometheus_client import (
@@ -68,16 +68,17 @@ class DeliveryBacklogCollector(Collector):
         now = timezone.now()
         due = Delivery.objects.filter(status__in=WAITING_STATUSES, next_attempt_at__lte=now)
         expired = Delivery.objects.filter(status=DeliveryStatus.IN_FLIGHT, lease_until__lt=now)
-        oldest = due.aggregate(oldest=Min("next_attempt_at"))["oldest"]
+        waiting = due.aggregate(n=Count("id"), oldest=Min("next_attempt_at"))
+        oldest = waiting["oldest"]
         yield GaugeMetricFamily(
             "formbridge_deliveries_due",
             "Deliveries waiting to be sent now (retries due and expired leases included).",
-            value=due.count() + expired.count(),
+            value=waiting["n"] + expired.count(),
         )
         yield GaugeMetricFamily(
             "formbridge_deliveries_dead",
             "Dead deliveries (dead letters) awaiting a redrive.",
-            value=Delivery.objects.filter(Q(status=DeliveryStatus.DEAD)).count(),
+            value=Delivery.objects.filter(status=DeliveryStatus.DEAD).count(),
         )
         yield GaugeMetricFamily(
             "formbridge_oldest_due_delivery_age_seconds",

@@ -12,15 +12,16 @@ import functools
 import hashlib
 import random
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, models, transaction
 
 from delivery import wakeup
 from delivery.models import Delivery
 from delivery.routes import Route
 from delivery.services import delivery_rows
-from formbridge.db import insert_or_skip
+from formbridge.db import insert_or_skip, prepared_values
 from reporting.models import SHARDS, DailyMetric
 from reporting.services import Bump, daily_metrics_add
 
@@ -94,14 +95,6 @@ def _statement(route_count: int, guarded: bool) -> str:
     )
 
 
-def _prepared(instance: models.Model, skip: str = "") -> list:
-    return [
-        field.get_db_prep_save(field.pre_save(instance, add=True), connection)
-        for field in type(instance)._meta.concrete_fields
-        if field.attname != skip
-    ]
-
-
 def submission_store(
     submission: Submission, routes: Sequence[Route], *, signature: str | None = None
 ) -> StoreOutcome:
@@ -115,14 +108,14 @@ def submission_store(
     if connection.vendor == "postgresql":
         params = [key, submission.received_at] if key else []
         params += [
-            *_prepared(submission),
+            *prepared_values(submission, connection),
             submission.tenant_id,
             submission.received_at.date(),
             submission.form_id,
             random.randrange(SHARDS),  # noqa: S311 (spreads lock contention)
         ]
         for delivery in deliveries:
-            params += _prepared(delivery, skip="submission_id")
+            params += prepared_values(delivery, connection, skip="submission_id")
         with connection.cursor() as cursor:
             cursor.execute(_statement(len(deliveries), key is not None), params)
             fresh_signature, inserted = cursor.fetchone()
@@ -156,7 +149,11 @@ def submission_store(
     return StoreOutcome.CREATED
 
 
-def seen_signatures_forget(*, older_than: datetime) -> int:
-    """Drop signatures past the timestamp window: a replay that old fails the window check."""
-    deleted, _ = SeenSignature.objects.filter(seen_at__lt=older_than).delete()
+def seen_signatures_forget(*, now: datetime) -> int:
+    """Drop signatures past the timestamp window: a replay that old fails the window check.
+
+    A timestamp may be up to the tolerance in the past or the future, so a signature stays
+    acceptable for twice the tolerance (and a few seconds' margin)."""
+    window = timedelta(seconds=2 * settings.INGEST_TIMESTAMP_TOLERANCE_SECONDS + 5)
+    deleted, _ = SeenSignature.objects.filter(seen_at__lt=now - window).delete()
     return deleted

@@ -1,9 +1,6 @@
 """Celery entry points for ingest: thin, idempotent."""
 
-from datetime import timedelta
-
 from celery import shared_task
-from django.conf import settings
 from django.utils import timezone
 
 from .retention import submissions_purge
@@ -19,5 +16,4 @@ def submissions_purge_expired() -> int:
 @shared_task(name="ingest.forget_seen_signatures", ignore_result=True)
 def seen_signatures_expire() -> int:
     """Every minute (beat): signatures older than the timestamp window cannot be replayed."""
-    window = 2 * settings.INGEST_TIMESTAMP_TOLERANCE_SECONDS + 5
-    return seen_signatures_forget(older_than=timezone.now() - timedelta(seconds=window))
+    return seen_signatures_forget(now=timezone.now())

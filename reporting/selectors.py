@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from django.db.models import Sum
 
-from .models import LATENCY_BUCKETS_MS, OPEN_BUCKET_MS, DailyLatency, DailyMetric
+from .models import LATENCY_BUCKETS_MS, DailyLatency, DailyMetric
 
 
 @dataclass
@@ -81,8 +81,7 @@ def daily_figures(
         day.submissions, day.succeeded = row["submissions"], row["succeeded"]
         day.retried, day.dead = row["retried"], row["dead"]
     for row in latencies.values("tenant_id", "day", "le_ms").annotate(n=Sum("count")).order_by():
-        bucket = row["le_ms"] if row["le_ms"] != OPEN_BUCKET_MS else OPEN_BUCKET_MS
-        figures(row["tenant_id"], row["day"]).latency_buckets[bucket] = row["n"]
+        figures(row["tenant_id"], row["day"]).latency_buckets[row["le_ms"]] = row["n"]
     return {
         tenant: [
             days_of.get(first + timedelta(n)) or DayFigures(first + timedelta(n))
