@@ -122,7 +122,9 @@ class DestinationDetailView(_DestinationByName):
         operation_id="destinations_update",
         summary="Change a destination (scope: admin)",
         description="Only the fields given change; the result is validated as a whole. "
-        "`enabled: true` re-enables it and resets its health.",
+        "`enabled: true` re-enables it and resets its health. A `url` on another host (or "
+        "scheme, or port) needs `auth_secret` again and drops custom headers not given with it: "
+        "credentials never follow a destination to a host they were not entered for.",
         parameters=[NAME],
         request=DestinationWriteSerializer(partial=True),
         responses={
@@ -136,7 +138,13 @@ class DestinationDetailView(_DestinationByName):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         if "url" in data:
-            data = {**data, "config": {**destination.config, **data.get("config", {})}}
+            given = data.get("config", {})
+            config = {**destination.config, **given}
+            if "headers" not in given and services.sends_elsewhere(destination, data["url"]):
+                # Custom headers are often credentials: they follow the URL to another host
+                # only when given again.
+                config.pop("headers", None)
+            data = {**data, "config": config}
         with _as_api_errors():
             updated = services.destination_update(destination=destination, **_write_arguments(data))
         destination = updated.destination

@@ -14,17 +14,19 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, DataError, connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from formbridge import metrics
 from formbridge.db import bulk_insert
 from formbridge.ids import new_uuid7
+from formbridge.storable import safe_text
 from ingest.canonical import EVENT_FIELDS, event_from_values
 from reporting import services as reporting
 
 from . import retry, throttle
+from .attempts import attempt_row, minimal_attempt_row
 from .connectors.base import Job, Outcome
 from .models import (
     WAITING_STATUSES,
@@ -111,15 +113,11 @@ _CLAIM_COLUMNS = {
 def deliveries_claim(*, limit: int, now: datetime | None = None) -> list[Claimed]:
     """Lease up to `limit` due deliveries to this worker, honouring each destination's limits."""
     now = now or timezone.now()
+    poisoned: list[tuple[UUID, str]] = []
     with transaction.atomic():
-        candidates = [
-            dict(zip(_CLAIM_COLUMNS.values(), row, strict=True))
-            for row in Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(_due(now))
-            .exclude(destination__kind="inbox")
-            .order_by("next_attempt_at")
-            .values_list(*_CLAIM_COLUMNS)[:limit]
-        ]
+        candidates = _read_candidates(limit, now, poisoned)
+        if poisoned:
+            _dead_letter_poison(poisoned, stage="claim", now=now)
         if not candidates:
             return []
         by_destination: dict[UUID, list[dict]] = defaultdict(list)
@@ -165,17 +163,23 @@ def deliveries_claim(*, limit: int, now: datetime | None = None) -> list[Claimed
         )
     snapshots = {}
     claimed = []
+    unbuildable: list[tuple[UUID, str]] = []
     for row in chosen:
         destination = destinations[row["destination_id"]]
-        if destination.id not in snapshots:
-            snapshots[destination.id] = destination_snapshot(destination)
+        try:
+            if destination.id not in snapshots:
+                snapshots[destination.id] = destination_snapshot(destination)
+            event = event_from_values(row)
+        except Exception as exc:  # one row's failure must not stop the batch
+            unbuildable.append((row["id"], f"cannot build the job: {type(exc).__name__}: {exc}"))
+            continue
         claimed.append(
             Claimed(
                 job=Job(
                     delivery_id=row["id"],
                     attempt_number=row["attempts"] + 1,
                     submission_id=row["submission_id"],
-                    event=event_from_values(row),
+                    event=event,
                     destination=snapshots[destination.id],
                 ),
                 lease_token=token,
@@ -185,7 +189,63 @@ def deliveries_claim(*, limit: int, now: datetime | None = None) -> list[Claimed
                 received_at=row["received_at"],
             )
         )
+    if unbuildable:
+        _dead_letter_poison(unbuildable, stage="claim", now=now)
     return claimed
+
+
+# A row whose values cannot be read back (a time outside what Python holds, say) makes the whole
+# query fail; without isolation it would fail every claim, for every tenant, until fixed by hand.
+_UNREADABLE = (DataError, ValueError, OverflowError, TypeError, UnicodeError)
+
+
+def _due_rows(now: datetime):
+    return (
+        Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(_due(now))
+        .exclude(destination__kind="inbox")
+        .order_by("next_attempt_at")
+    )
+
+
+def _read_candidates(limit: int, now: datetime, poisoned: list[tuple[UUID, str]]) -> list[dict]:
+    """Due rows as plain values; an unreadable row is put in `poisoned`, the rest go on."""
+    try:
+        with transaction.atomic():
+            return [
+                dict(zip(_CLAIM_COLUMNS.values(), row, strict=True))
+                for row in _due_rows(now).values_list(*_CLAIM_COLUMNS)[:limit]
+            ]
+    except _UNREADABLE:
+        pass
+    # Slow path, only when a batch could not be read: ids (always readable), then row by row.
+    rows = []
+    for delivery_id in _due_rows(now).values_list("id", flat=True)[:limit]:
+        try:
+            with transaction.atomic():
+                values = Delivery.objects.filter(id=delivery_id).values_list(*_CLAIM_COLUMNS)
+                rows.append(dict(zip(_CLAIM_COLUMNS.values(), values.get(), strict=True)))
+        except _UNREADABLE as exc:
+            poisoned.append((delivery_id, f"unreadable row: {type(exc).__name__}: {exc}"))
+    return rows
+
+
+def _dead_letter_poison(rows: list[tuple[UUID, str]], *, stage: str, now: datetime) -> None:
+    """Dead-letter rows the engine cannot handle, each with its reason, visibly and counted."""
+    for delivery_id, reason in rows:
+        Delivery.objects.filter(id=delivery_id).update(
+            status=DeliveryStatus.DEAD,
+            next_attempt_at=None,
+            lease_until=None,
+            lease_token=None,
+            last_error=safe_text(f"poison ({stage}): {reason}", limit=500),
+            updated_at=now,
+        )
+        metrics.POISON_DELIVERIES.labels(stage, "dead").inc()
+        logger.error(
+            "delivery dead-lettered as poison",
+            extra={"delivery_id": str(delivery_id), "stage": stage, "reason": reason[:500]},
+        )
 
 
 def _next_state(claimed: Claimed, outcome: Outcome, now: datetime) -> dict:
@@ -391,36 +451,68 @@ def _report(results: list[tuple[Claimed, Outcome]], applied: list[tuple[Claimed,
 def deliveries_record(
     results: list[tuple[Claimed, Outcome]], *, now: datetime | None = None
 ) -> None:
-    """Store each attempt and move each delivery on; a lost lease keeps the attempt only."""
+    """Store each attempt and move each delivery on; a lost lease keeps the attempt only.
+
+    A batch that cannot be recorded whole is recorded row by row, so one bad row (a receiver's
+    junk that still defeats the safe-text rules, say) never leaves the others in flight."""
     now = now or timezone.now()
+    try:
+        applied = _record(results, now, attempt_row)
+    except _UNRECORDABLE:
+        if connection_broken():
+            raise
+        applied = []
+        for result in results:
+            applied += _record_alone(result, now)
+    _report(results, applied)
+
+
+# A database that is down is not poison: the leases expire and the batch is sent again.
+_UNRECORDABLE = (DatabaseError, ValueError, TypeError, UnicodeError, OverflowError)
+
+
+def connection_broken() -> bool:
+    return not connection.is_usable() if connection.connection is not None else False
+
+
+def _record(results: list[tuple[Claimed, Outcome]], now: datetime, build_row) -> list:
     with transaction.atomic():
-        bulk_insert(
-            DeliveryAttempt,
-            [
-                {
-                    "delivery_id": claimed.job.delivery_id,
-                    "tenant_id": claimed.job.destination.tenant_id,
-                    "number": claimed.job.attempt_number,
-                    "started_at": outcome.started_at,
-                    "duration_ms": outcome.duration_ms,
-                    "request_method": outcome.request_method,
-                    "request_url": outcome.request_url,
-                    "request_headers": outcome.request_headers,
-                    "response_status": outcome.status_code,
-                    "response_headers": outcome.response_headers,
-                    "response_body": outcome.response_body,
-                    "error": outcome.error[:2000],
-                    "outcome": outcome.outcome,
-                }
-                for claimed, outcome in results
-            ],
-        )
+        bulk_insert(DeliveryAttempt, [build_row(c.job, o) for c, o in results])
         lost, applied = _apply_outcomes(results, now)
         _count_outcomes(applied, now)
-        _report(results, applied)
         for claimed in lost:
             logger.warning(
                 "lease lost before the outcome was recorded",
                 extra={"delivery_id": str(claimed.job.delivery_id)},
             )
         _update_health(results, now)
+    return applied
+
+
+def _record_alone(result: tuple[Claimed, Outcome], now: datetime) -> list:
+    """One result: in full if it can be, else its outcome with a minimal attempt row, else
+    dead-lettered, so it never stays in flight to be resent forever."""
+    claimed = result[0]
+    try:
+        return _record([result], now, attempt_row)
+    except _UNRECORDABLE as exc:
+        if connection_broken():
+            raise
+        reason = f"the attempt could not be recorded in full: {type(exc).__name__}"
+    try:
+        applied = _record([result], now, lambda job, o: minimal_attempt_row(job, o, reason))
+    except _UNRECORDABLE as exc:
+        if connection_broken():
+            raise
+        _dead_letter_poison(
+            [(claimed.job.delivery_id, f"cannot record: {type(exc).__name__}")],
+            stage="record",
+            now=now,
+        )
+        return []
+    metrics.POISON_DELIVERIES.labels("record", "recorded").inc()
+    logger.error(
+        "attempt recorded without its response",
+        extra={"delivery_id": str(claimed.job.delivery_id), "reason": reason},
+    )
+    return applied

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.db.models import F, QuerySet
@@ -207,6 +208,14 @@ def destination_update(
         else ""
     )
     secret_now = kept_secret if auth_secret is None else auth_secret
+    if kept_secret and auth_secret is None and _credentials_move(destination, changes):
+        # Else a key that may edit could point the destination at its own host and read the
+        # write-only secret off the wire (Stripe and GitHub bind webhook secrets to a URL too).
+        raise validation.DestinationInvalid(
+            "auth_secret",
+            "the destination now sends to another host: give its secret again "
+            "(a stored secret only ever goes to the host it was entered for)",
+        )
     cleaned = _cleaned_settings({**current, **changes}, secret_now)
     if name is not None:
         destination.name = _check_name_free(destination.tenant, name, other_than=destination)
@@ -222,6 +231,30 @@ def destination_update(
     return DestinationWithSecret(
         destination=destination, signing_secret=new_signing if generate_signing_secret else None
     )
+
+
+def _origin(url: Any) -> tuple[str, str, int | None] | None:
+    try:
+        parts = urlsplit(url) if isinstance(url, str) else None
+        return (parts.scheme, (parts.hostname or ""), parts.port) if parts else None
+    except ValueError:
+        return None
+
+
+def sends_elsewhere(destination: Destination, url: str) -> bool:
+    """Does `url` point at another scheme, host or port than the destination does now?"""
+    return _origin(url) != _origin(destination.config.get("url"))
+
+
+def _credentials_move(destination: Destination, changes: dict[str, Any]) -> bool:
+    """Would these changes send the stored credentials to another scheme, host or port?"""
+    config = changes.get("config")
+    auth_config = changes.get("auth_config")
+    url_moves = config is not None and sends_elsewhere(destination, (config or {}).get("url"))
+    token_url_moves = auth_config is not None and _origin(
+        (auth_config or {}).get("token_url")
+    ) != _origin(destination.auth_config.get("token_url"))
+    return url_moves or token_url_moves
 
 
 def deliveries_cancel_for_deletion(deliveries: QuerySet[Delivery], *, now: datetime) -> int:

@@ -44,13 +44,53 @@ def allowed_networks():
     return _allowed_networks(tuple(settings.DELIVERY_ALLOWED_NETWORKS))
 
 
-def is_forbidden(address: IPAddress) -> bool:
-    """Loopback, private, link-local (cloud metadata), CGNAT, multicast, reserved: not global."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    if any(address in network for network in allowed_networks()):
+# IPv6 prefixes whose last 32 bits are an IPv4 address the packet ends up at.
+_IPV4_TRANSLATED = (
+    ipaddress.ip_network("::ffff:0:0:0/96"),  # SIIT, RFC 2765
+    ipaddress.ip_network("64:ff9b::/96"),  # NAT64 well-known prefix, RFC 6052
+    ipaddress.ip_network("64:ff9b:1::/48"),  # NAT64 local use, RFC 8215
+)
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # ::a.b.c.d, deprecated but still routed
+
+
+def embedded_ipv4(address: IPAddress) -> tuple[ipaddress.IPv4Address, ...]:
+    """The IPv4 address(es) an IPv6 address really reaches: mapped, compatible, translated
+    (NAT64), 6to4 and Teredo (server and client) forms. Empty for a plain IPv6 address."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return ()
+    if address.ipv4_mapped:
+        return (address.ipv4_mapped,)
+    if address.sixtofour:
+        return (address.sixtofour,)
+    if address.teredo:
+        return address.teredo
+    low32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if any(address in network for network in _IPV4_TRANSLATED):
+        return (low32,)
+    if address in _IPV4_COMPATIBLE and int(address) > 1:  # not :: or ::1 (judged as IPv6)
+        return (low32,)
+    return ()
+
+
+def _allowed(address: IPAddress) -> bool:
+    return any(address in network for network in allowed_networks())
+
+
+def _forbidden_alone(address: IPAddress) -> bool:
+    if _allowed(address):
         return False
     return not address.is_global or address.is_multicast
+
+
+def is_forbidden(address: IPAddress) -> bool:
+    """Loopback, private, link-local (cloud metadata), CGNAT, multicast, reserved: not global.
+    An IPv6 form that embeds an IPv4 address is judged by that address."""
+    if _allowed(address):
+        return False
+    inner = embedded_ipv4(address)
+    if inner:
+        return any(_forbidden_alone(v4) for v4 in inner)
+    return _forbidden_alone(address)
 
 
 def _resolve(host: str, port: int) -> list[IPAddress]:

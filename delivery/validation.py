@@ -7,6 +7,7 @@ from typing import Any
 
 from . import signing
 from .connectors import available_kinds, connector_for
+from .headers import header_name_problem
 from .models import AuthMode
 from .routing import FILTER_FIELDS
 
@@ -62,6 +63,9 @@ def clean_auth(mode: str, auth_config: dict[str, Any], secret: str) -> dict[str,
     if mode == AuthMode.API_KEY_HEADER:
         auth_config.setdefault("header", "X-API-Key")
         missing = []
+        problem = header_name_problem(auth_config["header"])
+        if problem:
+            raise DestinationInvalid("auth_config", f"header: {problem}")
     if missing:
         raise DestinationInvalid("auth_config", f"{mode} needs {', '.join(missing)}")
     if mode != AuthMode.NONE and not secret:

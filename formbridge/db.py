@@ -75,7 +75,8 @@ def bulk_insert(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     names = [f.attname for f in fields]
-    with connection.cursor() as cursor:
+    # The raw driver cursor raises psycopg's own errors: wrapped, callers see Django's.
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         statement = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
         with cursor.cursor.copy(statement) as copy:
             for row in rows:

@@ -19,6 +19,7 @@ class ApiError(Exception):
         *,
         headers: dict[str, str] | None = None,
         fields: dict[str, list[str]] | None = None,
+        extra: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -26,6 +27,8 @@ class ApiError(Exception):
         self.message = message
         self.headers = headers or {}
         self.fields = fields
+        # Top-level members beside "error" that tell the client what to do next.
+        self.extra = extra or {}
 
 
 def error_response(
@@ -34,16 +37,19 @@ def error_response(
     message: str,
     headers: dict[str, str] | None = None,
     fields: dict[str, list[str]] | None = None,
+    extra: dict[str, str] | None = None,
 ) -> JsonResponse:
     error = {"code": code, "message": message, **({"fields": fields} if fields else {})}
-    response = JsonResponse({"error": error}, status=status)
+    response = JsonResponse({"error": error, **(extra or {})}, status=status)
     for name, value in (headers or {}).items():
         response[name] = value
     return response
 
 
 def api_error_response(error: ApiError) -> JsonResponse:
-    return error_response(error.status, error.code, error.message, error.headers, error.fields)
+    return error_response(
+        error.status, error.code, error.message, error.headers, error.fields, error.extra
+    )
 
 
 # DRF raises its own exceptions; map them onto the same shape with stable codes.

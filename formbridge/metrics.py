@@ -46,6 +46,12 @@ DELIVERIES = Counter(
     "(succeeded, retrying, dead).",
     ["kind", "outcome"],
 )
+POISON_DELIVERIES = Counter(
+    "formbridge_delivery_poison_total",
+    "Deliveries handled alone because the engine could not claim, render or record them with "
+    "their batch, by stage (claim, record) and what became of them (recorded, dead).",
+    ["stage", "result"],
+)
 ATTEMPT_LATENCY = Histogram(
     "formbridge_delivery_attempt_duration_seconds",
     "Duration of one delivery attempt (request and response), by destination kind.",

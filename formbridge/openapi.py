@@ -55,7 +55,11 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "insufficient_scope": (403, "This API key lacks the 'read' scope."),
     "tenant_disabled": (403, "This tenant is disabled."),
     "not_found": (404, "No such submission."),
-    "replayed_request": (409, "This exact signed request was already received."),
+    "replayed_request": (
+        409,
+        "This exact signed request was already stored as submission 'sub_1'; nothing new was "
+        "stored. (The body's top-level submission_id names it.)",
+    ),
     "event_not_found": (404, "No event 'evt_1' in this inbox; nothing was acknowledged."),
     "no_inbox": (404, "This tenant has no inbox destination."),
     "method_not_allowed": (405, 'Method "PUT" not allowed.'),
@@ -64,6 +68,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "rate_limited": (429, "Over 50 requests per second; retry after 1 s."),
     "quota_exceeded": (429, "The daily quota of 100000 is used up."),
     "database_unavailable": (503, "Storage is unavailable right now; nothing was stored."),
+    "limits_unavailable": (503, "Rate limits cannot be checked right now; nothing was stored."),
 }
 
 # Every endpoint can answer these.
@@ -144,6 +149,7 @@ _INGEST_ERRORS = (
     "rate_limited",
     "quota_exceeded",
     "database_unavailable",
+    "limits_unavailable",
 )
 _EVENTS_ERRORS = (
     "invalid_json",
@@ -157,6 +163,7 @@ _EVENTS_ERRORS = (
     "rate_limited",
     "quota_exceeded",
     "database_unavailable",
+    "limits_unavailable",
 )
 _OBJECT_BODY = {"type": "object", "additionalProperties": True}
 _ENVELOPE_EXAMPLE = {

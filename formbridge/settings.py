@@ -51,6 +51,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "formbridge.logs.RequestIdMiddleware",
+    "formbridge.middleware.RefuseUnstorableUrlMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The admin's and the API docs' static files, served by the app itself (no CDN, no nginx).
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -67,6 +68,8 @@ MIDDLEWARE = [
 API_PATH_PREFIX = "/v1/"
 API_MIDDLEWARE = [
     "formbridge.logs.RequestIdMiddleware",
+    "formbridge.middleware.RefuseUnstorableUrlMiddleware",
+    "formbridge.middleware.RefuseUnstorableUrlMiddleware",
     "django.middleware.security.SecurityMiddleware",
 ]
 

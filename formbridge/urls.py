@@ -1,16 +1,42 @@
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
-from django.urls import path, re_path
+from django.urls import path, re_path, register_converter
 from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from delivery import api as delivery_api
+from delivery.validation import NAME_PATTERN
 from ingest import api as ingest_api
 from ingest import views as ingest_views
 from reporting import views as reporting_views
 
-from . import health, metrics
+from . import health, metrics, storable
 from .errors import error_response
+
+
+class _Converter:
+    """A path parameter that only ever matches a value our stores can hold: anything else is
+    404 before a view (or the database) sees it."""
+
+    regex: str
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+class PublicIdConverter(_Converter):
+    regex = storable.PUBLIC_ID_REGEX
+
+
+class DestinationNameConverter(_Converter):
+    regex = NAME_PATTERN.pattern
+
+
+register_converter(PublicIdConverter, "public_id")
+register_converter(DestinationNameConverter, "destination_name")
 
 admin.site.site_header = "FormBridge operations"
 admin.site.site_title = "FormBridge"
@@ -23,23 +49,23 @@ urlpatterns = [
     path("v1/ack", ingest_api.AckView.as_view(), name="ack"),
     path("v1/submissions", ingest_api.SubmissionListView.as_view(), name="submissions"),
     path(
-        "v1/submissions/<str:submission_id>",
+        "v1/submissions/<public_id:submission_id>",
         ingest_api.SubmissionDetailView.as_view(),
         name="submission",
     ),
     path(
-        "v1/submissions/<str:submission_id>/replay",
+        "v1/submissions/<public_id:submission_id>/replay",
         ingest_api.SubmissionReplayView.as_view(),
         name="submission-replay",
     ),
     path("v1/destinations", delivery_api.DestinationListView.as_view(), name="destinations"),
     path(
-        "v1/destinations/<str:name>",
+        "v1/destinations/<destination_name:name>",
         delivery_api.DestinationDetailView.as_view(),
         name="destination",
     ),
     path(
-        "v1/destinations/<str:name>/test",
+        "v1/destinations/<destination_name:name>/test",
         delivery_api.DestinationTestView.as_view(),
         name="destination-test",
     ),

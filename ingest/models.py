@@ -72,6 +72,8 @@ class SeenSignature(models.Model):
     # A tenant id (at most 63 characters), ":", and a SHA-256 in hex (64).
     key = models.CharField(primary_key=True, max_length=128, help_text="tenant:sha256(sig)")
     seen_at = models.DateTimeField()
+    # What the bytes made: a 409 tells a client whose answer was lost which submission it has.
+    submission_id = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["seen_at"]

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+from formbridge import storable
 from formbridge.errors import ApiError
 from formbridge.timeutil import parse_aware_datetime
 
 MAX_JSON_DEPTH = 64
 MAX_FORM_FIELDS = 1000
-SUBMISSION_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 _FIELD_LIMITS = {"source": 64, "form_id": 128, "event_type": 128}
 
 
@@ -109,12 +108,8 @@ def _has_nul(value: Any) -> bool:
 
 
 def _check_storable_text(text: str) -> None:
-    if "\x00" in text:
-        raise _invalid(_NUL_REFUSED)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise _invalid(_SURROGATE_REFUSED) from None
+    if not storable.is_storable_text(text):
+        raise _invalid(_NUL_REFUSED if "\x00" in text else _SURROGATE_REFUSED)
 
 
 def decode_json_object(body: bytes) -> dict[str, Any]:
@@ -196,7 +191,7 @@ def clean_label(value: Any, field: str, *, origin: str = "") -> str:
 def clean_submission_id(value: Any, *, origin: str = "submission_id") -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not SUBMISSION_ID_PATTERN.fullmatch(value):
+    if not storable.is_public_id(value):
         raise _invalid(
             f"{origin} must be 1-64 characters of letters, digits, '.', '_', ':' or '-' "
             "(a UUIDv7 is best)."
@@ -210,7 +205,10 @@ def _clean_submitted_at(value: Any) -> datetime | None:
     parsed = parse_aware_datetime(value) if isinstance(value, str) else None
     if parsed is None:
         raise _invalid("submitted_at must be ISO 8601 with a zone, e.g. 2025-08-25T18:00:00Z.")
-    return parsed
+    moment = storable.utc_datetime(parsed)
+    if moment is None:
+        raise _invalid("submitted_at is outside the years 1-9999 (in UTC).")
+    return moment
 
 
 def _clean_destinations(value: Any) -> tuple[str, ...] | None:

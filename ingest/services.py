@@ -14,7 +14,7 @@ from tenants.models import Tenant
 
 from .models import Submission
 from .parsing import IngestInput
-from .storage import StoreOutcome, submission_store
+from .storage import StoreOutcome, replayed_submission_id, submission_store
 
 logger = logging.getLogger(__name__)
 
@@ -62,11 +62,14 @@ def submission_ingest(
     routes = delivery_routes.routes_for(submission)
     outcome = submission_store(submission, routes, signature=signature)
     if outcome is StoreOutcome.REPLAYED:
+        earlier_id = replayed_submission_id(tenant.id, signature or "")
         raise ApiError(
             409,
             "replayed_request",
-            "This exact signed request was already received. To send again, sign it anew with "
-            "a fresh X-Timestamp (a repeated submission_id is then answered as a duplicate).",
+            f"This exact signed request was already stored as submission {earlier_id!r}; "
+            "nothing new was stored. Signing the same body anew stores a second submission "
+            "unless the body carries a submission_id.",
+            extra={"submission_id": earlier_id},
         )
     deliveries = routes if outcome is StoreOutcome.CREATED else []
     if outcome is StoreOutcome.DUPLICATE:

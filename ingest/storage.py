@@ -45,7 +45,8 @@ class StoreOutcome(enum.Enum):
 
 
 def signature_key(tenant_id: str, signature: str) -> str:
-    digest = hashlib.sha256(signature.strip().lower().encode()).hexdigest()
+    """`signature` is the canonical spelling the authentication verified (see there)."""
+    digest = hashlib.sha256(signature.encode()).hexdigest()
     return f"{tenant_id}:{digest}"
 
 
@@ -66,7 +67,8 @@ def _statement(route_count: int, guarded: bool) -> str:
     )
     parts = (
         [
-            f"seen AS (INSERT INTO {seen_table} (key, seen_at) VALUES (%s, %s) "  # noqa: S608
+            f"seen AS (INSERT INTO {seen_table} (key, seen_at, submission_id) "  # noqa: S608
+            "VALUES (%s, %s, %s) "
             "ON CONFLICT DO NOTHING RETURNING 1)"
         ]
         if guarded
@@ -106,7 +108,7 @@ def submission_store(
     deliveries = delivery_rows([submission], routes, submission.received_at)
     key = signature_key(submission.tenant_id, signature) if signature else None
     if connection.vendor == "postgresql":
-        params = [key, submission.received_at] if key else []
+        params = [key, submission.received_at, submission.submission_id] if key else []
         params += [
             *prepared_values(submission, connection),
             submission.tenant_id,
@@ -125,9 +127,10 @@ def submission_store(
             return StoreOutcome.REPLAYED
     else:
         with transaction.atomic():
-            if key and not insert_or_skip(
-                SeenSignature(key=key, seen_at=submission.received_at), conflict_fields=("key",)
-            ):
+            seen = SeenSignature(
+                key=key, seen_at=submission.received_at, submission_id=submission.submission_id
+            )
+            if key and not insert_or_skip(seen, conflict_fields=("key",)):
                 return StoreOutcome.REPLAYED
             created = insert_or_skip(submission, conflict_fields=CONFLICT_FIELDS)
             if created:
@@ -147,6 +150,12 @@ def submission_store(
     if any(d.next_attempt_at for d in deliveries):
         transaction.on_commit(wakeup.request_drain)
     return StoreOutcome.CREATED
+
+
+def replayed_submission_id(tenant_id: str, signature: str) -> str:
+    """The submission_id that these signed bytes were stored as ("" if forgotten since)."""
+    seen = SeenSignature.objects.filter(key=signature_key(tenant_id, signature)).first()
+    return seen.submission_id if seen else ""
 
 
 def seen_signatures_forget(*, now: datetime) -> int:

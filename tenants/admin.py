@@ -171,6 +171,7 @@ class TenantAdmin(TenantScopedAdmin):
             "tenant": tenant,
             "opts": self.model._meta,
             "default_overlap": settings.SIGNING_SECRET_ROTATION_OVERLAP_HOURS,
+            "max_overlap": services.MAX_ROTATION_OVERLAP_HOURS,
         }
         return TemplateResponse(request, "admin/formbridge/rotate_secret.html", context)
 

@@ -7,7 +7,7 @@ import hmac
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -15,6 +15,7 @@ from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
+from formbridge import storable
 from formbridge.errors import ApiError
 from formbridge.http import payload_too_large, read_body
 from formbridge.ids import random_token
@@ -39,9 +40,10 @@ def parse_signature_timestamp(value: str) -> datetime | None:
     """X-Timestamp as ISO 8601 with `Z` or an offset (PHP's gmdate("c")), or Unix seconds."""
     value = value.strip()
     if _UNIX_SECONDS.fullmatch(value):
-        return datetime.fromtimestamp(float(value), tz=UTC)
+        return storable.utc_from_timestamp(float(value))
     # A naive time is ambiguous across time zones: refused rather than guessed.
-    return parse_aware_datetime(value)
+    parsed = parse_aware_datetime(value)
+    return storable.utc_datetime(parsed) if parsed else None
 
 
 def check_timestamp(value: str, *, now: datetime, tolerance_seconds: int) -> None:
@@ -67,11 +69,17 @@ def compute_ingest_signature(secret: str, timestamp: str, body: bytes) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
+def canonical_signature(signature: str) -> str:
+    """The one spelling of every X-Signature form that verifies alike (case, `sha256=`, spaces):
+    replay protection remembers this, so a respelled replay is still a replay."""
+    return signature.strip().lower().removeprefix("sha256=")
+
+
 def signature_matches(
     *, secrets: Iterable[str], timestamp: str, body: bytes, signature: str
 ) -> bool:
     """Constant-time check against every active secret (rotation overlap)."""
-    candidate = signature.strip().lower().removeprefix("sha256=")
+    candidate = canonical_signature(signature)
     if not _HEX_SHA256.fullmatch(candidate):
         return False
     matched = False
@@ -135,7 +143,7 @@ def authenticate_signed_request(request: HttpRequest, *, now: datetime) -> Signe
         raise payload_too_large(tenant.max_payload_bytes)
     if not tenant.is_active:
         raise ApiError(403, "tenant_disabled", "This tenant is disabled.")
-    return SignedRequest(tenant=tenant, body=body, signature=signature)
+    return SignedRequest(tenant=tenant, body=body, signature=canonical_signature(signature))
 
 
 def _bearer_token(request: HttpRequest) -> str | None:

@@ -7,14 +7,19 @@ at most the number in flight.
 
 from __future__ import annotations
 
+import logging
 import math
 from datetime import datetime, timedelta
+
+from redis.exceptions import RedisError
 
 from formbridge import counters
 from formbridge.errors import ApiError
 from formbridge.redis_client import get_redis
 
 from .models import Tenant
+
+logger = logging.getLogger(__name__)
 
 
 def _rate_key(tenant_id: str, now: datetime) -> str:
@@ -47,7 +52,17 @@ def check_limits(tenant: Tenant, *, now: datetime) -> None:
         pipe.incr(rate_key)
         pipe.expire(rate_key, 2)
         pipe.get(quota_key)
-        requests_this_second, _, accepted_raw = pipe.execute()
+        try:
+            requests_this_second, _, accepted_raw = pipe.execute()
+        except RedisError as exc:
+            # Nothing is stored yet: refusing with 503 is safe, the sender retries.
+            logger.error("limits unavailable", extra={"error": type(exc).__name__})
+            raise ApiError(
+                503,
+                "limits_unavailable",
+                "Rate limits cannot be checked right now; nothing was stored. Retry shortly.",
+                headers={"Retry-After": "5"},
+            ) from None
         accepted_today = int(accepted_raw or 0)
     if tenant.rate_limit_per_second and requests_this_second > tenant.rate_limit_per_second:
         raise ApiError(
@@ -66,7 +81,13 @@ def check_limits(tenant: Tenant, *, now: datetime) -> None:
 
 
 def record_accepted(tenant: Tenant, *, now: datetime) -> None:
-    """Count one accepted submission toward today's quota."""
+    """Count one accepted submission toward today's quota. Runs after the submission is stored,
+    so it never raises: a lost count only lets the soft quota overshoot."""
     if not tenant.daily_quota:
         return
-    counters.incr(_quota_key(tenant.id, now), ttl_seconds=2 * 86400)
+    try:
+        counters.incr(_quota_key(tenant.id, now), ttl_seconds=2 * 86400)
+    except RedisError as exc:
+        logger.warning(
+            "quota count lost", extra={"tenant_id": tenant.id, "error": type(exc).__name__}
+        )

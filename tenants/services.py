@@ -27,6 +27,10 @@ MIN_SECRET_LENGTH = 16
 API_KEY_TOUCH_INTERVAL = timedelta(seconds=60)
 
 
+# A rotation overlap longer than 90 days is a second permanent secret, not an overlap.
+MAX_ROTATION_OVERLAP_HOURS = 90 * 24
+
+
 class CredentialError(ValueError):
     """A tenant or credential request that cannot be carried out; the message says why."""
 
@@ -86,8 +90,10 @@ def tenant_rotate_secret(
     """Add a new signing secret; the current ones keep verifying for the overlap window."""
     if overlap_hours is None:
         overlap_hours = settings.SIGNING_SECRET_ROTATION_OVERLAP_HOURS
-    if overlap_hours < 0:
-        raise CredentialError("The overlap window cannot be negative.")
+    if not 0 <= overlap_hours <= MAX_ROTATION_OVERLAP_HOURS:  # NaN fails this too
+        raise CredentialError(
+            f"The overlap window must be from 0 to {MAX_ROTATION_OVERLAP_HOURS} hours."
+        )
     plaintext = secret if secret is not None else _new_signing_secret()
     _validate_secret(plaintext)
     now = timezone.now()

@@ -9,7 +9,6 @@ import hashlib
 import json
 import time
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -18,29 +17,17 @@ import jmespath
 from django.utils import timezone
 
 import formbridge
-from delivery import aio, signing, ssrf
+from delivery import aio, mapping, signing, ssrf
+from delivery.headers import clean_headers
 from delivery.models import AttemptOutcome, AuthMode
 from delivery.retry import classify_status, parse_retry_after
+from formbridge.storable import safe_text
 
 from . import register
 from .base import RESPONSE_BODY_LIMIT, Connector, DestinationSnapshot, Job, Outcome
 
 USER_AGENT = f"FormBridge/{formbridge.__version__}"
 METHODS = ("POST", "PUT", "PATCH")
-RESERVED_HEADERS = frozenset(
-    {
-        "content-type",
-        "content-length",
-        "host",
-        "user-agent",
-        "idempotency-key",
-        "x-formbridge-submission-id",
-        "webhook-id",
-        "webhook-timestamp",
-        "webhook-signature",
-        "authorization",
-    }
-)
 REDACTED = "[redacted]"
 # Seconds before a cached OAuth2 token's expiry at which we fetch a new one.
 TOKEN_EXPIRY_MARGIN = 30.0
@@ -52,24 +39,6 @@ class AuthFailure(Exception):
         self.permanent = permanent
 
 
-@lru_cache(maxsize=1024)
-def compile_mapping(mapping_json: str) -> Any:
-    """A JMESPath expression (str) or an object of field -> expression, compiled once."""
-    mapping = json.loads(mapping_json)
-    if isinstance(mapping, str):
-        return jmespath.compile(mapping)
-    return {name: jmespath.compile(expression) for name, expression in mapping.items()}
-
-
-def render_body(event: dict[str, Any], mapping: Any) -> Any:
-    if not mapping:
-        return event
-    compiled = compile_mapping(json.dumps(mapping, sort_keys=True))
-    if isinstance(compiled, dict):
-        return {name: expression.search(event) for name, expression in compiled.items()}
-    return compiled.search(event)
-
-
 def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     url = config.get("url")
     if not isinstance(url, str) or not url:
@@ -78,24 +47,9 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     method = str(config.get("method", "POST")).upper()
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}")
-    headers = config.get("headers") or {}
-    if not isinstance(headers, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
-    ):
-        raise ValueError("headers must be an object of string values")
-    clashing = sorted(h for h in headers if h.lower() in RESERVED_HEADERS)
-    if clashing:
-        raise ValueError(f"these headers are set by FormBridge: {', '.join(clashing)}")
-    mapping = config.get("mapping")
-    if mapping is not None:
-        if not isinstance(mapping, str | dict) or (
-            isinstance(mapping, dict) and not all(isinstance(v, str) for v in mapping.values())
-        ):
-            raise ValueError("mapping must be a JMESPath expression or an object of expressions")
-        try:
-            compile_mapping(json.dumps(mapping, sort_keys=True))
-        except jmespath.exceptions.JMESPathError as exc:
-            raise ValueError(f"mapping does not compile: {exc}") from None
+    headers = clean_headers(config.get("headers") or {})
+    if config.get("mapping") is not None:
+        mapping.validate(config["mapping"])
     return {
         k: v for k, v in {**config, "method": method, "headers": headers}.items() if v is not None
     }
@@ -204,8 +158,12 @@ def _new_session() -> aiohttp.ClientSession:
     )
 
 
-def _redacted(headers: dict[str, str], secret_headers: set[str]) -> dict[str, str]:
+def _redacted(
+    headers: dict[str, str], secret_headers: set[str], custom: dict[str, str]
+) -> dict[str, str]:
+    # A tenant's own headers are often credentials (X-Api-Token): none is kept in the log.
     hidden = {"authorization", "proxy-authorization", "cookie"} | secret_headers
+    hidden |= {name.lower() for name in custom}
     return {k: (REDACTED if k.lower() in hidden else v) for k, v in headers.items()}
 
 
@@ -244,7 +202,7 @@ class RestConnector(Connector):
     async def build_request(self, job: Job) -> tuple[str, dict[str, str], bytes, set[str]]:
         destination = job.destination
         body = json.dumps(
-            render_body(job.event, destination.config.get("mapping")), separators=(",", ":")
+            mapping.render(job.event, destination.config.get("mapping")), separators=(",", ":")
         ).encode()
         headers = {
             **destination.config.get("headers", {}),
@@ -297,7 +255,10 @@ class RestConnector(Connector):
             )
         except jmespath.exceptions.JMESPathError as exc:
             return finish(AttemptOutcome.PERMANENT, error=f"mapping failed: {exc}")
-        stored_headers = _redacted(headers, secret_headers)
+        except mapping.MappingLimitExceeded as exc:
+            # The same event and mapping would exceed it again: retrying only wastes the loop.
+            return finish(AttemptOutcome.PERMANENT, error=f"mapping refused: {exc}")
+        stored_headers = _redacted(headers, secret_headers, destination.config.get("headers") or {})
         try:
             async with self.session.request(
                 method,
@@ -346,5 +307,5 @@ class RestConnector(Connector):
             request_method=method,
             request_headers=stored_headers,
             response_headers=response_headers,
-            response_body=captured[:RESPONSE_BODY_LIMIT].decode("utf-8", "replace"),
+            response_body=safe_text(captured, limit=RESPONSE_BODY_LIMIT),
         )

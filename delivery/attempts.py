@@ -1,0 +1,107 @@
+"""The one builder of DeliveryAttempt rows: what a receiver sent, made safe to store and show.
+
+A receiver is not trusted: its body may hold NULs or invalid UTF-8 (PostgreSQL refuses both),
+and it may echo our credentials back. Every text is escaped and capped here, and every secret of
+the destination is cut out, so a read-only key or an admin viewer never sees one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from formbridge.storable import safe_text
+
+from .connectors.base import RESPONSE_BODY_LIMIT, DestinationSnapshot, Job, Outcome
+
+REDACTED = "[redacted]"
+# Shorter values are too likely to occur by chance ("prod", "json") to be cut out of bodies.
+_MIN_SECRET_LENGTH = 8
+_MAX_HEADERS = 50
+_HEADER_LIMIT = 512
+ERROR_LIMIT = 2000
+
+
+def redact_url(url: str) -> str:
+    """The URL with every query value replaced: tokens often ride there (`?key=...`)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return REDACTED
+    if not parts.query:
+        return url
+    query = urlencode(
+        [(name, REDACTED) for name, _ in parse_qsl(parts.query, keep_blank_values=True)],
+        safe="[]",
+    )
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+def secrets_of(destination: DestinationSnapshot) -> tuple[str, ...]:
+    """Every credential-like value a destination's requests carry."""
+    candidates = [destination.auth_secret, destination.signing_secret]
+    candidates += [v for v in (destination.config.get("headers") or {}).values()]
+    url = destination.config.get("url") or ""
+    with contextlib.suppress(ValueError):  # a URL that does not parse has no query values
+        candidates += [v for _, v in parse_qsl(urlsplit(url).query)]
+    return tuple(
+        dict.fromkeys(v for v in candidates if isinstance(v, str) and len(v) >= _MIN_SECRET_LENGTH)
+    )
+
+
+def _scrub(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def _safe_headers(headers: dict[str, str], secrets: tuple[str, ...]) -> dict[str, str]:
+    return {
+        safe_text(str(name), limit=128): _scrub(safe_text(str(value), limit=_HEADER_LIMIT), secrets)
+        for name, value in list(headers.items())[:_MAX_HEADERS]
+    }
+
+
+def attempt_row(job: Job, outcome: Outcome) -> dict[str, Any]:
+    """The DeliveryAttempt columns for one try, every text storable and scrubbed."""
+    secrets = secrets_of(job.destination)
+    return {
+        "delivery_id": job.delivery_id,
+        "tenant_id": job.destination.tenant_id,
+        "number": job.attempt_number,
+        "started_at": outcome.started_at,
+        "duration_ms": max(0, outcome.duration_ms),
+        "request_method": safe_text(outcome.request_method, limit=8),
+        "request_url": _scrub(safe_text(redact_url(outcome.request_url), limit=2048), secrets),
+        "request_headers": _safe_headers(outcome.request_headers, secrets),
+        "response_status": outcome.status_code,
+        "response_headers": _safe_headers(outcome.response_headers, secrets),
+        "response_body": _scrub(
+            safe_text(outcome.response_body, limit=RESPONSE_BODY_LIMIT), secrets
+        ),
+        "error": _scrub(safe_text(outcome.error, limit=ERROR_LIMIT), secrets),
+        "outcome": outcome.outcome,
+    }
+
+
+def minimal_attempt_row(job: Job, outcome: Outcome, reason: str) -> dict[str, Any]:
+    """What is left to record when the full row could not be stored: no remote text at all."""
+    return {
+        "delivery_id": job.delivery_id,
+        "tenant_id": job.destination.tenant_id,
+        "number": job.attempt_number,
+        "started_at": outcome.started_at,
+        "duration_ms": max(0, outcome.duration_ms),
+        "request_method": "",
+        "request_url": "",
+        "request_headers": {},
+        "response_status": outcome.status_code
+        if isinstance(outcome.status_code, int) and 0 <= outcome.status_code < 1000
+        else None,
+        "response_headers": {},
+        "response_body": "",
+        "error": reason[:ERROR_LIMIT],
+        "outcome": outcome.outcome,
+    }

@@ -1,0 +1,154 @@
+"""JMESPath mappings, evaluated within bounds a tenant cannot raise.
+
+`payload | [@,@]` repeated 30 times is 250 characters and 2^30 copies of the payload: unbounded,
+one tenant's mapping would stall the sender's event loop (and every other tenant's sends). Each
+evaluation counts its steps, watches the clock, and sizes every intermediate value as the JSON it
+would become (shared sub-values are sized once, so a doubling is caught at its first step).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+import jmespath
+from jmespath.visitor import TreeInterpreter
+
+MAX_EXPRESSION_LENGTH = 2000
+MAX_FIELDS = 200
+# Output may be this large, or a few times the event, whichever is more.
+MAX_OUTPUT_BYTES = 1024 * 1024
+OUTPUT_TO_EVENT_RATIO = 4
+MAX_STEPS = 200_000
+MAX_SECONDS = 0.2
+
+
+class MappingInvalid(ValueError):
+    """The mapping is not one we will evaluate; the message says why."""
+
+
+class MappingLimitExceeded(Exception):
+    """An evaluation went past its size, step or time bound."""
+
+
+def _json_size(value: Any, memo: dict[int, int], keep: list[Any], limit: int) -> int:
+    """Bytes of `value` as JSON (roughly), stopping once past `limit`."""
+    if isinstance(value, str):
+        return len(value) + 2
+    if not isinstance(value, list | dict):
+        return 8
+    known = memo.get(id(value))
+    if known is not None:
+        return known
+    total = 2
+    if isinstance(value, dict):
+        for key, child in value.items():
+            total += len(key) + 4 + _json_size(child, memo, keep, limit)
+            if total > limit:
+                raise MappingLimitExceeded(f"its output is over {limit} bytes")
+    else:
+        for child in value:
+            total += 1 + _json_size(child, memo, keep, limit)
+            if total > limit:
+                raise MappingLimitExceeded(f"its output is over {limit} bytes")
+    memo[id(value)] = total
+    keep.append(value)  # an id stays this object's while it is alive
+    return total
+
+
+class _BoundedInterpreter(TreeInterpreter):
+    def __init__(self, *, size_limit: int) -> None:
+        super().__init__()
+        self.size_limit = size_limit
+        self.deadline = time.perf_counter() + MAX_SECONDS
+        self.steps = 0
+        self._sizes: dict[int, int] = {}
+        self._alive: list[Any] = []
+
+    def visit(self, node, *args, **kwargs):
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            raise MappingLimitExceeded(f"it takes over {MAX_STEPS} steps")
+        if time.perf_counter() > self.deadline:
+            raise MappingLimitExceeded(f"it runs for over {MAX_SECONDS} s")
+        result = super().visit(node, *args, **kwargs)
+        if isinstance(result, list | dict | str):
+            _json_size(result, self._sizes, self._alive, self.size_limit)
+        return result
+
+
+@lru_cache(maxsize=1024)
+def _compiled(mapping_json: str) -> Any:
+    mapping = json.loads(mapping_json)
+    if isinstance(mapping, str):
+        return jmespath.compile(mapping)
+    return {name: jmespath.compile(expression) for name, expression in mapping.items()}
+
+
+def compile_mapping(mapping: Any) -> Any:
+    """A JMESPath expression (str) or an object of field -> expression, compiled once."""
+    if not isinstance(mapping, str | dict) or (
+        isinstance(mapping, dict)
+        and not all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items())
+    ):
+        raise MappingInvalid("mapping must be a JMESPath expression or an object of expressions")
+    expressions = [mapping] if isinstance(mapping, str) else list(mapping.values())
+    if isinstance(mapping, dict) and len(mapping) > MAX_FIELDS:
+        raise MappingInvalid(f"mapping may have at most {MAX_FIELDS} fields")
+    if sum(len(e) for e in expressions) > MAX_EXPRESSION_LENGTH:
+        raise MappingInvalid(f"mapping may be at most {MAX_EXPRESSION_LENGTH} characters long")
+    try:
+        return _compiled(json.dumps(mapping, sort_keys=True))
+    except jmespath.exceptions.JMESPathError as exc:
+        raise MappingInvalid(f"mapping does not compile: {exc}") from None
+
+
+def size_limit_for(event: dict[str, Any]) -> int:
+    return max(MAX_OUTPUT_BYTES, OUTPUT_TO_EVENT_RATIO * _json_size(event, {}, [], 2**62))
+
+
+def render(event: dict[str, Any], mapping: Any) -> Any:
+    """The body a mapping makes of an event. Raises MappingLimitExceeded past its bounds, and
+    JMESPathError when the event does not fit it (a function given the wrong type)."""
+    if not mapping:
+        return event
+    compiled = compile_mapping(mapping)
+    interpreter = _BoundedInterpreter(size_limit=size_limit_for(event))
+    try:
+        if isinstance(compiled, dict):
+            return {name: interpreter.visit(e.parsed, event) for name, e in compiled.items()}
+        return interpreter.visit(compiled.parsed, event)
+    except RecursionError:
+        raise MappingLimitExceeded("it nests too deeply") from None
+
+
+def sample_event() -> dict[str, Any]:
+    """A typical event, for checking a mapping when it is saved and for test sends."""
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {
+        "schema_version": "1.0",
+        "submission_id": "test",
+        "tenant_id": "t_sample",
+        "source": "formbridge",
+        "form_id": "test",
+        "event_type": "formbridge.test",
+        "submitted_at": now,
+        "received_at": now,
+        "ip": None,
+        "payload": {"message": "A test event from FormBridge.", "email": "jane@example.com"},
+        "attachments": [],
+    }
+
+
+def validate(mapping: Any) -> None:
+    """Refuse a mapping that does not compile, or that blows its bounds on a sample event."""
+    compile_mapping(mapping)
+    try:
+        render(sample_event(), mapping)
+    except MappingLimitExceeded as exc:
+        raise MappingInvalid(f"mapping refused: on a sample event {exc}") from None
+    except jmespath.exceptions.JMESPathError:
+        pass  # a sample need not fit every mapping's functions; the real events may
