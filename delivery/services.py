@@ -257,16 +257,22 @@ def _credentials_move(destination: Destination, changes: dict[str, Any]) -> bool
     return url_moves or token_url_moves
 
 
-def deliveries_cancel_for_deletion(deliveries: QuerySet[Delivery], *, now: datetime) -> int:
-    """Cancel these deliveries: their destination was deleted. Returns how many."""
+def deliveries_cancel(deliveries: QuerySet[Delivery], *, reason: str, now: datetime) -> int:
+    """Cancel these deliveries (their destination was deleted, their submission erased): they are
+    never sent or served again. Returns how many."""
     return deliveries.update(
         status=DeliveryStatus.CANCELLED,
         next_attempt_at=None,
         lease_until=None,
         lease_token=None,
-        last_error="the destination was deleted",
+        last_error=reason,
         updated_at=now,
     )
+
+
+def deliveries_cancel_for_deletion(deliveries: QuerySet[Delivery], *, now: datetime) -> int:
+    """Cancel these deliveries: their destination was deleted. Returns how many."""
+    return deliveries_cancel(deliveries, reason="the destination was deleted", now=now)
 
 
 def destination_delete(*, destination: Destination) -> int:
@@ -387,6 +393,7 @@ def deliveries_replay(
     filters = _submission_filters(submission_ids=submission_ids, since=since, until=until)
     chosen = Delivery.objects.filter(
         status__in=REPLAY_STATUSES[status],
+        submission__erased_at__isnull=True,  # an erased submission has nothing left to send
         **{f"submission__{name}": value for name, value in filters.items()},
     )
     if tenant is not None:
@@ -448,9 +455,9 @@ def deliveries_replay(
 
 def _submissions_missing(destination: Destination, filters: dict[str, Any]) -> list[Submission]:
     """Its tenant's submissions in scope that match the destination but have no delivery to it."""
-    candidates = Submission.objects.filter(tenant_id=destination.tenant_id, **filters).exclude(
-        deliveries__destination=destination
-    )
+    candidates = Submission.objects.filter(
+        tenant_id=destination.tenant_id, erased_at__isnull=True, **filters
+    ).exclude(deliveries__destination=destination)
     return [
         s
         for s in candidates.iterator(chunk_size=REPLAY_CHUNK)

@@ -1,5 +1,6 @@
 """Admin for submissions: find them (tenant, form, source, delivery status, time, id), read the
-payload and every delivery with its attempts, replay them. Submissions are never edited."""
+payload and every delivery with its attempts, replay or erase them. Submissions are never
+edited."""
 
 from __future__ import annotations
 
@@ -14,11 +15,14 @@ from django.utils import timezone
 from delivery import services as delivery_services
 from delivery.admin import ReadOnlyAdmin, attempts_table
 from delivery.models import Delivery, DeliveryStatus
+from formbridge import storable
 from formbridge.admin_pages import pretty_json
 from formbridge.admin_scope import TenantFilter, scope
 from reporting.models import DailyMetric
+from tenants.models import Tenant
 from tenants.operators import operated_tenant_ids
 
+from . import erasure
 from .models import Submission
 
 
@@ -147,7 +151,7 @@ class SubmissionAdmin(ReadOnlyAdmin):
     search_fields = ("submission_id",)
     search_help_text = "Exact submission id (or the internal row id)."
     inlines = (DeliveryInline,)
-    actions = ("replay",)
+    actions = ("replay", "erase")
     readonly_fields = ("payload_pretty",)
     exclude = ("payload",)
     show_full_result_count = False
@@ -166,10 +170,11 @@ class SubmissionAdmin(ReadOnlyAdmin):
             return queryset, False
         tenants = operated_tenant_ids(request.user)
         if tenants is None:
-            from tenants.models import Tenant
-
             tenants = set(Tenant.objects.values_list("id", flat=True))
-        matches = queryset.filter(tenant_id__in=tenants, submission_id=term)
+        if not storable.is_public_id(term):  # a NUL or a 100-character term matches no id
+            matches = queryset.none()
+        else:
+            matches = queryset.filter(tenant_id__in=tenants, submission_id=term)
         with contextlib.suppress(ValueError):
             matches = matches | queryset.filter(id=uuid.UUID(term))
         return matches, False
@@ -177,6 +182,27 @@ class SubmissionAdmin(ReadOnlyAdmin):
     def lookup_allowed(self, lookup, value, request=None):
         return lookup in ("received_at__gte", "received_at__lt") or super().lookup_allowed(
             lookup, value, request
+        )
+
+    @admin.action(
+        description="Erase (delete) selected submissions' personal data — GDPR Art. 17",
+        permissions=["change"],
+    )
+    def erase(self, request, queryset):
+        erased = 0
+        chosen = scope(queryset, request).filter(erased_at__isnull=True)
+        for tenant_id in set(chosen.values_list("tenant_id", flat=True)):
+            result = erasure.submissions_erase(
+                tenant=Tenant.objects.get(pk=tenant_id),
+                submissions=chosen.filter(tenant_id=tenant_id),
+                actor=f"operator {request.user.get_username()} (admin)",
+            )
+            erased += len(result.submission_ids)
+        self.message_user(
+            request,
+            f"Erased {erased} submission(s): payload, attachments and attempt bodies removed; "
+            "their ids stay so a resend is a duplicate.",
+            messages.SUCCESS,
         )
 
     @admin.action(

@@ -14,10 +14,12 @@ from formbridge.errors import ApiError
 from formbridge.openapi import error_responses
 from tenants.models import ApiKeyScope
 
-from . import selectors
+from . import erasure, selectors
+from .models import Submission
 from .serializers import (
     AckRequestSerializer,
     AckResultSerializer,
+    EraseResultSerializer,
     InboxPageSerializer,
     InboxQuerySerializer,
     ReplayRequestSerializer,
@@ -62,7 +64,9 @@ class SubmissionListView(TenantApiView):
 
 
 class SubmissionDetailView(TenantApiView):
-    required_scope = ApiKeyScope.READ
+    @property
+    def required_scope(self) -> str:
+        return ApiKeyScope.ADMIN if self.request.method == "DELETE" else ApiKeyScope.READ
 
     @extend_schema(
         tags=["submissions"],
@@ -78,6 +82,32 @@ class SubmissionDetailView(TenantApiView):
         body = submission_data(detail.submission)
         body["deliveries"] = [delivery_data(*parts) for parts in detail.deliveries]
         return Response(body)
+
+    @extend_schema(
+        tags=["submissions"],
+        operation_id="submissions_erase",
+        summary="Erase a submission's personal data (GDPR Art. 17; scope: admin)",
+        description="Removes its payload, attachments and IP, cancels its open and inbox "
+        "deliveries and clears the response bodies and headers of its attempts. The id is "
+        "kept as a tombstone: a resend of the same `submission_id` (or a provider's retry) is "
+        "`200 duplicate`, not a new lead; `GET` of it is `404` from now on. Erasing again "
+        "answers the same.",
+        parameters=[SUBMISSION_ID],
+        request=None,
+        responses={200: EraseResultSerializer, **error_responses("not_found")},
+    )
+    def delete(self, request, submission_id: str):
+        tombstone = Submission.objects.filter(
+            tenant=self.tenant, submission_id=submission_id, erased_at__isnull=False
+        ).exists()
+        if not tombstone:
+            matching = erasure.submissions_matching(tenant=self.tenant, submission_id=submission_id)
+            result = erasure.submissions_erase(
+                tenant=self.tenant, submissions=matching, actor=f"api key {request.auth.prefix}"
+            )
+            if not result.submission_ids:
+                raise _no_submission(submission_id)
+        return Response({"submission_id": submission_id, "status": "erased"})
 
 
 class SubmissionReplayView(TenantApiView):

@@ -46,6 +46,10 @@ class Submission(TimeStampedModel):
     requested_destinations = models.JSONField(
         null=True, blank=True, help_text="Destination names the sender restricted fan-out to."
     )
+    # Erased on request (GDPR Art. 17): the row stays as a tombstone holding the id, so a resend
+    # of it is a duplicate, not a new lead; payload and attachments are gone.
+    erased_at = models.DateTimeField(null=True, blank=True)
+    erased_by = models.CharField(max_length=150, blank=True, help_text="Operator or key prefix.")
 
     class Meta:
         ordering = ["-received_at", "-id"]

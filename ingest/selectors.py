@@ -36,7 +36,9 @@ def submission_list(
 ) -> SubmissionPage:
     """Newest first, by keyset on (received_at, id): rows arriving meanwhile are newer than any
     cursor, so paging on neither skips nor repeats a row."""
-    rows = Submission.objects.filter(tenant=tenant).order_by("-received_at", "-id")
+    rows = Submission.objects.filter(tenant=tenant, erased_at__isnull=True).order_by(
+        "-received_at", "-id"
+    )
     if since:
         rows = rows.filter(received_at__gte=since)
     if until:
@@ -82,7 +84,10 @@ class SubmissionDetail:
 
 
 def submission_get(*, tenant: Tenant, submission_id: str) -> Submission | None:
-    return Submission.objects.filter(tenant=tenant, submission_id=submission_id).first()
+    """A live submission; an erased one is gone (its tombstone only answers resends)."""
+    return Submission.objects.filter(
+        tenant=tenant, submission_id=submission_id, erased_at__isnull=True
+    ).first()
 
 
 def submission_detail(*, tenant: Tenant, submission_id: str) -> SubmissionDetail | None:

@@ -78,6 +78,11 @@ class SubmissionPageSerializer(serializers.Serializer):
     next_cursor = serializers.CharField(allow_null=True)
 
 
+class EraseResultSerializer(serializers.Serializer):
+    submission_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=["erased"])
+
+
 class SubmissionQuerySerializer(serializers.Serializer):
     since = serializers.DateTimeField(required=False, help_text="Received at or after.")
     until = serializers.DateTimeField(required=False, help_text="Received before.")

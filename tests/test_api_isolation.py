@@ -51,6 +51,7 @@ def world(signed, api, receiver):
 
 ENDPOINTS = [
     ("get", "/v1/submissions/{a_id}", None),
+    ("delete", "/v1/submissions/{a_id}", None),
     ("post", "/v1/submissions/{a_id}/replay", {}),
     ("post", "/v1/submissions/{a_id}/replay", {"destinations": ["a-crm"]}),
     ("get", "/v1/destinations/a-crm", None),

@@ -26,6 +26,7 @@ ENDPOINTS = {
     ("POST", "/v1/ack"),
     ("GET", "/v1/submissions"),
     ("GET", "/v1/submissions/{submission_id}"),
+    ("DELETE", "/v1/submissions/{submission_id}"),
     ("POST", "/v1/submissions/{submission_id}/replay"),
     ("GET", "/v1/destinations"),
     ("POST", "/v1/destinations"),
