@@ -88,3 +88,22 @@ def test_readme_starts_with_the_two_commands():
 
     assert "make run" in first_screen
     assert "make test" in first_screen
+
+
+def test_compose_puts_nginx_in_front_and_gunicorn_out_of_reach():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    nginx, web = services["nginx"], services["web"]
+
+    assert "ports" not in web, "gunicorn's sync workers must not face clients directly"
+    assert nginx["ports"] == ["8000:8080"]
+    assert nginx["environment"]["FORMBRIDGE_UPSTREAM"] == "web:8000"
+    assert web["environment"]["TRUSTED_PROXY_COUNT"] == "1"
+    [mount] = nginx["volumes"]
+    template, target = mount.split(":")[:2]
+    assert (ROOT / template).is_file() and target.startswith("/etc/nginx/templates/")
+    text = (ROOT / template).read_text()
+    for variable in ("FORMBRIDGE_UPSTREAM", "NGINX_PORT", "NGINX_MAX_BODY"):
+        assert "${" + variable + "}" in text and variable in nginx["environment"]
+    for directive in ("client_header_timeout", "client_body_timeout", "proxy_request_buffering on"):
+        assert directive in text
