@@ -34,6 +34,11 @@ def _loop() -> asyncio.AbstractEventLoop:
     return _local.loop
 
 
+def event_loop() -> asyncio.AbstractEventLoop:
+    """This thread's loop: tasks created on it run whenever `run()` runs it."""
+    return _loop()
+
+
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine to completion on this thread's loop (kept between calls, with its pools)."""
     return _loop().run_until_complete(coroutine)

@@ -1,5 +1,5 @@
-"""The drain loop: claim a batch of due deliveries, send them concurrently on one asyncio loop
-(up to DELIVERY_HTTP_CONCURRENCY in flight), record the outcomes.
+"""The drain loop: claim due deliveries, send them concurrently on one asyncio loop (up to
+DELIVERY_HTTP_CONCURRENCY in flight), record the outcomes as they arrive, claim again.
 
 One Celery task drains many deliveries: a task per delivery would cap throughput at what Celery
 itself can run (~1k tasks/s on 2 cores), far below what HTTP allows.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 
 from django.conf import settings
@@ -21,6 +22,9 @@ from .engine import Claimed
 from .models import AttemptOutcome
 
 logger = logging.getLogger(__name__)
+
+# How long finished sends may wait for their outcome to be recorded while others are in flight.
+RECORD_EVERY_SECONDS = 0.05
 
 
 async def send_one(claimed: Claimed) -> Outcome:
@@ -41,37 +45,76 @@ async def send_one(claimed: Claimed) -> Outcome:
         )
 
 
+def _slots() -> asyncio.Semaphore:
+    return aio.loop_resource(
+        "dispatcher.slots", lambda: asyncio.Semaphore(settings.DELIVERY_HTTP_CONCURRENCY)
+    )
+
+
+async def _bounded(claimed: Claimed) -> Outcome:
+    async with _slots():
+        return await send_one(claimed)
+
+
 async def _send_all(batch: list[Claimed]) -> list[Outcome]:
-    in_flight = asyncio.Semaphore(settings.DELIVERY_HTTP_CONCURRENCY)
-
-    async def bounded(claimed: Claimed) -> Outcome:
-        async with in_flight:
-            return await send_one(claimed)
-
-    return await asyncio.gather(*(bounded(claimed) for claimed in batch))
+    return await asyncio.gather(*(_bounded(claimed) for claimed in batch))
 
 
 def send_batch(batch: list[Claimed]) -> list[tuple[Claimed, Outcome]]:
+    """Send a batch and wait for all of it (tests, and callers that want one step)."""
     return list(zip(batch, aio.run(_send_all(batch)), strict=True))
 
 
+async def _settle(tasks: set[asyncio.Task], seconds: float) -> None:
+    """Let the sends run until they are all done or `seconds` have passed."""
+    await asyncio.wait(tasks, timeout=seconds)
+
+
+def _longest_wait(in_flight) -> float:
+    """The longest the sends already in flight can hold every slot, as the lease reckons it."""
+    in_flight = list(in_flight)
+    if not in_flight:
+        return 0.0
+    slowest = max(
+        c.job.destination.timeout_seconds + c.job.destination.connect_timeout_seconds
+        for c in in_flight
+    )
+    return math.ceil(len(in_flight) / settings.DELIVERY_HTTP_CONCURRENCY) * slowest
+
+
 def drain(*, time_budget_seconds: float = 20.0, batch_size: int | None = None) -> int:
-    """Send due deliveries until there are none (or the time budget is spent); returns how many."""
+    """Send due deliveries until there are none (or the time budget is spent); returns how many.
+
+    Pipelined: outcomes are recorded as they arrive (every RECORD_EVERY_SECONDS at most) and the
+    freed slots are claimed again, so a slow receiver holds up only its own deliveries, never
+    the rest of the batch it was claimed with (another tenant's, say)."""
     batch_size = batch_size or settings.DELIVERY_BATCH_SIZE
     deadline = time.monotonic() + time_budget_seconds
+    loop = aio.event_loop()
+    pending: dict[asyncio.Task, Claimed] = {}
     sent = 0
     while True:
-        batch = engine.deliveries_claim(limit=batch_size)
-        if not batch:
-            # Let the next submission wake a new drain, then look once more (see delivery.wakeup).
-            wakeup.release()
-            batch = engine.deliveries_claim(limit=batch_size)
-            if not batch:
-                return sent
-        wakeup.keep_alive()
-        engine.deliveries_record(send_batch(batch))
-        sent += len(batch)
-        if time.monotonic() > deadline:
+        over_budget = time.monotonic() > deadline
+        if not over_budget and len(pending) <= batch_size // 2:
+            batch = engine.deliveries_claim(
+                limit=batch_size - len(pending), ahead_seconds=_longest_wait(pending.values())
+            )
+            if not batch and not pending:
+                # Let the next submission wake a new drain, then look once more (delivery.wakeup).
+                wakeup.release()
+                batch = engine.deliveries_claim(limit=batch_size)
+                if not batch:
+                    return sent
+            if batch:
+                wakeup.keep_alive()
+            for claimed in batch:
+                pending[loop.create_task(_bounded(claimed))] = claimed
+        if not pending:  # over budget with nothing in flight
             # Hand over to a fresh task so one task never holds a worker slot indefinitely.
             wakeup.request_drain(force=True)
             return sent
+        aio.run(_settle(set(pending), RECORD_EVERY_SECONDS))
+        done = [task for task in pending if task.done()]
+        if done:
+            engine.deliveries_record([(pending.pop(task), task.result()) for task in done])
+            sent += len(done)

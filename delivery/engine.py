@@ -110,8 +110,12 @@ _CLAIM_COLUMNS = {
 }
 
 
-def deliveries_claim(*, limit: int, now: datetime | None = None) -> list[Claimed]:
-    """Lease up to `limit` due deliveries to this worker, honouring each destination's limits."""
+def deliveries_claim(
+    *, limit: int, now: datetime | None = None, ahead_seconds: float = 0.0
+) -> list[Claimed]:
+    """Lease up to `limit` due deliveries to this worker, honouring each destination's limits.
+    `ahead_seconds`: how long the sends this worker already has in flight may take; new rows
+    may wait behind them for a slot, so their lease covers it."""
     now = now or timezone.now()
     poisoned: list[tuple[UUID, str]] = []
     with transaction.atomic():
@@ -157,7 +161,9 @@ def deliveries_claim(*, limit: int, now: datetime | None = None) -> list[Claimed
         Delivery.objects.filter(id__in=[row["id"] for row in chosen]).update(
             status=DeliveryStatus.IN_FLIGHT,
             lease_until=now
-            + timedelta(seconds=rounds * slowest + settings.DELIVERY_LEASE_MARGIN_SECONDS),
+            + timedelta(
+                seconds=ahead_seconds + rounds * slowest + settings.DELIVERY_LEASE_MARGIN_SECONDS
+            ),
             lease_token=token,
             updated_at=now,
         )

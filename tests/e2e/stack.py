@@ -37,6 +37,12 @@ class Received:
         return json.loads(self.body)
 
 
+class _Server(ThreadingHTTPServer):
+    # The default listen backlog (5) refuses connections when a batch opens dozens at once: the
+    # receiver would fail by accident, not by its script.
+    request_queue_size = 256
+
+
 @dataclass
 class Receiver:
     """Answers each path with the next step of its script (the last one repeats). A step is a
@@ -80,7 +86,7 @@ class Receiver:
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 

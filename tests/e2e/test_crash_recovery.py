@@ -25,6 +25,8 @@ class SlowReceiver(Receiver):
 
     def start(self):
         super().start()
+        # A short backlog as well: connections queue, so many deliveries are in flight at once.
+        self.server.socket.listen(5)
         handler = self.server.RequestHandlerClass
         original = handler.do_POST
 
@@ -52,7 +54,9 @@ def test_sigkill_and_lost_messages_lose_nothing(signed, tmp_path, settings):
         retry_schedule=[0.5],
         max_attempts=10,
     )
-    env = process_env(DELIVERY_LEASE_MARGIN_SECONDS="1")
+    # Queued connections time out and are retried; the circuit breaker (its own tests) would
+    # only add its cool-down to the wait.
+    env = process_env(DELIVERY_LEASE_MARGIN_SECONDS="1", DELIVERY_CIRCUIT_FAILURES="1000000")
     log = tmp_path / "celery.log"
     beat = start_celery("beat", env, log, "--schedule", str(tmp_path / "beat-schedule"))
     worker = start_celery(

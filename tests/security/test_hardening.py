@@ -466,3 +466,40 @@ def test_the_admin_answers_an_absurd_overlap_with_a_message(client, acme, admin_
     assert response.status_code == 200
     assert "overlap window must be from 0 to" in response.content.decode()
     assert SigningSecret.objects.filter(tenant_id="t_acme").count() == 1
+
+
+# --- beyond the findings: a slow receiver holds up only its own deliveries ---
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_slow_receiver_does_not_hold_up_another_tenants_deliveries(signed, receiver):
+    import threading
+    import time
+
+    from tests.factories import tenant_with_secret
+
+    slow_tenant, fast_tenant = tenant_with_secret("t_slowpoke"), tenant_with_secret("t_fast")
+    rest_destination(slow_tenant, receiver, path="/slow", timeout_seconds=10)
+    rest_destination(fast_tenant, receiver, path="/fast")
+    receiver.set("/slow", [("slow", 4)])
+    signed.submit(slow_tenant)
+    [first] = signed.submit(fast_tenant)
+    drain = threading.Thread(target=dispatcher.drain, kwargs={"time_budget_seconds": 8})
+    drain.start()
+    try:
+        time.sleep(0.5)
+        # The fast tenant's delivery is recorded while the slow one is still in flight...
+        assert Delivery.objects.get(submission__submission_id=first).status == "succeeded"
+        assert Delivery.objects.get(tenant_id="t_slowpoke").status == DeliveryStatus.IN_FLIGHT
+        # ...and its next submission goes out at once, not after the slow batch.
+        submitted = time.monotonic()
+        [second] = signed.submit(fast_tenant)
+        deadline = submitted + 2
+        while time.monotonic() < deadline and len(receiver.at("/fast")) < 2:
+            time.sleep(0.05)
+        assert len(receiver.at("/fast")) == 2, "the fast tenant waited for the slow receiver"
+        assert Delivery.objects.get(tenant_id="t_slowpoke").status == DeliveryStatus.IN_FLIGHT
+    finally:
+        drain.join()
+    assert Delivery.objects.get(submission__submission_id=second).status == "succeeded"
+    assert Delivery.objects.get(tenant_id="t_slowpoke").status == "succeeded"
