@@ -24,7 +24,7 @@ from .models import AttemptOutcome
 logger = logging.getLogger(__name__)
 
 # How long finished sends may wait for their outcome to be recorded while others are in flight.
-RECORD_EVERY_SECONDS = 0.05
+RECORD_EVERY_SECONDS = 0.02
 
 
 async def send_one(claimed: Claimed) -> Outcome:

@@ -4,6 +4,7 @@ local HTTP receiver whose behaviour a test changes mid-run."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -31,6 +32,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     answered: int | None = None  # the status sent back; None: reset or cut off
+    when: float = field(default_factory=time.monotonic)  # arrival, on this process's clock
 
     @property
     def event(self) -> dict:
@@ -42,12 +44,16 @@ class _Server(ThreadingHTTPServer):
     # receiver would fail by accident, not by its script.
     request_queue_size = 256
 
+    def handle_error(self, request, client_address) -> None:
+        pass  # a client that hangs up mid-answer (a timeout we test) is not the receiver's error
+
 
 @dataclass
 class Receiver:
     """Answers each path with the next step of its script (the last one repeats). A step is a
-    status, (status, headers, body), "reset" (close the connection without an answer) or
-    ("slow", seconds) (wait, then answer 200)."""
+    status, (status, headers, body), "reset" (close the connection without an answer),
+    ("slow", seconds) (wait, then answer 200) or ("trickle", seconds) (answer 200 and send a
+    100-byte body one byte at a time over that long)."""
 
     scripts: dict[str, list] = field(default_factory=dict)
     requests: list[Received] = field(default_factory=list)
@@ -72,6 +78,17 @@ class Receiver:
                 if isinstance(step, tuple) and step[0] == "slow":
                     time.sleep(step[1])
                     step = 200
+                if isinstance(step, tuple) and step[0] == "trickle":
+                    self.send_response(200)
+                    self.send_header("Content-Length", "100")
+                    self.end_headers()
+                    with contextlib.suppress(OSError):  # the client may give up first
+                        for _ in range(100):
+                            self.wfile.write(b"x")
+                            self.wfile.flush()
+                            time.sleep(step[1] / 100)
+                    received.answered = 200
+                    return
                 status, headers, reply = step if isinstance(step, tuple) else (step, {}, None)
                 reply = json.dumps({"status": status}).encode() if reply is None else reply
                 self.send_response(status)

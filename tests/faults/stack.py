@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import httpx
 
@@ -128,3 +129,64 @@ class Supervised:
         self.watching.clear()
         with self.lock:
             stop(self.process)
+
+
+NGINX_TEMPLATE = ROOT / "deploy" / "nginx" / "formbridge.conf.template"
+
+
+def render_nginx(tmp: Path, *, upstream_port: int, port: int) -> Path:
+    """The template the compose nginx renders, wrapped in a main config a test can run."""
+    server = NGINX_TEMPLATE.read_text()
+    for name, value in {
+        "FORMBRIDGE_UPSTREAM": f"127.0.0.1:{upstream_port}",
+        "NGINX_PORT": f"127.0.0.1:{port}",
+        "NGINX_MAX_BODY": "12m",
+    }.items():
+        server = server.replace("${" + name + "}", value)
+    (tmp / "formbridge.conf").write_text(server)
+    config = tmp / "nginx.conf"
+    config.write_text(
+        f"""daemon off;
+worker_processes 2;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    include {tmp}/formbridge.conf;
+}}
+"""
+    )
+    return config
+
+
+def start_nginx(tmp: Path, *, upstream_port: int, port: int) -> subprocess.Popen:
+    """Debian's nginx with the compose template, in front of gunicorn at `upstream_port`."""
+    config = render_nginx(tmp, upstream_port=upstream_port, port=port)
+    for folder in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (tmp / folder).mkdir(exist_ok=True)
+    process = subprocess.Popen(
+        [shutil.which("nginx") or "/usr/sbin/nginx", "-c", str(config), "-p", str(tmp)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+    def serving() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return process.poll() is not None
+
+    try:
+        wait_until(serving, seconds=15, what=lambda: (tmp / "error.log").read_text())
+        assert process.poll() is None, (tmp / "error.log").read_text()
+    except AssertionError:
+        stop(process)
+        raise
+    return process

@@ -12,56 +12,22 @@ import json
 import os
 import shutil
 import socket
-import subprocess
 import threading
 import time
 from contextlib import ExitStack
-from pathlib import Path
 
 import httpx
 import pytest
 from django.db import connection
 
 from ingest.models import Submission
-from tests.e2e.stack import ROOT, stop, wait_until
+from tests.e2e.stack import stop, wait_until
 from tests.factories import tenant_with_secret
-from tests.faults.stack import free_port, start_web
+from tests.faults.stack import free_port, start_nginx, start_web
 from tests.signing import signed_headers
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 SLOW_CONNECTIONS = 200
-TEMPLATE = ROOT / "deploy" / "nginx" / "formbridge.conf.template"
-
-
-def render_nginx(tmp: Path, *, upstream_port: int, port: int) -> Path:
-    """The template the compose nginx renders, wrapped in a main config a test can run."""
-    server = TEMPLATE.read_text()
-    for name, value in {
-        "FORMBRIDGE_UPSTREAM": f"127.0.0.1:{upstream_port}",
-        "NGINX_PORT": f"127.0.0.1:{port}",
-        "NGINX_MAX_BODY": "12m",
-    }.items():
-        server = server.replace("${" + name + "}", value)
-    (tmp / "formbridge.conf").write_text(server)
-    config = tmp / "nginx.conf"
-    config.write_text(
-        f"""daemon off;
-worker_processes 2;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    include {tmp}/formbridge.conf;
-}}
-"""
-    )
-    return config
 
 
 class Slowloris:
@@ -154,22 +120,9 @@ def test_slow_clients_starve_bare_gunicorn_but_not_nginx_in_front(tmp_path):
         assert bare_answer is None, "the attack did not reproduce; the test proves nothing"
 
         # When nginx stands in front and 200 connections trickle their headers
-        config = render_nginx(tmp_path, upstream_port=web_port, port=nginx_port)
-        for folder in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-            (tmp_path / folder).mkdir()
-        nginx = subprocess.Popen(
-            [shutil.which("nginx"), "-c", str(config), "-p", str(tmp_path)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        nginx = start_nginx(tmp_path, upstream_port=web_port, port=nginx_port)
         running.callback(stop, nginx)
         fronted = f"http://127.0.0.1:{nginx_port}"
-        wait_until(
-            lambda: timed(lambda: httpx.get(f"{fronted}/healthz", timeout=1))[1] is not None,
-            seconds=15,
-            what=lambda: (tmp_path / "error.log").read_text(),
-        )
         wait_until(  # the bare attack's connections are gone from gunicorn
             lambda: timed(lambda: httpx.get(f"{bare}/healthz", timeout=1))[1] is not None,
             seconds=40,
