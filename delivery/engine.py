@@ -56,6 +56,51 @@ class Claimed:
     received_at: datetime  # of the submission: delivery latency counts from here
 
 
+# A claim reads past rows it had to park (a throttled destination's backlog) this many times, so
+# one tenant's backlog cannot crowd another tenant's due rows out of a claim.
+MAX_CLAIM_READS = 4
+
+
+def _choose(
+    limit: int, now: datetime, poisoned: list[tuple[UUID, str]]
+) -> tuple[list[dict], dict[UUID, Destination]]:
+    """The due rows that may be sent now (locked), up to `limit`; the rest of what was read is
+    parked. Reads again while the window was full and some of it had to be parked."""
+    chosen: list[dict] = []
+    destinations: dict[UUID, Destination] = {}
+    taken: dict[UUID, int] = defaultdict(int)  # chosen per destination, in this claim
+    for _ in range(MAX_CLAIM_READS):
+        wanted = limit - len(chosen)
+        candidates = _read_candidates(wanted, now, poisoned, skip=[r["id"] for r in chosen])
+        by_destination: dict[UUID, list[dict]] = defaultdict(list)
+        for row in candidates:
+            by_destination[row["destination_id"]].append(row)
+        new = [d for d in by_destination if d not in destinations]
+        destinations |= Destination.objects.in_bulk(new)
+        in_flight = dict(
+            Delivery.objects.filter(
+                destination_id__in=by_destination,
+                status=DeliveryStatus.IN_FLIGHT,
+                lease_until__gte=now,
+            )
+            .values_list("destination_id")
+            .annotate(n=Count("id"))
+        )
+        parked = 0
+        for destination_id, rows in by_destination.items():
+            destination = destinations[destination_id]
+            busy = in_flight.get(destination_id, 0) + taken[destination_id]
+            allowed = _allowance(destination, len(rows), busy, now) if destination.enabled else 0
+            chosen.extend(rows[:allowed])
+            taken[destination_id] += min(allowed, len(rows))
+            if rows[allowed:]:
+                _park([row["id"] for row in rows[allowed:]], destination, now)
+                parked += len(rows) - allowed
+        if len(candidates) < wanted or not parked or len(chosen) >= limit:
+            break
+    return chosen, destinations
+
+
 def _due(now: datetime) -> Q:
     expired_lease = Q(status=DeliveryStatus.IN_FLIGHT, lease_until__lt=now)
     return Q(status__in=WAITING_STATUSES, next_attempt_at__lte=now) | expired_lease
@@ -119,35 +164,9 @@ def deliveries_claim(
     now = now or timezone.now()
     poisoned: list[tuple[UUID, str]] = []
     with transaction.atomic():
-        candidates = _read_candidates(limit, now, poisoned)
+        chosen, destinations = _choose(limit, now, poisoned)
         if poisoned:
             _dead_letter_poison(poisoned, stage="claim", now=now)
-        if not candidates:
-            return []
-        by_destination: dict[UUID, list[dict]] = defaultdict(list)
-        for row in candidates:
-            by_destination[row["destination_id"]].append(row)
-        destinations = Destination.objects.in_bulk(list(by_destination))
-        in_flight = dict(
-            Delivery.objects.filter(
-                destination_id__in=by_destination,
-                status=DeliveryStatus.IN_FLIGHT,
-                lease_until__gte=now,
-            )
-            .values_list("destination_id")
-            .annotate(n=Count("id"))
-        )
-        chosen: list[dict] = []
-        for destination_id, rows in by_destination.items():
-            destination = destinations[destination_id]
-            allowed = (
-                _allowance(destination, len(rows), in_flight.get(destination_id, 0), now)
-                if destination.enabled
-                else 0
-            )
-            chosen.extend(rows[:allowed])
-            if rows[allowed:]:
-                _park([row["id"] for row in rows[allowed:]], destination, now)
         if not chosen:
             return []
         token = new_uuid7()
@@ -214,19 +233,23 @@ def _due_rows(now: datetime):
     )
 
 
-def _read_candidates(limit: int, now: datetime, poisoned: list[tuple[UUID, str]]) -> list[dict]:
-    """Due rows as plain values; an unreadable row is put in `poisoned`, the rest go on."""
+def _read_candidates(
+    limit: int, now: datetime, poisoned: list[tuple[UUID, str]], skip: list[UUID]
+) -> list[dict]:
+    """Due rows as plain values (but those in `skip`); an unreadable row is put in `poisoned`,
+    the rest go on."""
+    due = _due_rows(now).exclude(id__in=skip) if skip else _due_rows(now)
     try:
         with transaction.atomic():
             return [
                 dict(zip(_CLAIM_COLUMNS.values(), row, strict=True))
-                for row in _due_rows(now).values_list(*_CLAIM_COLUMNS)[:limit]
+                for row in due.values_list(*_CLAIM_COLUMNS)[:limit]
             ]
     except _UNREADABLE:
         pass
     # Slow path, only when a batch could not be read: ids (always readable), then row by row.
     rows = []
-    for delivery_id in _due_rows(now).values_list("id", flat=True)[:limit]:
+    for delivery_id in due.values_list("id", flat=True)[:limit]:
         try:
             with transaction.atomic():
                 values = Delivery.objects.filter(id=delivery_id).values_list(*_CLAIM_COLUMNS)

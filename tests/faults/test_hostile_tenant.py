@@ -37,7 +37,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from delivery import services as delivery_services
-from delivery.models import Delivery, DeliveryStatus, Destination
+from delivery.models import Delivery, DeliveryAttempt, DeliveryStatus, Destination
 from ingest.models import Submission
 from tenants.services import api_key_create
 from tests.e2e.stack import start_celery, stop, wait_until
@@ -436,6 +436,15 @@ def test_a_hostile_tenant_cannot_stall_or_cost_another_tenant(tmp_path, receiver
             "p99": round(percentile(values, 0.99) * 1000, 1),
         }
 
+    # Where the time goes: from the stored row to the first attempt's start (the engine's pickup).
+    pickup = {
+        submission_id: (started - received).total_seconds()
+        for submission_id, started, received in DeliveryAttempt.objects.filter(
+            tenant_id="t_b", number=1
+        ).values_list(
+            "delivery__submission__submission_id", "started_at", "delivery__submission__received_at"
+        )
+    }
     in_baseline = [s for s in stored if baseline_started <= b_load.sent_at[s] < attack_started]
     in_attack = [s for s in stored if attack_started <= b_load.sent_at[s] <= attack_ended]
     report = {
@@ -444,6 +453,8 @@ def test_a_hostile_tenant_cannot_stall_or_cost_another_tenant(tmp_path, receiver
         "b_delivered": len(first_seen),
         "b_baseline_first_attempt_ms": figures(in_baseline, latency),
         "b_under_attack_first_attempt_ms": figures(in_attack, latency),
+        "b_baseline_pickup_ms": figures(in_baseline, pickup),
+        "b_under_attack_pickup_ms": figures(in_attack, pickup),
         "b_baseline_ingest_ms": figures(in_baseline, b_load.answered_in),
         "b_under_attack_ingest_ms": figures(in_attack, b_load.answered_in),
         "a_requests": len(attacker.sent),

@@ -503,3 +503,25 @@ def test_a_slow_receiver_does_not_hold_up_another_tenants_deliveries(signed, rec
         drain.join()
     assert Delivery.objects.get(submission__submission_id=second).status == "succeeded"
     assert Delivery.objects.get(tenant_id="t_slowpoke").status == "succeeded"
+
+
+def test_one_tenants_throttled_backlog_does_not_crowd_another_out_of_a_claim(
+    signed, acme, globex, receiver
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    throttled = rest_destination(acme, receiver, path="/throttled", max_concurrency=1)
+    rest_destination(globex, receiver, path="/fine")
+    signed.submit(acme, 250)
+    [theirs] = signed.submit(globex)
+    # The backlog is older than the other tenant's row: it comes first in due order.
+    Delivery.objects.filter(destination=throttled.destination).update(
+        next_attempt_at=timezone.now() - timedelta(minutes=5)
+    )
+
+    claimed = engine.deliveries_claim(limit=100)
+
+    assert theirs in {c.job.submission_id for c in claimed}
+    assert sum(c.job.destination.tenant_id == "t_acme" for c in claimed) == 1
