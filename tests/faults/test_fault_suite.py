@@ -23,7 +23,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from contextlib import ExitStack
-from dataclasses import field
+from dataclasses import dataclass, field
 
 import httpx
 import pytest
@@ -44,6 +44,7 @@ LOAD_PER_SECOND = 15
 WORKER_KILLS = 3
 
 
+@dataclass
 class Load:
     """Signed POST /v1/ingest at a steady rate, each with its own submission_id."""
 
