@@ -1,11 +1,14 @@
-"""Fuzzing the ingest and events endpoints with hostile input (hypothesis): invalid UTF-8, deep
-nesting, huge numbers and strings, NUL bytes, duplicate keys, odd content types and header
-values. Every answer is a clean 4xx/2xx JSON; a rejected request stores nothing."""
+"""Fuzzing every endpoint with hostile input (hypothesis): invalid UTF-8, deep nesting, huge
+numbers and strings, NUL bytes, duplicate keys, odd content types, hostile headers on every
+endpoint, hostile path parameters, times at the edges of what a store holds, and the admin's
+lists. Every answer is a clean 4xx/2xx JSON; a rejected request stores nothing; whatever is
+accepted reads back."""
 
 from __future__ import annotations
 
 import json
 import time
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -162,3 +165,148 @@ def test_read_api_query_strings(client, acme, query):
     for path in ("/v1/submissions", "/v1/inbox"):
         response = client.get(path, query, headers={"Authorization": f"Bearer {key}"})
         assert_clean(response)
+
+
+# --- every path parameter, every header, every time a store must read back ---
+
+PATH_VALUES = st.one_of(
+    st.text(min_size=1, max_size=80).map(lambda t: quote(t, safe="")),
+    st.binary(min_size=1, max_size=20).map(lambda b: quote(b, safe="")),
+    st.sampled_from(["a%00b", "%00", "%ff%fe", "..%2F..", "x" * 65, "%C0%AE", "a%0D%0Ab", "%2e"]),
+)
+PATH_ENDPOINTS = (
+    ("get", "/v1/submissions/{}"),
+    ("delete", "/v1/submissions/{}"),
+    ("post", "/v1/submissions/{}/replay"),
+    ("get", "/v1/destinations/{}"),
+    ("patch", "/v1/destinations/{}"),
+    ("delete", "/v1/destinations/{}"),
+    ("post", "/v1/destinations/{}/test"),
+)
+
+
+@FUZZ
+@given(value=PATH_VALUES)
+def test_every_path_parameter_survives_hostile_text(client, acme, value):
+    key = api_key_create(tenant=acme.tenant, scopes=["read", "admin"]).key
+    before = Submission.objects.count()
+    for method, template in PATH_ENDPOINTS:
+        response = client.generic(
+            method.upper(),
+            template.format(value),
+            data=b"{}",
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert_clean(response)
+    assert Submission.objects.count() == before
+
+
+ENDPOINTS = (
+    ("post", "/v1/ingest"),
+    ("post", "/v1/events"),
+    ("get", "/v1/inbox"),
+    ("post", "/v1/ack"),
+    ("get", "/v1/submissions"),
+    ("get", "/v1/submissions/x"),
+    ("delete", "/v1/submissions/x"),
+    ("get", "/v1/destinations"),
+    ("post", "/v1/destinations"),
+    ("get", "/v1/destinations/x"),
+)
+HEADER_NAMES = (
+    "Authorization",
+    "X-Request-Id",
+    "Idempotency-Key",
+    "X-Form-Id",
+    "X-Source",
+    "X-Tenant-Id",
+    "X-Timestamp",
+    "X-Signature",
+    "Content-Length",
+    "Transfer-Encoding",
+    "X-Forwarded-For",
+)
+
+
+@FUZZ
+@given(
+    headers=st.dictionaries(st.sampled_from(HEADER_NAMES), HEADER_TEXT, max_size=5),
+    with_key=st.booleans(),
+)
+def test_every_endpoint_survives_hostile_headers(client, acme, headers, with_key):
+    key = api_key_create(tenant=acme.tenant, scopes=["ingest", "read", "inbox", "admin"]).key
+    if with_key and "Authorization" not in headers:
+        headers = {**headers, "Authorization": f"Bearer {key}"}
+    before = Submission.objects.count()
+    for method, path in ENDPOINTS:
+        response = client.generic(
+            method.upper(), path, data=b"{}", content_type="application/json", headers=headers
+        )
+        assert_clean(response)
+    assert Submission.objects.count() - before <= 1  # only a well-formed event may be stored
+
+
+EDGE_TIMES = st.builds(
+    "{:04d}-{}T{}{}".format,
+    st.sampled_from([1, 2, 1970, 9998, 9999]),
+    st.sampled_from(["01-01", "12-31", "06-15"]),
+    st.sampled_from(["00:00:00", "23:59:59", "12:00", "23:59:59.999999"]),
+    st.sampled_from(["Z", "+00:00", "+01:00", "-01:00", "+14:00", "-12:00", ""]),
+)
+
+
+@FUZZ
+@given(submitted_at=EDGE_TIMES, x_timestamp=st.integers(min_value=-(10**12), max_value=10**13))
+def test_whatever_ingest_accepts_reads_back(client, acme, submitted_at, x_timestamp):
+    key = api_key_create(tenant=acme.tenant, scopes=["read"]).key
+    body = json.dumps({"payload": {"a": 1}, "submitted_at": submitted_at}).encode()
+    timestamp = f"{time.time():.6f}"  # a fresh signature each example: no replay refusals
+    headers = {
+        "X-Tenant-Id": "t_acme",
+        "X-Timestamp": timestamp,
+        "X-Signature": sign(acme.signing_secret, timestamp, body),
+    }
+
+    response = client.post("/v1/ingest", body, content_type="application/json", headers=headers)
+    unsigned = client.post(
+        "/v1/ingest",
+        b"{}",
+        content_type="application/json",
+        headers={**headers, "X-Timestamp": str(x_timestamp)},
+    )
+
+    assert_clean(response)
+    assert response.status_code in (202, 400)
+    assert unsigned.status_code == 401
+    if response.status_code == 202:
+        submission_id = response.json()["submission_id"]
+        auth = {"Authorization": f"Bearer {key}"}
+        assert client.get(f"/v1/submissions/{submission_id}", headers=auth).status_code == 200
+        assert client.get("/v1/submissions", headers=auth).status_code == 200
+
+
+@FUZZ
+@given(
+    query=st.dictionaries(
+        st.sampled_from(["q", "received_at__gte", "received_at__lt", "tenant", "form", "p", "o"]),
+        HEADER_TEXT,
+        max_size=3,
+    ),
+    page=st.sampled_from(
+        [
+            "/admin/ingest/submission/",
+            "/admin/delivery/delivery/",
+            "/admin/delivery/deadletter/",
+            "/admin/delivery/deliveryattempt/",
+            "/admin/delivery/destination/",
+            "/admin/dashboard/",
+        ]
+    ),
+)
+def test_admin_lists_survive_hostile_query_strings(client, acme, admin_user, query, page):
+    client.force_login(admin_user)
+
+    response = client.get(page, query)
+
+    assert response.status_code < 500, (page, query)
