@@ -84,16 +84,18 @@ class DestinationAdmin(TenantScopedAdmin):
     search_fields = ("name",)
     actions = ("send_test", "enable_destinations", "disable_destinations")
     change_form_template = "admin/formbridge/destination_change_form.html"
-    readonly_fields = (*HEALTH_FIELDS, "signing")
+    readonly_fields = (*HEALTH_FIELDS, "signing", "config_redacted")
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(deleted_at__isnull=True)
 
     def get_fieldsets(self, request, obj=None):
         main = ["tenant", "name", "kind", "enabled"] if obj is None else ["name", "kind", "enabled"]
+        # Who may only look sees custom header values redacted: they are often credentials.
+        config = "config" if self.has_change_permission(request, obj) else "config_redacted"
         fieldsets = [
             (None, {"fields": main}),
-            ("Where", {"fields": ["url", "config"]}),
+            ("Where", {"fields": ["url", config]}),
             ("Authentication", {"fields": ["auth_mode", "auth_config", "auth_secret"]}),
             (
                 "Signing (Standard Webhooks)",
@@ -123,6 +125,14 @@ class DestinationAdmin(TenantScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return (*self.readonly_fields, "kind") if obj else self.readonly_fields
+
+    @admin.display(description="config")
+    def config_redacted(self, destination: Destination) -> str:
+        config = dict(destination.config)
+        config.pop("url", None)
+        if config.get("headers"):
+            config["headers"] = {name: "[redacted]" for name in config["headers"]}
+        return pretty_json(config)
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)

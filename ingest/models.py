@@ -49,7 +49,10 @@ class Submission(TimeStampedModel):
     # Erased on request (GDPR Art. 17): the row stays as a tombstone holding the id, so a resend
     # of it is a duplicate, not a new lead; payload and attachments are gone.
     erased_at = models.DateTimeField(null=True, blank=True)
-    erased_by = models.CharField(max_length=150, blank=True, help_text="Operator or key prefix.")
+    # db_default: rows inserted by plain SQL (bulk loads, the benchmarks) need not name it.
+    erased_by = models.CharField(
+        max_length=150, blank=True, default="", db_default="", help_text="Operator or key prefix."
+    )
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -77,7 +80,7 @@ class SeenSignature(models.Model):
     key = models.CharField(primary_key=True, max_length=128, help_text="tenant:sha256(sig)")
     seen_at = models.DateTimeField()
     # What the bytes made: a 409 tells a client whose answer was lost which submission it has.
-    submission_id = models.CharField(max_length=64, blank=True, default="")
+    submission_id = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["seen_at"]

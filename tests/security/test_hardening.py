@@ -525,3 +525,35 @@ def test_one_tenants_throttled_backlog_does_not_crowd_another_out_of_a_claim(
 
     assert theirs in {c.job.submission_id for c in claimed}
     assert sum(c.job.destination.tenant_id == "t_acme" for c in claimed) == 1
+
+
+def test_an_admin_viewer_sees_neither_header_values_nor_url_tokens(client, signed, acme, receiver):
+    from django.contrib.auth import get_user_model
+
+    from tenants.operators import operator_grant
+
+    token, query_key = "tok-viewer-0a1b2c3d", "qk-viewer-9z8y7x6w"
+    destination = rest_destination(
+        acme,
+        receiver,
+        config={"url": receiver.url("/v") + f"?key={query_key}", "headers": {"X-Api-Token": token}},
+    ).destination
+    receiver.set(f"/v?key={query_key}", [500])
+    signed.submit(acme)
+    dispatcher.drain()
+    viewer = get_user_model().objects.create_user("val", password="val-pass-123")
+    operator_grant(user=viewer, tenant=acme.tenant, role="viewer")
+    client.force_login(viewer)
+    attempt = DeliveryAttempt.objects.get()
+
+    pages = [
+        client.get(f"/admin/delivery/destination/{destination.pk}/change/"),
+        client.get(f"/admin/delivery/deliveryattempt/{attempt.pk}/change/"),
+        client.get(f"/admin/ingest/submission/{attempt.delivery.submission_id}/change/"),
+    ]
+
+    for page in pages:
+        assert page.status_code == 200
+        assert token not in page.content.decode()
+    assert "[redacted]" in pages[0].content.decode()
+    assert query_key not in pages[1].content.decode()
