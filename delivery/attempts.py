@@ -64,44 +64,44 @@ def _safe_headers(headers: dict[str, str], secrets: tuple[str, ...]) -> dict[str
     }
 
 
-def attempt_row(job: Job, outcome: Outcome) -> dict[str, Any]:
-    """The DeliveryAttempt columns for one try, every text storable and scrubbed."""
-    secrets = secrets_of(job.destination)
+def _row(job: Job, outcome: Outcome, **texts: Any) -> dict[str, Any]:
+    status = outcome.status_code
     return {
         "delivery_id": job.delivery_id,
         "tenant_id": job.destination.tenant_id,
         "number": job.attempt_number,
         "started_at": outcome.started_at,
         "duration_ms": max(0, outcome.duration_ms),
-        "request_method": safe_text(outcome.request_method, limit=8),
-        "request_url": _scrub(safe_text(redact_url(outcome.request_url), limit=2048), secrets),
-        "request_headers": _safe_headers(outcome.request_headers, secrets),
-        "response_status": outcome.status_code,
-        "response_headers": _safe_headers(outcome.response_headers, secrets),
-        "response_body": _scrub(
-            safe_text(outcome.response_body, limit=RESPONSE_BODY_LIMIT), secrets
-        ),
-        "error": _scrub(safe_text(outcome.error, limit=ERROR_LIMIT), secrets),
+        "response_status": status if isinstance(status, int) and 0 <= status < 1000 else None,
         "outcome": outcome.outcome,
+        **texts,
     }
+
+
+def attempt_row(job: Job, outcome: Outcome) -> dict[str, Any]:
+    """The DeliveryAttempt columns for one try, every text storable and scrubbed."""
+    secrets = secrets_of(job.destination)
+    return _row(
+        job,
+        outcome,
+        request_method=safe_text(outcome.request_method, limit=8),
+        request_url=_scrub(safe_text(redact_url(outcome.request_url), limit=2048), secrets),
+        request_headers=_safe_headers(outcome.request_headers, secrets),
+        response_headers=_safe_headers(outcome.response_headers, secrets),
+        response_body=_scrub(safe_text(outcome.response_body, limit=RESPONSE_BODY_LIMIT), secrets),
+        error=_scrub(safe_text(outcome.error, limit=ERROR_LIMIT), secrets),
+    )
 
 
 def minimal_attempt_row(job: Job, outcome: Outcome, reason: str) -> dict[str, Any]:
     """What is left to record when the full row could not be stored: no remote text at all."""
-    return {
-        "delivery_id": job.delivery_id,
-        "tenant_id": job.destination.tenant_id,
-        "number": job.attempt_number,
-        "started_at": outcome.started_at,
-        "duration_ms": max(0, outcome.duration_ms),
-        "request_method": "",
-        "request_url": "",
-        "request_headers": {},
-        "response_status": outcome.status_code
-        if isinstance(outcome.status_code, int) and 0 <= outcome.status_code < 1000
-        else None,
-        "response_headers": {},
-        "response_body": "",
-        "error": reason[:ERROR_LIMIT],
-        "outcome": outcome.outcome,
-    }
+    return _row(
+        job,
+        outcome,
+        request_method="",
+        request_url="",
+        request_headers={},
+        response_headers={},
+        response_body="",
+        error=reason[:ERROR_LIMIT],
+    )

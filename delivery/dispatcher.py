@@ -23,8 +23,11 @@ from .models import AttemptOutcome
 
 logger = logging.getLogger(__name__)
 
-# How long finished sends may wait for their outcome to be recorded while others are in flight.
-RECORD_EVERY_SECONDS = 0.02
+# How often the loop looks for freed slots to claim while sends are in flight.
+LOOK_EVERY_SECONDS = 0.02
+# Finished outcomes are recorded in groups of half a batch, or after this long, whichever is
+# first: few, large transactions, and no outcome waits long while a slow receiver holds others.
+RECORD_EVERY_SECONDS = 0.1
 
 
 async def send_one(claimed: Claimed) -> Outcome:
@@ -85,19 +88,24 @@ def _longest_wait(in_flight) -> float:
 def drain(*, time_budget_seconds: float = 20.0, batch_size: int | None = None) -> int:
     """Send due deliveries until there are none (or the time budget is spent); returns how many.
 
-    Pipelined: outcomes are recorded as they arrive (every RECORD_EVERY_SECONDS at most) and the
-    freed slots are claimed again, so a slow receiver holds up only its own deliveries, never
-    the rest of the batch it was claimed with (another tenant's, say)."""
+    Pipelined: sends run while the loop claims again for the slots they free (every
+    LOOK_EVERY_SECONDS), and finished outcomes are recorded in groups (half a batch, or after
+    RECORD_EVERY_SECONDS), so a slow receiver holds up only its own deliveries, never the rest
+    of the batch it was claimed with (another tenant's, say)."""
     batch_size = batch_size or settings.DELIVERY_BATCH_SIZE
     deadline = time.monotonic() + time_budget_seconds
     loop = aio.event_loop()
-    pending: dict[asyncio.Task, Claimed] = {}
+    pending: dict[asyncio.Task, Claimed] = {}  # sending, or sent and not yet recorded
+    recorded_at = time.monotonic()
     sent = 0
     while True:
+        sending = [task for task in pending if not task.done()]
         over_budget = time.monotonic() > deadline
-        if not over_budget and len(pending) <= batch_size // 2:
+        # Claim a whole batch once only a quarter of one is still sending: claims stay large
+        # (each costs a transaction) and the sends never run dry.
+        if not over_budget and len(sending) <= batch_size // 4:
             batch = engine.deliveries_claim(
-                limit=batch_size - len(pending), ahead_seconds=_longest_wait(pending.values())
+                limit=batch_size, ahead_seconds=_longest_wait(pending[task] for task in sending)
             )
             if not batch and not pending:
                 # Let the next submission wake a new drain, then look once more (delivery.wakeup).
@@ -108,13 +116,21 @@ def drain(*, time_budget_seconds: float = 20.0, batch_size: int | None = None) -
             if batch:
                 wakeup.keep_alive()
             for claimed in batch:
-                pending[loop.create_task(_bounded(claimed))] = claimed
+                task = loop.create_task(_bounded(claimed))
+                pending[task] = claimed
+                sending.append(task)
         if not pending:  # over budget with nothing in flight
             # Hand over to a fresh task so one task never holds a worker slot indefinitely.
             wakeup.request_drain(force=True)
             return sent
-        aio.run(_settle(set(pending), RECORD_EVERY_SECONDS))
+        if sending:
+            aio.run(_settle(set(sending), LOOK_EVERY_SECONDS))
         done = [task for task in pending if task.done()]
-        if done:
+        if done and (
+            len(done) >= batch_size // 2
+            or len(done) == len(pending)
+            or time.monotonic() - recorded_at >= RECORD_EVERY_SECONDS
+        ):
             engine.deliveries_record([(pending.pop(task), task.result()) for task in done])
+            recorded_at = time.monotonic()
             sent += len(done)
