@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from formbridge.storable import safe_text
 
 from .connectors.base import RESPONSE_BODY_LIMIT, DestinationSnapshot, Job, Outcome
+from .models import AttemptOutcome
 
 REDACTED = "[redacted]"
 # Shorter values are too likely to occur by chance ("prod", "json") to be cut out of bodies.
@@ -66,16 +67,39 @@ def _safe_headers(headers: dict[str, str], secrets: tuple[str, ...]) -> dict[str
 
 def _row(job: Job, outcome: Outcome, **texts: Any) -> dict[str, Any]:
     status = outcome.status_code
-    return {
-        "delivery_id": job.delivery_id,
-        "tenant_id": job.destination.tenant_id,
-        "number": job.attempt_number,
-        "started_at": outcome.started_at,
-        "duration_ms": max(0, outcome.duration_ms),
-        "response_status": status if isinstance(status, int) and 0 <= status < 1000 else None,
-        "outcome": outcome.outcome,
+    return _columns(
+        job.delivery_id,
+        job.destination.tenant_id,
+        number=job.attempt_number,
+        started_at=outcome.started_at,
+        duration_ms=max(0, outcome.duration_ms),
+        response_status=status if isinstance(status, int) and 0 <= status < 1000 else None,
+        outcome=outcome.outcome,
         **texts,
-    }
+    )
+
+
+def _columns(delivery_id, tenant_id: str, **columns: Any) -> dict[str, Any]:
+    return {"delivery_id": delivery_id, "tenant_id": tenant_id, **columns}
+
+
+def pull_attempt_row(delivery_id, tenant_id: str, *, number: int, at) -> dict[str, Any]:
+    """An inbox event taken and acknowledged by its consumer, logged like a pushed attempt."""
+    return _columns(
+        delivery_id,
+        tenant_id,
+        number=number,
+        started_at=at,
+        duration_ms=0,
+        response_status=None,
+        outcome=AttemptOutcome.SUCCESS,
+        request_method="ACK",
+        request_url="/v1/ack",
+        request_headers={},
+        response_headers={},
+        response_body="",
+        error="",
+    )
 
 
 def attempt_row(job: Job, outcome: Outcome) -> dict[str, Any]:

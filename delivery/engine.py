@@ -15,7 +15,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import DatabaseError, DataError, connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from formbridge import metrics
@@ -25,7 +25,7 @@ from formbridge.storable import safe_text
 from ingest.canonical import EVENT_FIELDS, event_from_values
 from reporting import services as reporting
 
-from . import retry, throttle
+from . import lifecycle, retry, throttle
 from .attempts import attempt_row, minimal_attempt_row
 from .connectors.base import Job, Outcome
 from .models import (
@@ -37,7 +37,6 @@ from .models import (
     Destination,
 )
 from .routes import forget_routes
-from .services import deliveries_cancel_for_deletion
 from .snapshots import destination_snapshot
 
 logger = logging.getLogger(__name__)
@@ -130,7 +129,9 @@ def _park(ids: list[UUID], destination: Destination, now: datetime) -> None:
     """Move rows that may not go now out of the due set, so they don't crowd the next claims."""
     if destination.deleted_at:
         # Routed by a process whose routes cache had not yet seen the deletion.
-        deliveries_cancel_for_deletion(Delivery.objects.filter(id__in=ids), now=now)
+        lifecycle.cancel(
+            Delivery.objects.filter(id__in=ids), reason="the destination was deleted", now=now
+        )
         return
     if not destination.enabled:
         when = None  # waits until the destination is enabled again
@@ -138,10 +139,7 @@ def _park(ids: list[UUID], destination: Destination, now: datetime) -> None:
         when = destination.circuit_open_until
     else:
         when = now + timedelta(seconds=THROTTLE_DEFER_SECONDS)
-    Delivery.objects.filter(id__in=ids, status=DeliveryStatus.IN_FLIGHT).update(
-        status=DeliveryStatus.RETRYING, lease_until=None, lease_token=None
-    )
-    Delivery.objects.filter(id__in=ids).update(next_attempt_at=when, updated_at=now)
+    lifecycle.park(ids, when=when, now=now)
 
 
 # A claimed row is read as plain values (no model instances: they were a quarter of claim time).
@@ -177,14 +175,14 @@ def deliveries_claim(
             destinations[d].timeout_seconds + destinations[d].connect_timeout_seconds
             for d in {row["destination_id"] for row in chosen}
         )
-        Delivery.objects.filter(id__in=[row["id"] for row in chosen]).update(
-            status=DeliveryStatus.IN_FLIGHT,
-            lease_until=now
+        lifecycle.lease(
+            [row["id"] for row in chosen],
+            token=token,
+            until=now
             + timedelta(
                 seconds=ahead_seconds + rounds * slowest + settings.DELIVERY_LEASE_MARGIN_SECONDS
             ),
-            lease_token=token,
-            updated_at=now,
+            now=now,
         )
     snapshots = {}
     claimed = []
@@ -262,52 +260,14 @@ def _read_candidates(
 def _dead_letter_poison(rows: list[tuple[UUID, str]], *, stage: str, now: datetime) -> None:
     """Dead-letter rows the engine cannot handle, each with its reason, visibly and counted."""
     for delivery_id, reason in rows:
-        Delivery.objects.filter(id=delivery_id).update(
-            status=DeliveryStatus.DEAD,
-            next_attempt_at=None,
-            lease_until=None,
-            lease_token=None,
-            last_error=safe_text(f"poison ({stage}): {reason}", limit=500),
-            updated_at=now,
+        lifecycle.dead(
+            delivery_id, reason=safe_text(f"poison ({stage}): {reason}", limit=500), now=now
         )
         metrics.POISON_DELIVERIES.labels(stage, "dead").inc()
         logger.error(
             "delivery dead-lettered as poison",
             extra={"delivery_id": str(delivery_id), "stage": stage, "reason": reason[:500]},
         )
-
-
-def _next_state(claimed: Claimed, outcome: Outcome, now: datetime) -> dict:
-    if outcome.outcome == AttemptOutcome.SUCCESS:
-        return {
-            "status": DeliveryStatus.SUCCEEDED,
-            "delivered_at": now,
-            "next_attempt_at": None,
-            "last_error": "",
-        }
-    if outcome.outcome == AttemptOutcome.PERMANENT:
-        return {
-            "status": DeliveryStatus.DEAD,
-            "next_attempt_at": None,
-            "last_error": f"permanent failure: {outcome.error}",
-        }
-    delay = retry.retry_delay(
-        failed_attempts=claimed.cycle_attempt,
-        schedule=claimed.retry_schedule,
-        max_attempts=claimed.max_attempts,
-        retry_after=outcome.retry_after,
-    )
-    if delay is None:
-        return {
-            "status": DeliveryStatus.DEAD,
-            "next_attempt_at": None,
-            "last_error": f"gave up after {claimed.cycle_attempt} attempts: {outcome.error}",
-        }
-    return {
-        "status": DeliveryStatus.RETRYING,
-        "next_attempt_at": now + timedelta(seconds=delay),
-        "last_error": outcome.error,
-    }
 
 
 def _update_health(results: list[tuple[Claimed, Outcome]], now: datetime) -> None:
@@ -366,66 +326,33 @@ def _update_health(results: list[tuple[Claimed, Outcome]], now: datetime) -> Non
 def _apply_outcomes(
     results: list[tuple[Claimed, Outcome]], now: datetime
 ) -> tuple[list[Claimed], list[tuple[Claimed, str]]]:
-    """Move each delivery to its next state, guarded by its lease; returns the leases lost and
-    the (delivery, new status) pairs applied."""
-    lost = []
-    applied: list[tuple[Claimed, str]] = []
-    successes: dict[tuple[UUID, int | None], list[Claimed]] = defaultdict(list)
-    for claimed, outcome in results:
-        if outcome.outcome == AttemptOutcome.SUCCESS:
-            successes[(claimed.lease_token, outcome.status_code)].append(claimed)
-            continue
-        next_state = _next_state(claimed, outcome, now)
-        updated = Delivery.objects.filter(
-            id=claimed.job.delivery_id,
+    """Move each delivery to its next state under its lease; returns the leases lost and the
+    (delivery, new status) pairs applied."""
+    settlements = {
+        claimed.job.delivery_id: lifecycle.Settlement(
+            delivery_id=claimed.job.delivery_id,
             lease_token=claimed.lease_token,
-            status=DeliveryStatus.IN_FLIGHT,
-        ).update(
-            attempts=F("attempts") + 1,
-            lease_until=None,
-            lease_token=None,
-            last_status_code=outcome.status_code,
-            updated_at=now,
-            **next_state,
+            status_code=outcome.status_code,
+            state=lifecycle.next_state(
+                outcome=outcome.outcome,
+                error=outcome.error,
+                retry_after=outcome.retry_after,
+                cycle_attempt=claimed.cycle_attempt,
+                retry_schedule=claimed.retry_schedule,
+                max_attempts=claimed.max_attempts,
+                now=now,
+            ),
         )
-        if updated:
-            applied.append((claimed, next_state["status"]))
-        else:
-            lost.append(claimed)
-    # Successes share their new state: one UPDATE per batch instead of one per delivery.
-    for (token, status_code), group in successes.items():
-        ids = [c.job.delivery_id for c in group]
-        updated_ids = set(
-            Delivery.objects.filter(
-                id__in=ids, lease_token=token, status=DeliveryStatus.IN_FLIGHT
-            ).values_list("id", flat=True)
-        )
-        Delivery.objects.filter(
-            id__in=updated_ids, lease_token=token, status=DeliveryStatus.IN_FLIGHT
-        ).update(
-            attempts=F("attempts") + 1,
-            lease_until=None,
-            lease_token=None,
-            last_status_code=status_code,
-            updated_at=now,
-            status=DeliveryStatus.SUCCEEDED,
-            delivered_at=now,
-            next_attempt_at=None,
-            last_error="",
-        )
-        for claimed in group:
-            if claimed.job.delivery_id in updated_ids:
-                applied.append((claimed, DeliveryStatus.SUCCEEDED))
-            else:
-                lost.append(claimed)
+        for claimed, outcome in results
+    }
+    moved = lifecycle.settle(list(settlements.values()), now=now)
+    lost = [c for c, _ in results if c.job.delivery_id not in moved]
+    applied = [
+        (c, settlements[c.job.delivery_id].state["status"])
+        for c, _ in results
+        if c.job.delivery_id in moved
+    ]
     return lost, applied
-
-
-_COUNTER_OF_STATUS = {
-    DeliveryStatus.SUCCEEDED: "deliveries_succeeded",
-    DeliveryStatus.RETRYING: "deliveries_retried",
-    DeliveryStatus.DEAD: "deliveries_dead",
-}
 
 
 def _count_outcomes(applied: list[tuple[Claimed, str]], now: datetime) -> None:
@@ -434,7 +361,7 @@ def _count_outcomes(applied: list[tuple[Claimed, str]], now: datetime) -> None:
     reporting.daily_metrics_add(
         reporting.Bump(c.job.destination.tenant_id, today, c.job.event["form_id"], counter)
         for c, status in applied
-        if (counter := _COUNTER_OF_STATUS.get(status))
+        if (counter := lifecycle.COUNTER_OF_STATUS.get(status))
     )
     reporting.daily_latencies_add(
         (

@@ -10,11 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from uuid import UUID
 
 from django.db import transaction
-from django.db.models import F, Q
-from django.db.models.functions import Greatest
+from django.db.models import Q
 from django.utils import timezone
 
 from formbridge.cursors import decode_cursor, encode_cursor
@@ -25,7 +23,9 @@ from formbridge.timeutil import epoch_ms
 from reporting import services as reporting
 from tenants.models import Tenant
 
-from .models import AttemptOutcome, Delivery, DeliveryAttempt, DeliveryStatus, Destination
+from . import lifecycle
+from .attempts import pull_attempt_row
+from .models import Delivery, DeliveryAttempt, DeliveryStatus, Destination
 
 MAX_LIMIT = 500
 MAX_LEASE_SECONDS = 12 * 3600
@@ -94,22 +94,18 @@ def _lease(rows, destination: Destination, limit: int, seconds: int, now: dateti
             if destination.max_attempts and d.attempts >= destination.max_attempts
         ]
         if exhausted:
-            Delivery.objects.filter(id__in=[d.id for d in exhausted]).update(
-                status=DeliveryStatus.DEAD,
-                lease_until=None,
-                lease_token=None,
-                last_error=f"leased {destination.max_attempts} times without an ack",
-                updated_at=now,
+            lifecycle.exhaust_pull(
+                [d.id for d in exhausted],
+                reason=f"leased {destination.max_attempts} times without an ack",
+                now=now,
             )
-            _count(exhausted, "deliveries_dead", now)
+            _count(exhausted, DeliveryStatus.DEAD, now)
         leased = [d for d in candidates if d not in exhausted]
-        token = new_uuid7()
-        Delivery.objects.filter(id__in=[d.id for d in leased]).update(
-            status=DeliveryStatus.IN_FLIGHT,
-            attempts=F("attempts") + 1,
-            lease_until=now + timedelta(seconds=seconds),
-            lease_token=token,
-            updated_at=now,
+        lifecycle.lease_pull(
+            [d.id for d in leased],
+            token=new_uuid7(),
+            until=now + timedelta(seconds=seconds),
+            now=now,
         )
     for delivery in leased:
         delivery.attempts += 1
@@ -151,45 +147,22 @@ def inbox_ack(*, tenant: Tenant, destination: Destination, event_ids: Iterable[s
                 + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else "")
                 + "; nothing was acknowledged.",
             )
-        open_ones = [d for d in deliveries if d.status != DeliveryStatus.SUCCEEDED]
-        ids: list[UUID] = [d.id for d in open_ones]
-        Delivery.objects.filter(id__in=ids).update(
-            status=DeliveryStatus.SUCCEEDED,
-            attempts=Greatest(F("attempts"), 1),  # acked without a lease: one plain read
-            delivered_at=now,
-            next_attempt_at=None,
-            lease_until=None,
-            lease_token=None,
-            last_error="",
-            updated_at=now,
-        )
+        open_ones = [d for d in deliveries if d.status in lifecycle.ACKABLE]
+        lifecycle.ack([d.id for d in open_ones], now=now)
         # The attempt log shows who took the event and when, as for pushed deliveries.
         bulk_insert(
             DeliveryAttempt,
             [
-                {
-                    "delivery_id": d.id,
-                    "tenant_id": tenant.id,
-                    "number": max(d.attempts, 1),
-                    "started_at": now,
-                    "duration_ms": 0,
-                    "request_method": "ACK",
-                    "request_url": "/v1/ack",
-                    "request_headers": {},
-                    "response_status": None,
-                    "response_headers": {},
-                    "response_body": "",
-                    "error": "",
-                    "outcome": AttemptOutcome.SUCCESS,
-                }
+                pull_attempt_row(d.id, tenant.id, number=max(d.attempts, 1), at=now)
                 for d in open_ones
             ],
         )
-        _count(open_ones, "deliveries_succeeded", now)
+        _count(open_ones, DeliveryStatus.SUCCEEDED, now)
     return AckResult(acknowledged=len(deliveries), newly=len(open_ones))
 
 
-def _count(deliveries: list[Delivery], counter: str, now: datetime) -> None:
+def _count(deliveries: list[Delivery], status: str, now: datetime) -> None:
+    counter = lifecycle.COUNTER_OF_STATUS[status]
     reporting.daily_metrics_add(
         reporting.Bump(d.tenant_id, now.date(), d.submission.form_id, counter) for d in deliveries
     )

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from formbridge import crypto
@@ -18,7 +18,7 @@ from formbridge.ids import new_uuid7
 from ingest.models import Submission
 from tenants.models import Tenant
 
-from . import aio, routing, signing, validation, wakeup
+from . import aio, lifecycle, routing, signing, validation, wakeup
 from .connectors import connector_for
 from .connectors.base import Job, Outcome
 from .models import (
@@ -44,14 +44,12 @@ def delivery_rows(
     """One pending delivery per submission and route (unsaved); pull routes wait undue."""
     routes = list(routes)
     return [
-        Delivery(
+        lifecycle.new(
             tenant_id=submission.tenant_id,
             submission=submission,
             destination_id=route.id,
-            status=DeliveryStatus.PENDING,
-            next_attempt_at=None if route.waits_for_pull else now,
-            created_at=now,
-            updated_at=now,
+            pull=route.waits_for_pull,
+            now=now,
         )
         for submission in submissions
         for route in routes
@@ -260,19 +258,7 @@ def _credentials_move(destination: Destination, changes: dict[str, Any]) -> bool
 def deliveries_cancel(deliveries: QuerySet[Delivery], *, reason: str, now: datetime) -> int:
     """Cancel these deliveries (their destination was deleted, their submission erased): they are
     never sent or served again. Returns how many."""
-    return deliveries.update(
-        status=DeliveryStatus.CANCELLED,
-        next_attempt_at=None,
-        lease_until=None,
-        lease_token=None,
-        last_error=reason,
-        updated_at=now,
-    )
-
-
-def deliveries_cancel_for_deletion(deliveries: QuerySet[Delivery], *, now: datetime) -> int:
-    """Cancel these deliveries: their destination was deleted. Returns how many."""
-    return deliveries_cancel(deliveries, reason="the destination was deleted", now=now)
+    return lifecycle.cancel(deliveries, reason=reason, now=now)
 
 
 def destination_delete(*, destination: Destination) -> int:
@@ -284,8 +270,10 @@ def destination_delete(*, destination: Destination) -> int:
         destination.disabled_reason = "deleted"
         destination.disabled_at = now
         destination.save()
-        cancelled = deliveries_cancel_for_deletion(
-            Delivery.objects.filter(destination=destination, status__in=OPEN_STATUSES), now=now
+        cancelled = deliveries_cancel(
+            Delivery.objects.filter(destination=destination, status__in=OPEN_STATUSES),
+            reason="the destination was deleted",
+            now=now,
         )
     forget_routes(destination.tenant_id)
     return cancelled
@@ -307,11 +295,7 @@ def destination_set_enabled(*, destination: Destination, enabled: bool) -> Desti
             destination.disabled_at = now
         destination.save()
         if enabled and not connector_for(destination.kind).waits_for_pull:
-            parked = Delivery.objects.filter(
-                destination=destination,
-                status__in=(DeliveryStatus.PENDING, DeliveryStatus.RETRYING),
-                next_attempt_at__isnull=True,
-            ).update(next_attempt_at=now, updated_at=now)
+            parked = lifecycle.resume(Delivery.objects.filter(destination=destination), now=now)
             if parked:
                 transaction.on_commit(wakeup.request_drain)
     forget_routes(destination.tenant_id)
@@ -408,27 +392,15 @@ def deliveries_replay(
     ids = list(chosen.values_list("id", flat=True))
     now = timezone.now()
     requeued = 0
-    # A new cycle: the retry budget starts over; attempt numbers keep counting.
-    requeue = {
-        "status": DeliveryStatus.PENDING,
-        "cycle_started_at_attempt": F("attempts"),
-        "lease_until": None,
-        "lease_token": None,
-        "last_error": "",
-        "delivered_at": None,
-        "updated_at": now,
-    }
     for start in range(0, len(ids), REPLAY_CHUNK):
-        chunk = Delivery.objects.filter(id__in=ids[start : start + REPLAY_CHUNK]).exclude(
-            status=DeliveryStatus.IN_FLIGHT
-        )
+        chunk = Delivery.objects.filter(id__in=ids[start : start + REPLAY_CHUNK])
         with transaction.atomic():
             # Inbox deliveries wait for their consumer; everything else goes to the dispatcher.
-            requeued += chunk.exclude(destination__kind="inbox").update(
-                next_attempt_at=now, **requeue
+            requeued += lifecycle.replay(
+                chunk.exclude(destination__kind="inbox"), pull=False, now=now
             )
-            requeued += chunk.filter(destination__kind="inbox").update(
-                next_attempt_at=None, **requeue
+            requeued += lifecycle.replay(
+                chunk.filter(destination__kind="inbox"), pull=True, now=now
             )
         if progress:
             progress(len(ids[start : start + REPLAY_CHUNK]))

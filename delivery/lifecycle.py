@@ -1,0 +1,237 @@
+"""The Delivery state machine: every change of a delivery's status, lease or next attempt.
+
+Callers say what happened; these functions decide the new state and guard it (a lease token, the
+statuses a move starts from). Nothing else writes `status`, `lease_until`, `lease_token` or
+`next_attempt_at` (tests/test_structure.py holds that).
+
+    pending ──lease──▶ in_flight ──settle──▶ succeeded | retrying | dead
+       ▲                  │  └─park──▶ retrying (held back: throttled, circuit open, disabled)
+       │                  └─(lease expires: due again)
+    retrying ──(due)──▶ lease …            any open ──cancel──▶ cancelled
+    succeeded | dead | cancelled | retrying ──replay──▶ pending (a new retry cycle)
+    inbox: pending ──lease_pull──▶ in_flight ──ack──▶ succeeded; leased too often ──▶ dead
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from django.db.models import F, QuerySet
+from django.db.models.functions import Greatest
+
+from . import retry
+from .models import OPEN_STATUSES, WAITING_STATUSES, AttemptOutcome, Delivery, DeliveryStatus
+
+# The daily figure each status a delivery arrives at moves (reporting.DailyMetric columns).
+COUNTER_OF_STATUS = {
+    DeliveryStatus.SUCCEEDED: "deliveries_succeeded",
+    DeliveryStatus.RETRYING: "deliveries_retried",
+    DeliveryStatus.DEAD: "deliveries_dead",
+}
+_NO_LEASE = {"lease_until": None, "lease_token": None}
+# An inbox event its consumer may still acknowledge: open, or dead (a late ack still delivered
+# it); not one cancelled (its destination deleted, its submission erased).
+ACKABLE = (*OPEN_STATUSES, DeliveryStatus.DEAD)
+
+
+def new(*, tenant_id: str, submission, destination_id, pull: bool, now: datetime) -> Delivery:
+    """A pending delivery (unsaved): due at once, or, for a pull destination, when read."""
+    return Delivery(
+        tenant_id=tenant_id,
+        submission=submission,
+        destination_id=destination_id,
+        status=DeliveryStatus.PENDING,
+        next_attempt_at=None if pull else now,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def lease(ids: Iterable[UUID], *, token: UUID, until: datetime, now: datetime) -> int:
+    """Hand these (locked, due) deliveries to one sender until `until`."""
+    return Delivery.objects.filter(id__in=list(ids)).update(
+        status=DeliveryStatus.IN_FLIGHT, lease_until=until, lease_token=token, updated_at=now
+    )
+
+
+def park(ids: Iterable[UUID], *, when: datetime | None, now: datetime) -> None:
+    """Hold claimed rows back until `when` (None: until their destination is enabled again)."""
+    ids = list(ids)
+    Delivery.objects.filter(id__in=ids, status=DeliveryStatus.IN_FLIGHT).update(
+        status=DeliveryStatus.RETRYING, **_NO_LEASE
+    )
+    Delivery.objects.filter(id__in=ids).update(next_attempt_at=when, updated_at=now)
+
+
+def next_state(
+    *,
+    outcome: AttemptOutcome,
+    error: str,
+    retry_after: float | None,
+    cycle_attempt: int,
+    retry_schedule: tuple[float, ...],
+    max_attempts: int | None,
+    now: datetime,
+) -> dict:
+    """Where an attempt's outcome takes its delivery: the columns to set."""
+    if outcome == AttemptOutcome.SUCCESS:
+        return {
+            "status": DeliveryStatus.SUCCEEDED,
+            "delivered_at": now,
+            "next_attempt_at": None,
+            "last_error": "",
+        }
+    if outcome == AttemptOutcome.PERMANENT:
+        return {
+            "status": DeliveryStatus.DEAD,
+            "next_attempt_at": None,
+            "last_error": f"permanent failure: {error}",
+        }
+    delay = retry.retry_delay(
+        failed_attempts=cycle_attempt,
+        schedule=retry_schedule,
+        max_attempts=max_attempts,
+        retry_after=retry_after,
+    )
+    if delay is None:
+        return {
+            "status": DeliveryStatus.DEAD,
+            "next_attempt_at": None,
+            "last_error": f"gave up after {cycle_attempt} attempts: {error}",
+        }
+    return {
+        "status": DeliveryStatus.RETRYING,
+        "next_attempt_at": now + timedelta(seconds=delay),
+        "last_error": error,
+    }
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """One attempt's result, for the delivery leased under `lease_token`."""
+
+    delivery_id: UUID
+    lease_token: UUID
+    status_code: int | None
+    state: dict  # from next_state()
+
+
+def settle(settlements: list[Settlement], *, now: datetime) -> set[UUID]:
+    """Count each attempt and move its delivery on, only while it is still under the lease the
+    attempt was made with; returns the deliveries moved (the others lost their lease)."""
+    moved: set[UUID] = set()
+    # Successes with the same lease and status share their new state: one UPDATE for all.
+    shared: dict[tuple, list[UUID]] = {}
+    for s in settlements:
+        if s.state["status"] == DeliveryStatus.SUCCEEDED:
+            shared.setdefault((s.lease_token, s.status_code), []).append(s.delivery_id)
+            continue
+        if _leased(Delivery.objects.filter(id=s.delivery_id), s.lease_token).update(
+            attempts=F("attempts") + 1,
+            last_status_code=s.status_code,
+            updated_at=now,
+            **_NO_LEASE,
+            **s.state,
+        ):
+            moved.add(s.delivery_id)
+    for (token, status_code), ids in shared.items():
+        still_leased = set(
+            _leased(Delivery.objects.filter(id__in=ids), token).values_list("id", flat=True)
+        )
+        _leased(Delivery.objects.filter(id__in=still_leased), token).update(
+            attempts=F("attempts") + 1,
+            last_status_code=status_code,
+            updated_at=now,
+            status=DeliveryStatus.SUCCEEDED,
+            delivered_at=now,
+            next_attempt_at=None,
+            last_error="",
+            **_NO_LEASE,
+        )
+        moved |= still_leased
+    return moved
+
+
+def _leased(deliveries: QuerySet[Delivery], token: UUID) -> QuerySet[Delivery]:
+    return deliveries.filter(lease_token=token, status=DeliveryStatus.IN_FLIGHT)
+
+
+def dead(delivery_id: UUID, *, reason: str, now: datetime) -> None:
+    """Dead-letter one delivery the engine cannot handle, whatever state it was in."""
+    Delivery.objects.filter(id=delivery_id).update(
+        status=DeliveryStatus.DEAD,
+        next_attempt_at=None,
+        last_error=reason,
+        updated_at=now,
+        **_NO_LEASE,
+    )
+
+
+def cancel(deliveries: QuerySet[Delivery], *, reason: str, now: datetime) -> int:
+    """Never send or serve these again (their destination was deleted, their submission
+    erased). Returns how many."""
+    return deliveries.update(
+        status=DeliveryStatus.CANCELLED,
+        next_attempt_at=None,
+        last_error=reason,
+        updated_at=now,
+        **_NO_LEASE,
+    )
+
+
+def resume(deliveries: QuerySet[Delivery], *, now: datetime) -> int:
+    """Make waiting deliveries that were held indefinitely (a disabled destination) due now."""
+    return deliveries.filter(status__in=WAITING_STATUSES, next_attempt_at__isnull=True).update(
+        next_attempt_at=now, updated_at=now
+    )
+
+
+def replay(deliveries: QuerySet[Delivery], *, pull: bool, now: datetime) -> int:
+    """Queue finished, dead or retrying deliveries again as a new cycle: the retry budget starts
+    over, attempt numbers keep counting. One in flight is left to finish."""
+    return deliveries.exclude(status=DeliveryStatus.IN_FLIGHT).update(
+        status=DeliveryStatus.PENDING,
+        cycle_started_at_attempt=F("attempts"),
+        next_attempt_at=None if pull else now,
+        last_error="",
+        delivered_at=None,
+        updated_at=now,
+        **_NO_LEASE,
+    )
+
+
+# --- the pull inbox ---
+
+
+def lease_pull(ids: Iterable[UUID], *, token: UUID, until: datetime, now: datetime) -> int:
+    """Hand inbox events to one consumer until `until`; each lease counts as an attempt."""
+    return Delivery.objects.filter(id__in=list(ids)).update(
+        status=DeliveryStatus.IN_FLIGHT,
+        attempts=F("attempts") + 1,
+        lease_until=until,
+        lease_token=token,
+        updated_at=now,
+    )
+
+
+def exhaust_pull(ids: Iterable[UUID], *, reason: str, now: datetime) -> int:
+    """Inbox events leased their destination's max_attempts times without an ack: dead."""
+    return Delivery.objects.filter(id__in=list(ids)).update(
+        status=DeliveryStatus.DEAD, last_error=reason, updated_at=now, **_NO_LEASE
+    )
+
+
+def ack(ids: Iterable[UUID], *, now: datetime) -> int:
+    """Inbox events acknowledged by their consumer: delivered."""
+    return Delivery.objects.filter(id__in=list(ids), status__in=ACKABLE).update(
+        status=DeliveryStatus.SUCCEEDED,
+        attempts=Greatest(F("attempts"), 1),  # acked without a lease: one plain read
+        delivered_at=now,
+        next_attempt_at=None,
+        last_error="",
+        updated_at=now,
+        **_NO_LEASE,
+    )

@@ -1,0 +1,70 @@
+"""The walls: nothing but delivery/lifecycle.py changes a Delivery's status, lease or next attempt.
+
+Scanned from the source (ORM update() and bulk_update() calls, attribute assignments, model
+constructors and SQL text), so a new module that writes them directly fails here.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+APPS = ("formbridge", "tenants", "ingest", "delivery", "reporting")
+OWNER = ROOT / "delivery" / "lifecycle.py"
+STATE_FIELDS = {"status", "lease_until", "lease_token", "next_attempt_at"}
+
+
+def sources():
+    for app in APPS:
+        for path in sorted((ROOT / app).rglob("*.py")):
+            if "migrations" not in path.parts and path != OWNER:
+                yield path
+
+
+def writes(path: Path, root: Path = ROOT) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        where = f"{path.relative_to(root)}:{getattr(node, 'lineno', '?')}"
+        if isinstance(node, ast.Call):
+            name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
+            keywords = {k.arg for k in node.keywords if k.arg}
+            if name in ("update", "bulk_update", "Delivery") and keywords & STATE_FIELDS:
+                found.append(f"{where}: {name}({', '.join(sorted(keywords & STATE_FIELDS))}=...)")
+        elif isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if (
+                    isinstance(target, ast.Attribute)
+                    and target.attr in STATE_FIELDS
+                    and not (isinstance(target.value, ast.Name) and target.value.id == "self")
+                ):
+                    found.append(f"{where}: assigns .{target.attr}")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text = node.value.lower()
+            if "update" in text and "delivery_delivery" in text:
+                found.append(f"{where}: SQL updating delivery_delivery")
+    return found
+
+
+def test_only_the_lifecycle_module_writes_delivery_state():
+    offenders = [line for path in sources() for line in writes(path)]
+
+    assert not offenders, "write these through delivery.lifecycle:\n" + "\n".join(offenders)
+
+
+def test_the_scan_finds_a_write_it_should(tmp_path):
+    sneaky = tmp_path / "sneaky.py"
+    sneaky.write_text(
+        "def f(qs, d):\n"
+        "    qs.update(status='dead')\n"
+        "    d.next_attempt_at = None\n"
+        "    return 'UPDATE delivery_delivery SET status = 1'\n"
+    )
+    found = sorted(line.split(": ", 1)[1] for line in writes(sneaky, root=tmp_path))
+
+    assert found == [
+        "SQL updating delivery_delivery",
+        "assigns .next_attempt_at",
+        "update(status=...)",
+    ]
