@@ -60,13 +60,15 @@ def _json_size(value: Any, memo: dict[int, int], keep: list[Any], limit: int) ->
 
 
 class _BoundedInterpreter(TreeInterpreter):
-    def __init__(self, *, size_limit: int) -> None:
+    def __init__(self, event: dict[str, Any]) -> None:
         super().__init__()
-        self.size_limit = size_limit
         self.deadline = time.perf_counter() + MAX_SECONDS
         self.steps = 0
         self._sizes: dict[int, int] = {}
         self._alive: list[Any] = []
+        # Sized into the same memo as every result: a field the mapping reads is already known.
+        event_size = _json_size(event, self._sizes, self._alive, 2**62)
+        self.size_limit = max(MAX_OUTPUT_BYTES, OUTPUT_TO_EVENT_RATIO * event_size)
 
     def visit(self, node, *args, **kwargs):
         self.steps += 1
@@ -106,17 +108,13 @@ def compile_mapping(mapping: Any) -> Any:
         raise MappingInvalid(f"mapping does not compile: {exc}") from None
 
 
-def size_limit_for(event: dict[str, Any]) -> int:
-    return max(MAX_OUTPUT_BYTES, OUTPUT_TO_EVENT_RATIO * _json_size(event, {}, [], 2**62))
-
-
 def render(event: dict[str, Any], mapping: Any) -> Any:
     """The body a mapping makes of an event. Raises MappingLimitExceeded past its bounds, and
     JMESPathError when the event does not fit it (a function given the wrong type)."""
     if not mapping:
         return event
     compiled = compile_mapping(mapping)
-    interpreter = _BoundedInterpreter(size_limit=size_limit_for(event))
+    interpreter = _BoundedInterpreter(event)
     try:
         if isinstance(compiled, dict):
             return {name: interpreter.visit(e.parsed, event) for name, e in compiled.items()}

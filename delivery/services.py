@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from formbridge import crypto
@@ -246,19 +245,12 @@ def sends_elsewhere(destination: Destination, url: str) -> bool:
 
 def _credentials_move(destination: Destination, changes: dict[str, Any]) -> bool:
     """Would these changes send the stored credentials to another scheme, host or port?"""
-    config = changes.get("config")
-    auth_config = changes.get("auth_config")
-    url_moves = config is not None and sends_elsewhere(destination, (config or {}).get("url"))
-    token_url_moves = auth_config is not None and _origin(
-        (auth_config or {}).get("token_url")
-    ) != _origin(destination.auth_config.get("token_url"))
-    return url_moves or token_url_moves
-
-
-def deliveries_cancel(deliveries: QuerySet[Delivery], *, reason: str, now: datetime) -> int:
-    """Cancel these deliveries (their destination was deleted, their submission erased): they are
-    never sent or served again. Returns how many."""
-    return lifecycle.cancel(deliveries, reason=reason, now=now)
+    moves = [
+        (changes[field].get(key), getattr(destination, field).get(key))
+        for field, key in (("config", "url"), ("auth_config", "token_url"))
+        if changes.get(field) is not None
+    ]
+    return any(_origin(new) != _origin(old) for new, old in moves)
 
 
 def destination_delete(*, destination: Destination) -> int:
@@ -270,7 +262,7 @@ def destination_delete(*, destination: Destination) -> int:
         destination.disabled_reason = "deleted"
         destination.disabled_at = now
         destination.save()
-        cancelled = deliveries_cancel(
+        cancelled = lifecycle.cancel(
             Delivery.objects.filter(destination=destination, status__in=OPEN_STATUSES),
             reason="the destination was deleted",
             now=now,

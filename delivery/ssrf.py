@@ -76,21 +76,15 @@ def _allowed(address: IPAddress) -> bool:
     return any(address in network for network in allowed_networks())
 
 
-def _forbidden_alone(address: IPAddress) -> bool:
-    if _allowed(address):
-        return False
-    return not address.is_global or address.is_multicast
-
-
 def is_forbidden(address: IPAddress) -> bool:
     """Loopback, private, link-local (cloud metadata), CGNAT, multicast, reserved: not global.
     An IPv6 form that embeds an IPv4 address is judged by that address."""
     if _allowed(address):
         return False
-    inner = embedded_ipv4(address)
-    if inner:
-        return any(_forbidden_alone(v4) for v4 in inner)
-    return _forbidden_alone(address)
+    return any(
+        not _allowed(reached) and (not reached.is_global or reached.is_multicast)
+        for reached in embedded_ipv4(address) or (address,)
+    )
 
 
 def _resolve(host: str, port: int) -> list[IPAddress]:

@@ -66,13 +66,23 @@ _DRF_CODES = {
 }
 
 
+def _unavailable(code: str, message: str) -> ApiError:
+    return ApiError(503, code, message, headers={"Retry-After": "5"})
+
+
 def database_unavailable() -> ApiError:
     """The database cannot be reached: nothing was stored, the caller should retry."""
-    return ApiError(
-        503,
+    return _unavailable(
         "database_unavailable",
         "Storage is unavailable right now; nothing was stored. Retry shortly.",
-        headers={"Retry-After": "5"},
+    )
+
+
+def limits_unavailable() -> ApiError:
+    """The rate and quota counters (Redis) cannot be reached: nothing was stored yet."""
+    return _unavailable(
+        "limits_unavailable",
+        "Rate limits cannot be checked right now; nothing was stored. Retry shortly.",
     )
 
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from delivery import lifecycle
 from delivery.models import OPEN_STATUSES, Delivery, DeliveryAttempt
-from delivery.services import deliveries_cancel
 from tenants.models import Tenant
 
 from .models import Submission
@@ -68,7 +68,7 @@ def submissions_erase(
             updated_at=now,
         )
         deliveries = Delivery.objects.filter(submission_id__in=pks, tenant=tenant)
-        cancelled = deliveries_cancel(
+        cancelled = lifecycle.cancel(
             deliveries.filter(status__in=OPEN_STATUSES), reason="the submission was erased", now=now
         )
         cleared = DeliveryAttempt.objects.filter(

@@ -64,7 +64,7 @@ def check_timestamp(value: str, *, now: datetime, tolerance_seconds: int) -> Non
 
 
 def compute_ingest_signature(secret: str, timestamp: str, body: bytes) -> str:
-    """hex(hmac_sha256(secret, timestamp + "\\n" + raw_body)), the seed 000 contract."""
+    """hex(hmac_sha256(secret, timestamp + "\\n" + raw_body)): the signed-ingest contract ."""
     message = timestamp.encode("utf-8", "surrogateescape") + b"\n" + body
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
@@ -98,7 +98,7 @@ class SignedRequest:
 
 
 def authenticate_signed_request(request: HttpRequest, *, now: datetime) -> SignedRequest:
-    """Check the seed 000 HMAC headers and return the tenant and the verified raw body.
+    """Check the signed-ingest HMAC headers and return the tenant and the verified raw body.
 
     Order matters: headers and the timestamp window first, then a bounded read of the body, then
     the signature over it. Nothing is parsed before the signature holds.

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from redis.exceptions import RedisError
 
 from formbridge import counters
-from formbridge.errors import ApiError
+from formbridge.errors import ApiError, limits_unavailable
 from formbridge.redis_client import get_redis
 
 from .models import Tenant
@@ -57,12 +57,7 @@ def check_limits(tenant: Tenant, *, now: datetime) -> None:
         except RedisError as exc:
             # Nothing is stored yet: refusing with 503 is safe, the sender retries.
             logger.error("limits unavailable", extra={"error": type(exc).__name__})
-            raise ApiError(
-                503,
-                "limits_unavailable",
-                "Rate limits cannot be checked right now; nothing was stored. Retry shortly.",
-                headers={"Retry-After": "5"},
-            ) from None
+            raise limits_unavailable() from None
         accepted_today = int(accepted_raw or 0)
     if tenant.rate_limit_per_second and requests_this_second > tenant.rate_limit_per_second:
         raise ApiError(

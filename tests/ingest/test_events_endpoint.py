@@ -1,4 +1,4 @@
-"""POST /v1/events: API-key events with the seed 002 response shape."""
+"""POST /v1/events: API-key events with the response shape the README documents."""
 
 from __future__ import annotations
 

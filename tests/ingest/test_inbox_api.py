@@ -1,4 +1,4 @@
-"""GET /v1/inbox and POST /v1/ack: the seed 002 pull inbox, with leases for competing workers."""
+"""GET /v1/inbox and POST /v1/ack: the pull inbox, with leases for competing workers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""POST /v1/ingest: the seed 000 HMAC contract, byte-exact, and every rejection in DESIGN.md."""
+"""POST /v1/ingest: the signed-ingest HMAC contract, byte-exact, and every rejection the README
+lists."""
 
 from __future__ import annotations
 

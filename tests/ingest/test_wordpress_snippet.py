@@ -13,7 +13,7 @@ import pytest
 from ingest.models import Submission
 from tests.factories import tenant_with_secret
 
-SNIPPET = Path(__file__).with_name("php") / "seed_snippet.php"
+SNIPPET = Path(__file__).with_name("php") / "readme_snippet.php"
 
 # CI installs php-cli; a developer machine without PHP skips rather than fails.
 needs_php = pytest.mark.skipif(

@@ -19,7 +19,7 @@ function wp_remote_post($url, $args) {
   return array('response' => array('code' => $code), 'body' => $body);
 }
 
-// The seed 000 snippet; only the three settings come from the environment, and it returns $resp.
+// The README's PHP snippet for signed ingest; only the three settings come from the environment, and it returns $resp.
 function send_to_ingest($payload) {
   $api = getenv('FB_API');
   $tenant = getenv('FB_TENANT');
