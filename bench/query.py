@@ -33,7 +33,7 @@ from bench.ingest import (
     stop_server,
 )
 from bench.wrk import request_line, run_wrk
-from formbridge.cursors import encode_cursor
+from core.cursors import encode_cursor
 
 TENANTS = 100
 TARGET_P99_MS = 20.0
@@ -44,7 +44,7 @@ from delivery.services import destination_create
 from tenants.services import api_key_create, tenant_create
 keys = {}
 for n in range(%(tenants)d):
-    tenant = tenant_create(tenant_id=f"t_q{n:03d}", with_inbox=False).tenant
+    tenant = tenant_create(tenant_id=f"t_q{n:03d}").tenant
     destination_create(tenant=tenant, name="crm", config={"url": "http://127.0.0.1:9/hook"})
     keys[tenant.id] = api_key_create(tenant=tenant, name="bench", scopes=["read"]).key
 print(json.dumps(keys))

@@ -11,11 +11,12 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from formbridge.admin_pages import pretty_json, secret_once
-from formbridge.admin_scope import TenantFilter, TenantScopedAdmin, scope
+from core.admin_pages import pretty_json, secret_once
+from tenants.admin_scope import TenantFilter, TenantScopedAdmin, scope
 
 from . import services
 from .admin_forms import DestinationForm
+from .connectors import registry
 from .models import DeadLetter, Delivery, DeliveryAttempt, Destination
 
 # What the admin shows of a destination's health (the circuit breaker and auto-disable).
@@ -143,7 +144,7 @@ class DestinationAdmin(TenantScopedAdmin):
     def target(self, destination: Destination) -> str:
         return (
             destination.config.get("url", "")
-            if destination.kind != "inbox"
+            if not registry.is_pull(destination.kind)
             else "pull (GET /v1/inbox)"
         )
 

@@ -7,11 +7,11 @@ from typing import Any
 
 from django import forms
 
-from formbridge import crypto
+from core import crypto
 
 from . import services
-from .connectors import available_kinds
-from .models import Destination, DestinationKind
+from .connectors import registry
+from .models import Destination
 from .validation import DestinationInvalid
 
 SIGNING_CHOICES = (
@@ -60,13 +60,10 @@ class DestinationForm(forms.ModelForm):
         else:
             self.fields["signing_action"].choices = SIGNING_CHOICES[1:]
             self.fields["signing_action"].initial = "generate"
-        if "kind" in self.fields:  # only kinds with a connector (the rest are on the roadmap)
-            self.fields["kind"].choices = [
-                (value, label)
-                for value, label in DestinationKind.choices
-                if value in available_kinds()
-            ]
-            self.fields["kind"].initial = DestinationKind.REST
+        if "kind" in self.fields:
+            self.fields["kind"] = forms.ChoiceField(
+                choices=registry.kind_choices(), initial=registry.DEFAULT_KIND
+            )
 
     def _settings(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -89,7 +86,7 @@ class DestinationForm(forms.ModelForm):
         kind = (
             self.instance.kind
             if not self.instance._state.adding
-            else data.get("kind", DestinationKind.REST)
+            else data.get("kind", registry.DEFAULT_KIND)
         )
         if self.instance._state.adding:
             settings["kind"] = kind
@@ -120,7 +117,7 @@ class DestinationForm(forms.ModelForm):
             created = services.destination_create(
                 tenant=data["tenant"],
                 name=data["name"],
-                kind=data.get("kind", DestinationKind.REST),
+                kind=data.get("kind", registry.DEFAULT_KIND),
                 auth_secret=data.get("auth_secret") or "",
                 generate_signing_secret=action == "generate",
                 **settings,

@@ -8,9 +8,9 @@ from contextlib import contextmanager
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
-from formbridge.api import TenantApiView, validated
-from formbridge.errors import ApiError
-from formbridge.openapi import error_responses
+from core.errors import ApiError
+from core.openapi import error_responses
+from tenants.api_base import TenantApiView, validated
 from tenants.models import ApiKeyScope
 
 from . import selectors, services

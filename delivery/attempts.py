@@ -11,7 +11,7 @@ import contextlib
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from formbridge.storable import safe_text
+from core.storable import safe_text
 
 from .connectors.base import RESPONSE_BODY_LIMIT, DestinationSnapshot, Job, Outcome
 from .models import AttemptOutcome

@@ -16,8 +16,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from . import aio, engine, wakeup
-from .connectors import connector_for
 from .connectors.base import Outcome
+from .connectors.registry import connector_for
 from .engine import Claimed
 from .models import AttemptOutcome
 

@@ -18,16 +18,17 @@ from django.db import DatabaseError, DataError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from formbridge import metrics
-from formbridge.db import bulk_insert
-from formbridge.ids import new_uuid7
-from formbridge.storable import safe_text
-from ingest.canonical import EVENT_FIELDS, event_from_values
+from core import metrics
+from core.db import bulk_insert
+from core.ids import new_uuid7
+from core.storable import safe_text
 from reporting import services as reporting
 
 from . import lifecycle, retry, throttle
 from .attempts import attempt_row, minimal_attempt_row
 from .connectors.base import Job, Outcome
+from .connectors.registry import PULL_KINDS
+from .events import EVENT_FIELDS, event_from_values
 from .models import (
     WAITING_STATUSES,
     AttemptOutcome,
@@ -107,7 +108,9 @@ def _due(now: datetime) -> Q:
 
 def has_due_work(now: datetime | None = None) -> bool:
     """Cheap: both halves of the condition are served by partial indexes."""
-    due = Delivery.objects.filter(_due(now or timezone.now())).exclude(destination__kind="inbox")
+    due = Delivery.objects.filter(_due(now or timezone.now())).exclude(
+        destination__kind__in=PULL_KINDS
+    )
     return due.exists()
 
 
@@ -226,7 +229,7 @@ def _due_rows(now: datetime):
     return (
         Delivery.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(_due(now))
-        .exclude(destination__kind="inbox")
+        .exclude(destination__kind__in=PULL_KINDS)
         .order_by("next_attempt_at")
     )
 

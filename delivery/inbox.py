@@ -15,11 +15,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from formbridge.cursors import decode_cursor, encode_cursor
-from formbridge.db import bulk_insert
-from formbridge.errors import ApiError
-from formbridge.ids import new_uuid7
-from formbridge.timeutil import epoch_ms
+from core.cursors import decode_cursor, encode_cursor
+from core.db import bulk_insert
+from core.errors import ApiError
+from core.ids import new_uuid7
+from core.timeutil import epoch_ms
 from reporting import services as reporting
 from tenants.models import Tenant
 

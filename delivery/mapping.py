@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 import jmespath
 from jmespath.visitor import TreeInterpreter
+
+from .events import sample_event
 
 MAX_EXPRESSION_LENGTH = 2000
 MAX_FIELDS = 200
@@ -121,24 +122,6 @@ def render(event: dict[str, Any], mapping: Any) -> Any:
         return interpreter.visit(compiled.parsed, event)
     except RecursionError:
         raise MappingLimitExceeded("it nests too deeply") from None
-
-
-def sample_event() -> dict[str, Any]:
-    """A typical event, for checking a mapping when it is saved and for test sends."""
-    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return {
-        "schema_version": "1.0",
-        "submission_id": "test",
-        "tenant_id": "t_sample",
-        "source": "formbridge",
-        "form_id": "test",
-        "event_type": "formbridge.test",
-        "submitted_at": now,
-        "received_at": now,
-        "ip": None,
-        "payload": {"message": "A test event from FormBridge.", "email": "jane@example.com"},
-        "attachments": [],
-    }
 
 
 def validate(mapping: Any) -> None:

@@ -7,11 +7,10 @@ from typing import Any
 
 from django.conf import settings
 
-from formbridge.ttl_cache import TTLCache
-from ingest.models import Submission
+from core.ttl_cache import TTLCache
 
 from . import routing
-from .connectors import connector_for
+from .connectors.registry import connector_for
 from .models import Destination
 
 
@@ -51,7 +50,8 @@ def forget_routes(tenant_id: str | None = None) -> None:
     _routes.forget(tenant_id)
 
 
-def routes_for(submission: Submission) -> list[Route]:
+def routes_for(submission: Any) -> list[Route]:
+    """The routes of a submission (an ingest.Submission, or any object with its fields)."""
     return routing.route(
         tenant_routes(submission.tenant_id),
         form_id=submission.form_id,

@@ -6,7 +6,8 @@ from django.db.models import QuerySet
 
 from tenants.models import Tenant
 
-from .models import Destination, DestinationKind
+from .connectors.inbox import InboxConnector
+from .models import Destination
 
 
 def destination_get(*, tenant: Tenant, name: str) -> Destination | None:
@@ -19,7 +20,7 @@ def destination_list(*, tenant: Tenant) -> QuerySet[Destination]:
 
 def inbox_destination_get(*, tenant: Tenant, name: str | None = None) -> Destination | None:
     """The tenant's inbox: the one named, or its first (most tenants have exactly one)."""
-    inboxes = destination_list(tenant=tenant).filter(kind=DestinationKind.INBOX)
+    inboxes = destination_list(tenant=tenant).filter(kind=InboxConnector.kind)
     if name:
         inboxes = inboxes.filter(name=name)
     return inboxes.order_by("created_at").first()

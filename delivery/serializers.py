@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from .models import AuthMode, Destination, DestinationKind
+from .connectors import registry
+from .models import AuthMode, Destination
 
 
 class DestinationSerializer(serializers.ModelSerializer):
@@ -67,7 +68,7 @@ class DestinationWriteSerializer(serializers.Serializer):
     """Shapes only; the delivery service validates meaning (SSRF guard, mapping, auth fields)."""
 
     name = serializers.CharField(max_length=64)
-    kind = serializers.ChoiceField(choices=DestinationKind.choices, default=DestinationKind.REST)
+    kind = serializers.ChoiceField(choices=registry.kind_choices(), default=registry.DEFAULT_KIND)
     url = serializers.CharField(
         required=False, max_length=2048, help_text="Shorthand for config.url."
     )

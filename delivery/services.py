@@ -12,14 +12,14 @@ from urllib.parse import urlsplit
 from django.db import transaction
 from django.utils import timezone
 
-from formbridge import crypto
-from formbridge.ids import new_uuid7
-from ingest.models import Submission
+from core import crypto
+from core.ids import new_uuid7
 from tenants.models import Tenant
 
 from . import aio, lifecycle, routing, signing, validation, wakeup
-from .connectors import connector_for
 from .connectors.base import Job, Outcome
+from .connectors.registry import PULL_KINDS, connector_for
+from .events import sample_event
 from .models import (
     FINAL_STATUSES,
     OPEN_STATUSES,
@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 
 def delivery_rows(
-    submissions: Iterable[Submission], routes: Iterable[Route], now: datetime
+    submissions: Iterable[Any], routes: Iterable[Route], now: datetime
 ) -> list[Delivery]:
     """One pending delivery per submission and route (unsaved); pull routes wait undue."""
     routes = list(routes)
@@ -296,20 +296,7 @@ def destination_set_enabled(*, destination: Destination, enabled: bool) -> Desti
 
 def destination_test(*, destination: Destination) -> Outcome:
     """Send a synthetic event now, outside the delivery tables, and return what happened."""
-    now = timezone.now()
-    event = {
-        "schema_version": "1.0",
-        "submission_id": "test",
-        "tenant_id": destination.tenant_id,
-        "source": "formbridge",
-        "form_id": "test",
-        "event_type": "formbridge.test",
-        "submitted_at": now.isoformat(),
-        "received_at": now.isoformat(),
-        "ip": None,
-        "payload": {"message": "A test event from FormBridge."},
-        "attachments": [],
-    }
+    event = sample_event(tenant_id=destination.tenant_id)
     job = Job(
         delivery_id=new_uuid7(),
         attempt_number=1,
@@ -389,10 +376,10 @@ def deliveries_replay(
         with transaction.atomic():
             # Inbox deliveries wait for their consumer; everything else goes to the dispatcher.
             requeued += lifecycle.replay(
-                chunk.exclude(destination__kind="inbox"), pull=False, now=now
+                chunk.exclude(destination__kind__in=PULL_KINDS), pull=False, now=now
             )
             requeued += lifecycle.replay(
-                chunk.filter(destination__kind="inbox"), pull=True, now=now
+                chunk.filter(destination__kind__in=PULL_KINDS), pull=True, now=now
             )
         if progress:
             progress(len(ids[start : start + REPLAY_CHUNK]))
@@ -417,9 +404,10 @@ def deliveries_replay(
     return ReplayResult(requeued=requeued, created=created, dry_run=False)
 
 
-def _submissions_missing(destination: Destination, filters: dict[str, Any]) -> list[Submission]:
+def _submissions_missing(destination: Destination, filters: dict[str, Any]) -> list[Any]:
     """Its tenant's submissions in scope that match the destination but have no delivery to it."""
-    candidates = Submission.objects.filter(
+    submissions = Delivery.submission.field.related_model  # ingest's model, by its foreign key
+    candidates = submissions.objects.filter(
         tenant_id=destination.tenant_id, erased_at__isnull=True, **filters
     ).exclude(deliveries__destination=destination)
     return [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from formbridge import crypto
+from core import crypto
 
 from .connectors.base import DestinationSnapshot
 from .models import Destination

@@ -5,7 +5,7 @@ from celery import shared_task
 from . import dispatcher, engine, wakeup
 
 
-@shared_task(name="delivery.drain", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+@shared_task(name=wakeup.DRAIN_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def deliveries_drain() -> int:
     """Send due deliveries until none are left; running it twice at once is harmless."""
     return dispatcher.drain()

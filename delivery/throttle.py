@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from formbridge import counters
+from core import counters
 
 
 def take(destination_id: str, *, wanted: int, limit: int, now: datetime) -> int:

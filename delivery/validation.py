@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from . import signing
-from .connectors import available_kinds, connector_for
+from .connectors.registry import available_kinds, connector_for
 from .headers import header_name_problem
 from .models import AuthMode
 from .routing import FILTER_FIELDS

@@ -12,9 +12,10 @@ from __future__ import annotations
 import contextlib
 import logging
 
+from celery import current_app
 from redis import RedisError
 
-from formbridge.redis_client import get_redis
+from core.redis_client import get_redis
 
 logger = logging.getLogger(__name__)
 
@@ -22,12 +23,15 @@ KEY = "fb:delivery:drain-requested"
 KEY_TTL_SECONDS = 5
 
 
-def _publish() -> bool:
-    from .tasks import deliveries_drain
+# The task by its name (delivery/tasks.py defines it): tasks call the dispatcher, which calls
+# this module, so importing tasks here would close a loop.
+DRAIN_TASK = "delivery.drain"
 
+
+def _publish() -> bool:
     try:
         # retry=False: a broker outage must never hold up the request that asked for the wake-up.
-        deliveries_drain.apply_async(retry=False)
+        current_app.send_task(DRAIN_TASK, retry=False)
     except Exception:  # the broker is down: the beat dispatcher will find the work later
         logger.warning("could not publish a drain task; the dispatcher will pick the work up")
         return False

@@ -1,6 +1,6 @@
 """FormBridge: ingest signed form submissions and events, fan them out to destinations."""
 
-__version__ = "0.1.0"
+from core import __version__
 
 # Load the Celery app whenever Django starts so that shared tasks bind to it.
 from .celery import app as celery_app

@@ -11,7 +11,7 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from kombu import Connection
 
-from .redis_client import get_redis
+from core.redis_client import get_redis
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -20,7 +20,7 @@ VAR_DIR = Path(env.str("FORMBRIDGE_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # Prometheus: every process writes its metrics to files here and /metrics adds them up. Must be
-# in the environment before prometheus_client is first imported (formbridge.metrics).
+# in the environment before prometheus_client is first imported (core.metrics).
 PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default=str(VAR_DIR / "metrics"))
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
 Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
@@ -43,14 +43,17 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Kernel first, shell last: core <- tenants <- reporting <- delivery <- ingest <- formbridge
+    # (docs/ARCHITECTURE.md; tests/test_imports.py holds the order).
     "tenants",
-    "ingest",
-    "delivery",
     "reporting",
+    "delivery",
+    "ingest",
+    "formbridge",
 ]
 
 MIDDLEWARE = [
-    "formbridge.logs.RequestIdMiddleware",
+    "core.logs.RequestIdMiddleware",
     "formbridge.middleware.RefuseUnstorableUrlMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The admin's and the API docs' static files, served by the app itself (no CDN, no nginx).
@@ -67,7 +70,7 @@ MIDDLEWARE = [
 # these (see there).
 API_PATH_PREFIX = "/v1/"
 API_MIDDLEWARE = [
-    "formbridge.logs.RequestIdMiddleware",
+    "core.logs.RequestIdMiddleware",
     "formbridge.middleware.RefuseUnstorableUrlMiddleware",
     "formbridge.middleware.RefuseUnstorableUrlMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -203,7 +206,7 @@ DELIVERY_CIRCUIT_COOLDOWN_SECONDS = env.int("DELIVERY_CIRCUIT_COOLDOWN_SECONDS",
 DELIVERY_DISABLE_AFTER_DAYS = env.float("DELIVERY_DISABLE_AFTER_DAYS", default=5.0)
 
 REST_FRAMEWORK = {
-    "EXCEPTION_HANDLER": "formbridge.errors.drf_exception_handler",
+    "EXCEPTION_HANDLER": "core.errors.drf_exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
@@ -255,11 +258,11 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "formbridge.logs.ContextFilter"}},
+    "filters": {"context": {"()": "core.logs.ContextFilter"}},
     "formatters": {
-        "json": {"()": "formbridge.logs.Formatter"},
+        "json": {"()": "core.logs.Formatter"},
         "plain": {
-            "()": "formbridge.logs.PlainFormatter",
+            "()": "core.logs.PlainFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
         },
     },

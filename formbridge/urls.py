@@ -4,14 +4,15 @@ from django.urls import path, re_path, register_converter
 from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from core import storable
+from core.errors import error_response
 from delivery import api as delivery_api
 from delivery.validation import NAME_PATTERN
 from ingest import api as ingest_api
 from ingest import views as ingest_views
 from reporting import views as reporting_views
 
-from . import health, metrics, storable
-from .errors import error_response
+from . import health, metrics_endpoint
 
 
 class _Converter:
@@ -73,7 +74,7 @@ urlpatterns = [
     path("v1/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    path("metrics", metrics.metrics_view, name="metrics"),
+    path("metrics", metrics_endpoint.metrics_view, name="metrics"),
     path("admin/dashboard/", admin.site.admin_view(reporting_views.dashboard), name="dashboard"),
     path("admin/", admin.site.urls),
 ]

@@ -12,13 +12,13 @@ from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from core import storable
+from core.admin_pages import pretty_json
 from delivery import services as delivery_services
 from delivery.admin import ReadOnlyAdmin, attempts_table
 from delivery.models import Delivery, DeliveryStatus
-from formbridge import storable
-from formbridge.admin_pages import pretty_json
-from formbridge.admin_scope import TenantFilter, scope
 from reporting.models import DailyMetric
+from tenants.admin_scope import TenantFilter, scope
 from tenants.models import Tenant
 from tenants.operators import operated_tenant_ids
 

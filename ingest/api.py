@@ -5,13 +5,13 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
+from core.errors import ApiError
+from core.openapi import error_responses
 from delivery import inbox
 from delivery import selectors as delivery_selectors
 from delivery import services as delivery_services
 from delivery.models import Destination
-from formbridge.api import TenantApiView, query_params, validated
-from formbridge.errors import ApiError
-from formbridge.openapi import error_responses
+from tenants.api_base import TenantApiView, query_params, validated
 from tenants.models import ApiKeyScope
 
 from . import erasure, selectors

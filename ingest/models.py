@@ -2,11 +2,11 @@
 
 from django.db import models
 
-from formbridge.ids import new_uuid7
-from formbridge.models import TimeStampedModel
+from core.ids import new_uuid7
+from core.models import TimeStampedModel
+from delivery.events import SCHEMA_VERSION
 from tenants.models import Tenant
 
-SCHEMA_VERSION = "1.0"
 # What the API shows of a submission (list, detail), in this order.
 PUBLIC_FIELDS = (
     "submission_id",

@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from formbridge import storable
-from formbridge.errors import ApiError
-from formbridge.timeutil import parse_aware_datetime
+from core import storable
+from core.errors import ApiError
+from core.timeutil import parse_aware_datetime
 
 MAX_JSON_DEPTH = 64
 MAX_FORM_FIELDS = 1000

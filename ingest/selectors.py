@@ -7,8 +7,8 @@ from datetime import datetime
 
 from django.db.models import Count, Exists, OuterRef, Q
 
+from core.cursors import decode_cursor, encode_cursor
 from delivery.models import Delivery, DeliveryAttempt
-from formbridge.cursors import decode_cursor, encode_cursor
 from tenants.models import Tenant
 
 from .models import PUBLIC_FIELDS, Submission

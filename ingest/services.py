@@ -7,9 +7,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from core.errors import ApiError
+from core.ids import new_uuid7
 from delivery import routes as delivery_routes
-from formbridge.errors import ApiError
-from formbridge.ids import new_uuid7
 from tenants.models import Tenant
 
 from .models import Submission

@@ -17,11 +17,11 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection, models, transaction
 
+from core.db import insert_or_skip, prepared_values
 from delivery import wakeup
 from delivery.models import Delivery
 from delivery.routes import Route
 from delivery.services import delivery_rows
-from formbridge.db import insert_or_skip, prepared_values
 from reporting.models import SHARDS, DailyMetric
 from reporting.services import Bump, daily_metrics_add
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
-from formbridge import logs
-from formbridge.http import client_ip, json_endpoint, read_body
-from formbridge.timeutil import epoch_ms, isoformat_z
+from core import logs
+from core.http import client_ip, json_endpoint, read_body
+from core.timeutil import epoch_ms, isoformat_z
 from tenants import limits
 from tenants.authentication import authenticate_api_key, authenticate_signed_request
 from tenants.models import ApiKeyScope, Tenant

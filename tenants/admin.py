@@ -13,11 +13,11 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from formbridge.admin_pages import secret_once
-from formbridge.admin_scope import TenantScopedAdmin, scope
+from core.admin_pages import secret_once
+from tenants.admin_scope import TenantScopedAdmin, scope
 
 from . import credentials_cache, services
-from .models import ApiKey, ApiKeyScope, SigningSecret, Tenant
+from .models import ApiKey, ApiKeyScope, SigningSecret
 
 
 class SigningSecretInline(admin.TabularInline):
@@ -53,9 +53,12 @@ class ApiKeyInline(admin.TabularInline):
 LIMIT_FIELDS = ("rate_limit_per_second", "daily_quota", "max_payload_bytes", "retention_days")
 
 
-@admin.register(Tenant)
 class TenantAdmin(TenantScopedAdmin):
+    """Registered by formbridge/admin.py, which gives it the onboarding that adds the inbox."""
+
     tenant_field = "id"
+    # How a tenant added here is created (a service taking tenant_id and name).
+    onboard = staticmethod(services.tenant_create)
     list_display = (
         "id",
         "name",
@@ -104,7 +107,7 @@ class TenantAdmin(TenantScopedAdmin):
             super().save_model(request, obj, form, change)
             credentials_cache.forget(obj.id)
             return
-        created = services.tenant_create(tenant_id=obj.id, name=obj.name)
+        created = self.onboard(tenant_id=obj.id, name=obj.name)
         obj.created_at = created.tenant.created_at
         obj._state.adding = False
         obj.save()  # the limits and retention the form set

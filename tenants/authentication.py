@@ -15,11 +15,11 @@ from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
-from formbridge import storable
-from formbridge.errors import ApiError
-from formbridge.http import payload_too_large, read_body
-from formbridge.ids import random_token
-from formbridge.timeutil import parse_aware_datetime
+from core import storable
+from core.errors import ApiError
+from core.http import payload_too_large, read_body
+from core.ids import random_token
+from core.timeutil import parse_aware_datetime
 
 from . import credentials_cache, selectors, services
 from .models import ApiKey, Tenant

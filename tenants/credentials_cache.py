@@ -16,8 +16,8 @@ from datetime import datetime
 
 from django.conf import settings
 
-from formbridge import crypto
-from formbridge.ttl_cache import TTLCache
+from core import crypto
+from core.ttl_cache import TTLCache
 
 from .models import SigningSecret, Tenant
 

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 
 from redis.exceptions import RedisError
 
-from formbridge import counters
-from formbridge.errors import ApiError, limits_unavailable
-from formbridge.redis_client import get_redis
+from core import counters
+from core.errors import ApiError, limits_unavailable
+from core.redis_client import get_redis
 
 from .models import Tenant
 

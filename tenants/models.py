@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 
-from formbridge.models import TimeStampedModel
+from core.models import TimeStampedModel
 
 TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{1,62}$"
 

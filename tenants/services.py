@@ -11,8 +11,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from formbridge import crypto
-from formbridge.ids import random_token
+from core import crypto
+from core.ids import random_token
 
 from . import credentials_cache
 from .models import ApiKey, ApiKeyScope, SigningSecret, Tenant
@@ -62,13 +62,9 @@ def _validate_secret(secret: str) -> None:
         raise CredentialError("A signing secret must be printable, without surrounding spaces.")
 
 
-def tenant_create(
-    *, tenant_id: str, name: str = "", secret: str | None = None, with_inbox: bool = True
-) -> TenantWithSecret:
-    """Create a tenant with one signing secret (generated unless given) and, unless told not to,
-    an inbox destination named "inbox" that API consumers can pull (GET /v1/inbox)."""
-    from delivery.services import destination_create  # delivery builds on tenants, not back
-
+def tenant_create(*, tenant_id: str, name: str = "", secret: str | None = None) -> TenantWithSecret:
+    """Create a tenant with one signing secret (generated unless given); formbridge.onboarding
+    adds its inbox."""
     tenant = Tenant(id=tenant_id, name=name or tenant_id)
     tenant.full_clean(validate_unique=False)
     if Tenant.objects.filter(pk=tenant_id).exists():
@@ -78,8 +74,6 @@ def tenant_create(
     with transaction.atomic():
         tenant.save(force_insert=True)
         SigningSecret.objects.create(tenant=tenant, secret_encrypted=crypto.encrypt(plaintext))
-        if with_inbox:
-            destination_create(tenant=tenant, name="inbox", kind="inbox")
     credentials_cache.forget(tenant_id)
     return TenantWithSecret(tenant=tenant, signing_secret=plaintext)
 

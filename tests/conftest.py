@@ -7,8 +7,8 @@ from urllib.parse import urlencode
 import pytest
 from django.test import Client
 
+from core.redis_client import get_redis
 from delivery.routes import forget_routes
-from formbridge.redis_client import get_redis
 from tenants import credentials_cache
 from tests.factories import tenant_with_secret
 from tests.signing import encode, signed_headers

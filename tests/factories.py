@@ -1,5 +1,6 @@
 import factory
 
+from formbridge.onboarding import tenant_onboard
 from tenants import services
 from tenants.models import Tenant
 
@@ -17,7 +18,7 @@ def tenant_with_secret(
 ) -> services.TenantWithSecret:
     """A tenant created through the service, as an operator would, with its plaintext secret
     (without the default inbox unless asked: most tests count deliveries to their own)."""
-    created = services.tenant_create(tenant_id=tenant_id, with_inbox=with_inbox)
+    created = tenant_onboard(tenant_id=tenant_id, with_inbox=with_inbox)
     if fields:
         Tenant.objects.filter(pk=tenant_id).update(**fields)
         created.tenant.refresh_from_db()

@@ -7,10 +7,10 @@ from uuid import UUID
 
 import pytest
 
+from core.cursors import encode_cursor
 from delivery import dispatcher
 from delivery import services as delivery_services
 from delivery.models import Delivery, DeliveryAttempt, Destination
-from formbridge.cursors import encode_cursor
 from ingest.models import Submission
 from tests.factories import tenant_with_secret
 

@@ -58,6 +58,7 @@ class Outcome:
 
 class Connector:
     kind: ClassVar[str]
+    label: ClassVar[str]  # what the admin shows
     # Inbox-like connectors never send: their deliveries wait for a pull consumer.
     waits_for_pull: ClassVar[bool] = False
 

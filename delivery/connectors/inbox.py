@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from . import register
 from .base import Connector, Job, Outcome
 
 
-@register
 class InboxConnector(Connector):
     kind = "inbox"
+    label = "Pull inbox"
     waits_for_pull = True
 
     def send(self, job: Job) -> Outcome:  # pragma: no cover - never scheduled

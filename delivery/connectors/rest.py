@@ -16,17 +16,16 @@ import aiohttp
 import jmespath
 from django.utils import timezone
 
-import formbridge
+import core
+from core.storable import safe_text
 from delivery import aio, mapping, signing, ssrf
 from delivery.headers import clean_headers
 from delivery.models import AttemptOutcome, AuthMode
 from delivery.retry import classify_status, parse_retry_after
-from formbridge.storable import safe_text
 
-from . import register
 from .base import RESPONSE_BODY_LIMIT, Connector, DestinationSnapshot, Job, Outcome
 
-USER_AGENT = f"FormBridge/{formbridge.__version__}"
+USER_AGENT = f"FormBridge/{core.__version__}"
 METHODS = ("POST", "PUT", "PATCH")
 REDACTED = "[redacted]"
 # Seconds before a cached OAuth2 token's expiry at which we fetch a new one.
@@ -167,9 +166,9 @@ def _redacted(
     return {k: (REDACTED if k.lower() in hidden else v) for k, v in headers.items()}
 
 
-@register
 class RestConnector(Connector):
     kind = "rest"
+    label = "REST webhook"
 
     def __init__(self) -> None:
         self.tokens = _TokenCache()

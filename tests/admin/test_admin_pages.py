@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from core import crypto
 from delivery.models import Delivery, DeliveryAttempt, Destination
-from formbridge import crypto
 from tenants.models import ApiKey, SigningSecret, Tenant
 from tenants.services import hash_api_key
 from tests.admin.conftest import DESTINATION_FORM

@@ -8,9 +8,9 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
+from core import crypto
 from delivery import dispatcher
 from delivery.models import Delivery, DeliveryAttempt, DeliveryStatus, Destination
-from formbridge import crypto
 from tests.e2e.stack import verify_standard_webhook
 
 pytestmark = pytest.mark.django_db

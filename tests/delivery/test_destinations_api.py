@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from core import crypto
 from delivery import dispatcher
 from delivery.models import Delivery, DeliveryStatus, Destination
-from formbridge import crypto
 from tests.conftest import assert_error
 from tests.e2e.stack import verify_standard_webhook
 

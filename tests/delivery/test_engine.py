@@ -147,7 +147,7 @@ def test_auth_modes(signed, acme, receiver, make_destination, mode, auth_config,
 
 
 def test_oauth2_token_is_fetched_once_and_cached(signed, acme, receiver, make_destination):
-    from delivery.connectors import connector_for
+    from delivery.connectors.registry import connector_for
 
     connector_for("rest").tokens.clear()
     receiver.set(

@@ -472,7 +472,7 @@ def test_daily_quota_counts_accepted_submissions(signed):
 
 
 def test_limits_without_redis_use_process_memory(signed, settings):
-    from formbridge.redis_client import get_redis
+    from core.redis_client import get_redis
     from tests.factories import tenant_with_secret
 
     settings.REDIS_URL = ""

@@ -8,10 +8,10 @@ import logging
 
 import pytest
 
+from core import logs
 from delivery import dispatcher
 from delivery import services as delivery_services
 from delivery.models import Delivery
-from formbridge import logs
 from ingest.models import Submission
 from tenants.services import api_key_create, tenant_rotate_secret
 from tests.signing import signed_headers

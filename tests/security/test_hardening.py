@@ -345,12 +345,12 @@ def test_pointing_a_destination_at_another_host_needs_its_secret_again(acme, api
 
 @pytest.fixture
 def redis_down(settings, monkeypatch):
-    from formbridge import redis_client
+    from core import redis_client
 
     dead = redis.Redis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=0.2)
     monkeypatch.setattr(redis_client, "get_redis", lambda: dead)
     monkeypatch.setattr("tenants.limits.get_redis", lambda: dead)
-    monkeypatch.setattr("formbridge.counters.get_redis", lambda: dead)
+    monkeypatch.setattr("core.counters.get_redis", lambda: dead)
     return dead
 
 
@@ -370,7 +370,7 @@ def test_a_stored_submission_stays_accepted_when_its_quota_count_fails(signed, a
     def redis_gone(*args, **kwargs):
         raise redis.ConnectionError("gone after the store")
 
-    monkeypatch.setattr("formbridge.counters.incr", redis_gone)
+    monkeypatch.setattr("core.counters.incr", redis_gone)
 
     response = signed.post(acme, {"payload": {"a": 1}})
 

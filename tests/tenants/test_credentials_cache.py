@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from formbridge import crypto
+from core import crypto
 from tenants import credentials_cache, services
 from tenants.models import SigningSecret, Tenant
 

@@ -5,9 +5,11 @@ import os
 
 from django.core.management.base import CommandError
 
+from core.cli import SubcommandCommand, add_json_flag, format_table, require
 from delivery import selectors, services
-from delivery.models import AuthMode, Destination, DestinationKind
-from formbridge.cli import SubcommandCommand, add_json_flag, format_table, require, tenant_named
+from delivery.connectors import registry
+from delivery.models import AuthMode, Destination
+from tenants.cli import tenant_named
 
 GENERATE = "generate"
 
@@ -61,7 +63,12 @@ class Command(SubcommandCommand):
         add.add_argument("tenant")
         add.add_argument("name")
         add.add_argument("--url", help="Where to send (rest).")
-        add.add_argument("--kind", default=DestinationKind.REST, help="rest (default) or inbox.")
+        add.add_argument(
+            "--kind",
+            default=registry.DEFAULT_KIND,
+            choices=registry.available_kinds(),
+            help=f"{registry.DEFAULT_KIND} (default) or another connector's kind.",
+        )
         add.add_argument("--method", default="POST")
         add.add_argument("--header", action="append", default=[], metavar="NAME:VALUE")
         add.add_argument("--mapping", help="JMESPath expression, or a JSON object of them.")
@@ -115,7 +122,7 @@ class Command(SubcommandCommand):
                 config["mapping"] = json.loads(options["mapping"])
             except json.JSONDecodeError:
                 config["mapping"] = options["mapping"]  # a bare JMESPath expression
-        if options["kind"] == DestinationKind.INBOX:
+        if registry.is_pull(options["kind"]):
             config = {}
         auth_config = {
             key: options[option]

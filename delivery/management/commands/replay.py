@@ -4,9 +4,10 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.cli import ProgressBar, add_json_flag, require
+from core.timeutil import parse_aware_datetime
 from delivery import selectors, services
-from formbridge.cli import ProgressBar, add_json_flag, require, tenant_named
-from formbridge.timeutil import parse_aware_datetime
+from tenants.cli import tenant_named
 
 
 def _moment(value: str | None, flag: str):

@@ -5,8 +5,9 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from formbridge.cli import add_json_flag, tenant_named
+from core.cli import add_json_flag
 from ingest.erasure import submissions_erase, submissions_matching
+from tenants.cli import tenant_named
 
 
 def _field(text: str) -> tuple[str, str]:

@@ -4,8 +4,9 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from formbridge.cli import ProgressBar, add_json_flag, tenant_named
+from core.cli import ProgressBar, add_json_flag
 from ingest.retention import BATCH_SIZE, submissions_purge
+from tenants.cli import tenant_named
 
 
 class Command(BaseCommand):

@@ -1,7 +1,8 @@
 """manage.py apikeys create|revoke|list."""
 
-from formbridge.cli import SubcommandCommand, add_json_flag, format_table, tenant_named
+from core.cli import SubcommandCommand, add_json_flag, format_table
 from tenants import selectors, services
+from tenants.cli import tenant_named
 from tenants.models import ApiKey
 
 

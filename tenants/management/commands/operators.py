@@ -2,7 +2,8 @@
 
 from django.contrib.auth import get_user_model
 
-from formbridge.cli import SubcommandCommand, add_json_flag, format_table, require, tenant_named
+from core.cli import SubcommandCommand, add_json_flag, format_table, require
+from tenants.cli import tenant_named
 from tenants.operators import ROLES, operator_grant, operator_revoke
 
 

@@ -2,8 +2,10 @@
 
 from django.utils import timezone
 
-from formbridge.cli import SubcommandCommand, add_json_flag, format_table, tenant_named
+from core.cli import SubcommandCommand, add_json_flag, format_table
+from formbridge.onboarding import tenant_onboard
 from tenants import selectors, services
+from tenants.cli import tenant_named
 from tenants.models import Tenant
 
 
@@ -49,9 +51,7 @@ class Command(SubcommandCommand):
             add_json_flag(subparser)
 
     def handle_create(self, *, slug, name, secret, no_inbox, **options):
-        created = services.tenant_create(
-            tenant_id=slug, name=name, secret=secret, with_inbox=not no_inbox
-        )
+        created = tenant_onboard(tenant_id=slug, name=name, secret=secret, with_inbox=not no_inbox)
         data = {**_tenant_data(created.tenant), "signing_secret": created.signing_secret}
         self.emit(
             options,

@@ -8,9 +8,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from core import crypto
 from delivery import selectors as destination_selectors
 from delivery import services as destination_services
-from formbridge import crypto
+from formbridge.onboarding import tenant_onboard
 from tenants import selectors, services
 from tenants.models import Tenant
 
@@ -50,7 +51,7 @@ class Command(BaseCommand):
     def _tenant_and_secret(self) -> tuple[Tenant, str]:
         tenant = selectors.tenant_get(tenant_id=DEMO_TENANT)
         if tenant is None:
-            created = services.tenant_create(tenant_id=DEMO_TENANT, name="Demo")
+            created = tenant_onboard(tenant_id=DEMO_TENANT, name="Demo")
             return created.tenant, created.signing_secret
         # The demo tenant only: read its secret back so every `make run` can print the curl.
         newest = selectors.signing_secrets_active(tenant=tenant, now=timezone.now()).first()

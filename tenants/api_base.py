@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from formbridge.errors import ApiError
+from core.errors import ApiError
 from tenants.authentication import ApiKeyAuthentication, HasScope
 from tenants.models import Tenant
 
@@ -38,3 +39,16 @@ def query_params(request: Request, serializer_class: type[serializers.Serializer
     if repeated:
         raise ApiError(400, "invalid_request", f"Give {repeated[0]!r} once.")
     return validated(serializer_class, request.query_params.dict())
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "tenants.authentication.ApiKeyAuthentication"
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema) -> dict[str, Any]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "`Authorization: Bearer fb_live_...` from `manage.py apikeys create`; "
+            "each endpoint names the scope it needs (ingest, read, inbox, admin).",
+        }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from formbridge.redis_client import get_redis
+from core.redis_client import get_redis
 
 _lock = threading.Lock()
 _memory: dict[str, int] = {}

@@ -48,13 +48,6 @@ def require(value: Any, message: str) -> Any:
     return value
 
 
-def tenant_named(slug: str):
-    """The tenant with this id, or a clear command error."""
-    from tenants.selectors import tenant_get  # the CLI layer sits above the apps
-
-    return require(tenant_get(tenant_id=slug), f"No tenant {slug!r}.")
-
-
 class ProgressBar:
     """A one-line progress bar on stderr for long operator commands."""
 

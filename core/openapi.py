@@ -1,0 +1,100 @@
+"""The OpenAPI description of the one error shape, shared by every app's API views."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, inline_serializer
+from rest_framework import serializers
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "description": "Stable, snake_case: branch on it."},
+                "message": {"type": "string", "description": "For people; may change."},
+                "fields": {"type": "object", "description": "Per-field problems (400)."},
+            },
+        }
+    },
+}
+
+ErrorSerializer = inline_serializer(
+    name="Error",
+    fields={
+        "error": inline_serializer(
+            name="ErrorDetail",
+            fields={
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+                "fields": serializers.DictField(required=False),
+            },
+        )
+    },
+)
+
+# code -> (HTTP status, a typical message)
+ERROR_CODES: dict[str, tuple[int, str]] = {
+    "invalid_request": (400, "Invalid request."),
+    "invalid_cursor": (400, "The cursor is not one this API returned; start over without it."),
+    "invalid_destination": (400, "config: the URL must start with http:// or https://"),
+    "invalid_json": (400, "The body is not valid JSON."),
+    "invalid_payload": (400, "The body must be a JSON object."),
+    "missing_api_key": (401, "Send your API key as 'Authorization: Bearer <key>'."),
+    "invalid_api_key": (401, "The API key is unknown or revoked."),
+    "missing_signature_headers": (401, "Missing header(s): X-Signature."),
+    "invalid_timestamp": (401, "X-Timestamp must be ISO 8601 with a zone or Unix seconds."),
+    "stale_timestamp": (401, "X-Timestamp is 912 s from server time; the window is ±300 s."),
+    "invalid_signature": (401, "The signature does not match."),
+    "insufficient_scope": (403, "This API key lacks the 'read' scope."),
+    "tenant_disabled": (403, "This tenant is disabled."),
+    "not_found": (404, "No such submission."),
+    "replayed_request": (
+        409,
+        "This exact signed request was already stored as submission 'sub_1'; nothing new was "
+        "stored. (The body's top-level submission_id names it.)",
+    ),
+    "event_not_found": (404, "No event 'evt_1' in this inbox; nothing was acknowledged."),
+    "no_inbox": (404, "This tenant has no inbox destination."),
+    "method_not_allowed": (405, 'Method "PUT" not allowed.'),
+    "payload_too_large": (413, "The body is over 1048576 bytes."),
+    "unsupported_media_type": (415, "Send application/json."),
+    "rate_limited": (429, "Over 50 requests per second; retry after 1 s."),
+    "quota_exceeded": (429, "The daily quota of 100000 is used up."),
+    "database_unavailable": (503, "Storage is unavailable right now; nothing was stored."),
+    "limits_unavailable": (503, "Rate limits cannot be checked right now; nothing was stored."),
+}
+
+# Every endpoint can answer these.
+COMMON_ERRORS = (
+    "missing_api_key",
+    "invalid_api_key",
+    "insufficient_scope",
+    "tenant_disabled",
+    "database_unavailable",
+)
+
+
+def error_responses(*codes: str) -> dict[int, OpenApiResponse]:
+    """OpenAPI responses for these error codes, grouped by status, one example per code."""
+    by_status: dict[int, list[str]] = {}
+    for code in (*codes, *COMMON_ERRORS):
+        by_status.setdefault(ERROR_CODES[code][0], []).append(code)
+    return {
+        status: OpenApiResponse(
+            response=ErrorSerializer,
+            description=", ".join(f"`{code}`" for code in dict.fromkeys(status_codes)),
+            examples=[
+                OpenApiExample(
+                    code,
+                    value={"error": {"code": code, "message": ERROR_CODES[code][1]}},
+                    status_codes=[str(status)],
+                    response_only=True,
+                )
+                for code in dict.fromkeys(status_codes)
+            ],
+        )
+        for status, status_codes in sorted(by_status.items())
+    }

@@ -1,0 +1,43 @@
+"""Every connector by Destination.kind. Adding one is its module plus one line in CONNECTORS.
+
+Kinds, labels and push/pull are read from here (the admin's choices, validation, the engine's
+claim), never spelled elsewhere.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from .base import Connector
+from .inbox import InboxConnector
+from .rest import RestConnector
+
+CONNECTORS: tuple[type[Connector], ...] = (RestConnector, InboxConnector)
+
+_BY_KIND: dict[str, type[Connector]] = {cls.kind: cls for cls in CONNECTORS}
+DEFAULT_KIND = RestConnector.kind
+# Kinds whose deliveries wait for a consumer's pull: the engine never claims them.
+PULL_KINDS: tuple[str, ...] = tuple(cls.kind for cls in CONNECTORS if cls.waits_for_pull)
+
+
+def available_kinds() -> tuple[str, ...]:
+    return tuple(_BY_KIND)
+
+
+def kind_choices() -> list[tuple[str, str]]:
+    return [(cls.kind, cls.label) for cls in CONNECTORS]
+
+
+def is_pull(kind: str) -> bool:
+    return kind in PULL_KINDS
+
+
+@cache
+def connector_for(kind: str) -> Connector:
+    """One instance per kind and process (it may hold a connection pool)."""
+    try:
+        return _BY_KIND[kind]()
+    except KeyError:
+        raise ValueError(
+            f"no connector for kind {kind!r}; available: {', '.join(available_kinds())}"
+        ) from None
