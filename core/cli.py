@@ -7,6 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from .errors import DomainError
+
 
 class SubcommandCommand(BaseCommand):
     """A command whose first argument picks a handler method `handle_<action>`."""
@@ -18,7 +20,7 @@ class SubcommandCommand(BaseCommand):
         action = options["action"].replace("-", "_")
         try:
             getattr(self, f"handle_{action}")(**options)
-        except ValueError as exc:  # services raise ValueError subclasses for bad requests
+        except DomainError as exc:  # a service refused: its message says why
             raise CommandError(str(exc)) from exc
 
     def emit(self, options: dict[str, Any], data: Any, text: str) -> None:

@@ -10,7 +10,7 @@ import json
 from datetime import datetime
 from uuid import UUID
 
-from .errors import ApiError
+from .errors import Invalid
 from .timeutil import parse_aware_datetime
 
 
@@ -28,6 +28,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
             raise ValueError
         return moment, UUID(id_text)
     except (ValueError, TypeError, UnicodeDecodeError):
-        raise ApiError(
-            400, "invalid_cursor", "The cursor is not one this API returned; start over without it."
+        raise Invalid(
+            "The cursor is not one this API returned; start over without it.",
+            code="invalid_cursor",
         ) from None

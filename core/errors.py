@@ -1,106 +1,71 @@
-"""One error shape for every API response: {"error": {"code": "...", "message": "..."}}."""
+"""Domain errors: what services raise when they refuse, with a stable snake_case code.
+
+They know nothing of HTTP. The API edge (core/http_errors.py) maps each class to its status in
+one table; commands and the admin show the message (and the field, when one is named).
+"""
 
 from __future__ import annotations
 
-from django.db import InterfaceError, OperationalError
-from django.http import JsonResponse
-from rest_framework import exceptions as drf_exceptions
-from rest_framework.views import exception_handler as drf_default_handler
+from typing import Any
 
 
-class ApiError(Exception):
-    """A request we refuse, with a stable snake_case code the client can branch on."""
+class DomainError(Exception):
+    """A refusal the caller can act on."""
+
+    code = "error"
 
     def __init__(
         self,
-        status: int,
-        code: str,
         message: str,
         *,
-        headers: dict[str, str] | None = None,
-        fields: dict[str, list[str]] | None = None,
-        extra: dict[str, str] | None = None,
+        code: str | None = None,
+        field: str | None = None,
+        retry_after: int | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
+        super().__init__(f"{field}: {message}" if field else message)
         self.message = message
-        self.headers = headers or {}
-        self.fields = fields
-        # Top-level members beside "error" that tell the client what to do next.
+        self.code = code or self.code
+        # The input at fault, dotted into nested objects ("config.url").
+        self.field = field
+        self.retry_after = retry_after
+        # Members beside the error that tell the client what to do next (an earlier id, say).
         self.extra = extra or {}
 
 
-def error_response(
-    status: int,
-    code: str,
-    message: str,
-    headers: dict[str, str] | None = None,
-    fields: dict[str, list[str]] | None = None,
-    extra: dict[str, str] | None = None,
-) -> JsonResponse:
-    error = {"code": code, "message": message, **({"fields": fields} if fields else {})}
-    response = JsonResponse({"error": error, **(extra or {})}, status=status)
-    for name, value in (headers or {}).items():
-        response[name] = value
-    return response
+class Invalid(DomainError):
+    """The input cannot be accepted as given."""
+
+    code = "invalid_request"
 
 
-def api_error_response(error: ApiError) -> JsonResponse:
-    return error_response(
-        error.status, error.code, error.message, error.headers, error.fields, error.extra
-    )
+class Unsupported(DomainError):
+    """The input comes in a form we do not read (a media type, say)."""
+
+    code = "unsupported_media_type"
 
 
-# DRF raises its own exceptions; map them onto the same shape with stable codes.
-_DRF_CODES = {
-    drf_exceptions.NotAuthenticated: "missing_api_key",
-    drf_exceptions.AuthenticationFailed: "invalid_api_key",
-    drf_exceptions.PermissionDenied: "forbidden",
-    drf_exceptions.NotFound: "not_found",
-    drf_exceptions.MethodNotAllowed: "method_not_allowed",
-    drf_exceptions.UnsupportedMediaType: "unsupported_media_type",
-    drf_exceptions.ParseError: "invalid_json",
-    drf_exceptions.ValidationError: "invalid_request",
-    drf_exceptions.Throttled: "rate_limited",
-}
+class NotFound(DomainError):
+    code = "not_found"
 
 
-def _unavailable(code: str, message: str) -> ApiError:
-    return ApiError(503, code, message, headers={"Retry-After": "5"})
+class Conflict(DomainError):
+    """Refused because of what is already stored (a replayed request, say)."""
+
+    code = "conflict"
 
 
-def database_unavailable() -> ApiError:
-    """The database cannot be reached: nothing was stored, the caller should retry."""
-    return _unavailable(
-        "database_unavailable",
-        "Storage is unavailable right now; nothing was stored. Retry shortly.",
-    )
+class TooLarge(DomainError):
+    code = "payload_too_large"
 
 
-def limits_unavailable() -> ApiError:
-    """The rate and quota counters (Redis) cannot be reached: nothing was stored yet."""
-    return _unavailable(
-        "limits_unavailable",
-        "Rate limits cannot be checked right now; nothing was stored. Retry shortly.",
-    )
+class LimitReached(DomainError):
+    """A rate or quota is used up; retry_after says when to come back."""
+
+    code = "rate_limited"
 
 
-def drf_exception_handler(exc, context):
-    if isinstance(exc, ApiError):
-        return api_error_response(exc)
-    if isinstance(exc, OperationalError | InterfaceError):
-        return api_error_response(database_unavailable())
-    response = drf_default_handler(exc, context)
-    if response is None:
-        return None
-    code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
-    detail = response.data
-    if isinstance(exc, drf_exceptions.ValidationError):
-        message = "Invalid request."
-        body = {"error": {"code": code, "message": message, "fields": detail}}
-    else:
-        message = str(detail.get("detail", detail)) if isinstance(detail, dict) else str(detail)
-        body = {"error": {"code": code, "message": message}}
-    response.data = body
-    return response
+class Unavailable(DomainError):
+    """Something we depend on is down; nothing was stored, retry shortly."""
+
+    code = "unavailable"

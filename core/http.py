@@ -14,7 +14,14 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from . import metrics
-from .errors import ApiError, api_error_response, database_unavailable, error_response
+from .errors import DomainError
+from .http_errors import (
+    ApiError,
+    api_error_response,
+    database_unavailable,
+    error_response,
+    from_domain,
+)
 
 logger = logging.getLogger("formbridge.ingest")
 
@@ -48,7 +55,8 @@ def _answer(view, methods, request: HttpRequest, *args, **kwargs) -> HttpRespons
         )
     try:
         return view(request, *args, **kwargs)
-    except ApiError as error:
+    except (ApiError, DomainError) as refusal:
+        error = refusal if isinstance(refusal, ApiError) else from_domain(refusal)
         logger.info("request refused", extra={"code": error.code, "status": error.status})
         return api_error_response(error)
     except (OperationalError, InterfaceError) as error:

@@ -66,14 +66,21 @@ class DestinationForm(forms.ModelForm):
             )
 
     def _settings(self) -> dict[str, Any]:
+        """The form's fields as the service's arguments, the same on validation and on save."""
         data = self.cleaned_data
         config = dict(data.get("config") or {})
-        if data.get("url"):
-            config["url"] = data["url"]
-        return {
+        if not self.instance._state.adding:
+            # The form shows the whole config: a key taken out of it is removed (merge patch).
+            config = {**dict.fromkeys(self.instance.config), **config}
+        settings = {
+            "url": data.get("url") or None,
             "config": config,
+            "enabled": data.get("enabled", True),
             **{name: data.get(name) for name in SETTINGS_FIELDS if name in data},
         }
+        if self.instance._state.adding:
+            settings["kind"] = data.get("kind", registry.DEFAULT_KIND)
+        return settings
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -82,27 +89,26 @@ class DestinationForm(forms.ModelForm):
         tenant = self.instance.tenant if not self.instance._state.adding else data.get("tenant")
         if tenant is None:
             return data
-        settings = self._settings()
-        kind = (
-            self.instance.kind
-            if not self.instance._state.adding
-            else data.get("kind", registry.DEFAULT_KIND)
-        )
-        if self.instance._state.adding:
-            settings["kind"] = kind
         try:
             services.destination_validate(
                 tenant=tenant,
                 name=data.get("name", ""),
                 auth_secret=data.get("auth_secret") or self._kept_auth_secret(),
                 destination=None if self.instance._state.adding else self.instance,
-                **settings,
+                **self._settings(),
             )
         except DestinationInvalid as exc:
-            about_config = any(word in exc.message for word in ("mapping", "method", "header"))
-            field = "url" if exc.field == "config" and not about_config else exc.field
-            self.add_error(field if field in self.fields else None, exc.message)
+            self.add_error(self._form_field(exc.field), exc.message)
         return data
+
+    def _form_field(self, field: str | None) -> str | None:
+        """The form field showing a service's field: config.url is the url box, any other
+        config key the config box, a field the form lacks the form as a whole."""
+        if field == "config.url":
+            return "url"
+        if field and field.startswith("config."):
+            return "config"
+        return field if field in self.fields else None
 
     def _kept_auth_secret(self) -> str:
         if self.instance._state.adding or not self.instance.auth_secret_encrypted:
@@ -114,32 +120,23 @@ class DestinationForm(forms.ModelForm):
         data, settings = self.cleaned_data, self._settings()
         action = data.get("signing_action", "keep")
         if self.instance._state.adding:
-            created = services.destination_create(
+            return services.destination_create(
                 tenant=data["tenant"],
                 name=data["name"],
-                kind=data.get("kind", registry.DEFAULT_KIND),
                 auth_secret=data.get("auth_secret") or "",
                 generate_signing_secret=action == "generate",
                 **settings,
             )
-            if not data.get("enabled", True):
-                services.destination_set_enabled(destination=created.destination, enabled=False)
-            return created
         stored = Destination.objects.get(pk=self.instance.pk)
         signing: dict[str, Any] = {}
         if action == "generate":
             signing["generate_signing_secret"] = True
         elif action == "none":
             signing["signing_secret"] = ""
-        updated = services.destination_update(
+        return services.destination_update(
             destination=stored,
             name=data["name"],
             auth_secret=data.get("auth_secret") or None,
             **signing,
             **settings,
         )
-        if data.get("enabled") != stored.enabled:
-            services.destination_set_enabled(
-                destination=updated.destination, enabled=data["enabled"]
-            )
-        return updated

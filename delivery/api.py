@@ -3,12 +3,10 @@ as manage.py destinations and the admin."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
-from core.errors import ApiError
+from core.http_errors import ApiError
 from core.openapi import error_responses
 from tenants.api_base import TenantApiView, validated
 from tenants.models import ApiKeyScope
@@ -20,7 +18,6 @@ from .serializers import (
     DestinationTestResultSerializer,
     DestinationWriteSerializer,
 )
-from .validation import DestinationInvalid
 
 NAME = OpenApiParameter("name", str, OpenApiParameter.PATH, description="The destination's name.")
 CREATE_EXAMPLE = OpenApiExample(
@@ -34,26 +31,6 @@ CREATE_EXAMPLE = OpenApiExample(
     },
     request_only=True,
 )
-
-
-@contextmanager
-def _as_api_errors():
-    try:
-        yield
-    except DestinationInvalid as exc:
-        raise ApiError(
-            400, "invalid_destination", str(exc), fields={exc.field: [exc.message]}
-        ) from None
-
-
-def _write_arguments(data: dict) -> dict:
-    """The write serializer's fields as service arguments (url is config.url's shorthand)."""
-    data = dict(data)
-    url = data.pop("url", None)
-    if url is not None:
-        data["config"] = {**data.get("config", {}), "url": url}
-    data.pop("enabled", None)
-    return data
 
 
 class DestinationListView(TenantApiView):
@@ -84,13 +61,8 @@ class DestinationListView(TenantApiView):
     )
     def post(self, request):
         data = validated(DestinationWriteSerializer, request.data)
-        enabled = data.get("enabled", True)
-        with _as_api_errors():
-            created = services.destination_create(tenant=self.tenant, **_write_arguments(data))
-        destination = created.destination
-        if not enabled:
-            destination = services.destination_set_enabled(destination=destination, enabled=False)
-        body = CreatedDestinationSerializer(destination).data
+        created = services.destination_create(tenant=self.tenant, **data)
+        body = CreatedDestinationSerializer(created.destination).data
         if created.signing_secret:
             body["signing_secret"] = created.signing_secret
         return Response(body, status=201)
@@ -136,23 +108,8 @@ class DestinationDetailView(_DestinationByName):
         destination = self._destination(name)
         serializer = DestinationWriteSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        if "url" in data:
-            given = data.get("config", {})
-            config = {**destination.config, **given}
-            if "headers" not in given and services.sends_elsewhere(destination, data["url"]):
-                # Custom headers are often credentials: they follow the URL to another host
-                # only when given again.
-                config.pop("headers", None)
-            data = {**data, "config": config}
-        with _as_api_errors():
-            updated = services.destination_update(destination=destination, **_write_arguments(data))
-        destination = updated.destination
-        if "enabled" in data and data["enabled"] != destination.enabled:
-            destination = services.destination_set_enabled(
-                destination=destination, enabled=data["enabled"]
-            )
-        body = CreatedDestinationSerializer(destination).data
+        updated = services.destination_update(destination=destination, **serializer.validated_data)
+        body = CreatedDestinationSerializer(updated.destination).data
         if updated.signing_secret:
             body["signing_secret"] = updated.signing_secret
         return Response(body)
@@ -182,10 +139,7 @@ class DestinationTestView(_DestinationByName):
         responses={200: DestinationTestResultSerializer, **error_responses("not_found")},
     )
     def post(self, request, name: str):
-        destination = self._destination(name)
-        if destination.kind == "inbox":
-            raise ApiError(400, "invalid_request", "An inbox is pulled, not sent to.")
-        outcome = services.destination_test(destination=destination)
+        outcome = services.destination_test(destination=self._destination(name))
         return Response(
             {
                 "outcome": outcome.outcome,

@@ -6,7 +6,6 @@ from django.db.models import QuerySet
 
 from tenants.models import Tenant
 
-from .connectors.inbox import InboxConnector
 from .models import Destination
 
 
@@ -16,11 +15,3 @@ def destination_get(*, tenant: Tenant, name: str) -> Destination | None:
 
 def destination_list(*, tenant: Tenant) -> QuerySet[Destination]:
     return Destination.objects.live().filter(tenant=tenant)
-
-
-def inbox_destination_get(*, tenant: Tenant, name: str | None = None) -> Destination | None:
-    """The tenant's inbox: the one named, or its first (most tenants have exactly one)."""
-    inboxes = destination_list(tenant=tenant).filter(kind=InboxConnector.kind)
-    if name:
-        inboxes = inboxes.filter(name=name)
-    return inboxes.order_by("created_at").first()

@@ -13,10 +13,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import crypto
+from core.errors import Invalid
 from core.ids import new_uuid7
 from tenants.models import Tenant
 
 from . import aio, lifecycle, routing, signing, validation, wakeup
+from .connectors import registry
 from .connectors.base import Job, Outcome
 from .connectors.registry import PULL_KINDS, connector_for
 from .events import sample_event
@@ -132,39 +134,56 @@ def destination_validate(
     name: str,
     auth_secret: str = "",
     destination: Destination | None = None,
+    url: str | None = None,
+    config: dict[str, Any] | None = None,
+    enabled: bool | None = None,
     **settings: Any,
 ) -> None:
     """Raise DestinationInvalid as destination_create (or _update of `destination`) would, without
     writing anything: forms call it to show errors next to their fields."""
     _check_name_free(tenant, name, other_than=destination)
-    current = (
-        {field: getattr(destination, field) for field in DESTINATION_DEFAULTS}
-        if destination is not None
-        else DESTINATION_DEFAULTS
-    )
-    _cleaned_settings({**current, **settings}, auth_secret)
+    if destination is None:
+        merged = {**DESTINATION_DEFAULTS, **settings, "config": _with_url(config, url)}
+    else:
+        merged = {**{f: getattr(destination, f) for f in DESTINATION_DEFAULTS}, **settings}
+        if config is not None or url is not None:
+            merged["config"] = _config_patched(destination, config, url)
+    _cleaned_settings(merged, auth_secret)
+
+
+def _with_url(config: dict[str, Any] | None, url: str | None) -> dict[str, Any] | None:
+    """`url` is the shorthand of config.url that all three entry points offer."""
+    if url is None:
+        return config
+    return {**(config or {}), "url": url}
 
 
 def destination_create(
     *,
     tenant: Tenant,
     name: str,
+    url: str | None = None,
+    enabled: bool = True,
     auth_secret: str = "",
     signing_secret: str | None = None,
     generate_signing_secret: bool = False,
     **settings: Any,
 ) -> DestinationWithSecret:
     """Validate and create a destination; a generated signing secret is returned once.
-    `settings` are the keys of DESTINATION_DEFAULTS."""
+    `settings` are the keys of DESTINATION_DEFAULTS; a disabled one routes nothing until enabled."""
     unknown = set(settings) - set(DESTINATION_DEFAULTS)
     if unknown:
         raise TypeError(f"unknown destination settings: {', '.join(sorted(unknown))}")
     name = _check_name_free(tenant, name)
+    settings["config"] = _with_url(settings.get("config"), url)
     cleaned = _cleaned_settings({**DESTINATION_DEFAULTS, **settings}, auth_secret)
     secret = _signing_secret(signing_secret, generate_signing_secret)
     destination = Destination.objects.create(
         tenant=tenant,
         name=name,
+        enabled=enabled,
+        disabled_reason="" if enabled else "disabled by an operator",
+        disabled_at=None if enabled else timezone.now(),
         auth_secret_encrypted=crypto.encrypt(auth_secret) if auth_secret else "",
         signing_secret_encrypted=crypto.encrypt(secret) if secret else "",
         **cleaned,
@@ -178,10 +197,28 @@ def destination_create(
 _UNCHANGED: Any = object()
 
 
+def _config_patched(
+    destination: Destination, patch: dict[str, Any] | None, url: str | None
+) -> dict[str, Any]:
+    """The stored config with a JSON merge patch (RFC 7386) applied: a key given changes, a
+    null removes it. Custom headers are often credentials: when the URL moves to another
+    scheme, host or port they go with it only if this same change gives them."""
+    if patch is not None and not isinstance(patch, dict):
+        raise validation.DestinationInvalid("config", "must be an object")
+    patch = _with_url(patch, url) or {}
+    config = {**destination.config, **patch}
+    if "url" in patch and "headers" not in patch and sends_elsewhere(destination, patch["url"]):
+        config.pop("headers", None)
+    return {key: value for key, value in config.items() if value is not None}
+
+
 def destination_update(
     *,
     destination: Destination,
     name: str | None = None,
+    url: str | None = None,
+    config: dict[str, Any] | None = None,
+    enabled: bool | None = None,
     auth_secret: str | None = None,
     signing_secret: Any = _UNCHANGED,
     generate_signing_secret: bool = False,
@@ -189,13 +226,17 @@ def destination_update(
 ) -> DestinationWithSecret:
     """Change some settings; the result is validated as a whole, as on creation.
 
-    Secrets are write-only: None keeps the stored one. `signing_secret=""` stops signing.
+    `config` is a merge patch of the stored one (`url` its shorthand). Secrets are write-only:
+    None keeps the stored one; `signing_secret=""` stops signing. `enabled` disables, or enables
+    again with health reset (destination_set_enabled).
     """
     unknown = set(changes) - set(DESTINATION_DEFAULTS)
     if unknown:
         raise TypeError(f"unknown destination settings: {', '.join(sorted(unknown))}")
     if "kind" in changes and changes["kind"] != destination.kind:
         raise validation.DestinationInvalid("kind", "cannot change; create a new destination")
+    if config is not None or url is not None:
+        changes["config"] = _config_patched(destination, config, url)
     current = {field: getattr(destination, field) for field in DESTINATION_DEFAULTS}
     if changes.get("auth_mode", destination.auth_mode) == AuthMode.NONE:
         auth_secret = ""
@@ -223,7 +264,10 @@ def destination_update(
     if generate_signing_secret or signing_secret is not _UNCHANGED:
         new_signing = _signing_secret(signing_secret or None, generate_signing_secret)
         destination.signing_secret_encrypted = crypto.encrypt(new_signing) if new_signing else ""
-    destination.save()
+    with transaction.atomic():
+        destination.save()
+        if enabled is not None and enabled != destination.enabled:
+            destination = destination_set_enabled(destination=destination, enabled=enabled)
     forget_routes(destination.tenant_id)
     return DestinationWithSecret(
         destination=destination, signing_secret=new_signing if generate_signing_secret else None
@@ -296,6 +340,8 @@ def destination_set_enabled(*, destination: Destination, enabled: bool) -> Desti
 
 def destination_test(*, destination: Destination) -> Outcome:
     """Send a synthetic event now, outside the delivery tables, and return what happened."""
+    if registry.is_pull(destination.kind):
+        raise Invalid(f"A {destination.kind} destination is pulled, not sent to.")
     event = sample_event(tenant_id=destination.tenant_id)
     job = Job(
         delivery_id=new_uuid7(),
@@ -352,7 +398,7 @@ def deliveries_replay(
     """Queue chosen deliveries again through the normal path; with a destination, also create
     its missing deliveries (a destination added after the submissions arrived)."""
     if status not in REPLAY_STATUSES:
-        raise ValueError(f"status must be one of {', '.join(REPLAY_STATUSES)}")
+        raise Invalid(f"must be one of {', '.join(REPLAY_STATUSES)}", field="status")
     filters = _submission_filters(submission_ids=submission_ids, since=since, until=until)
     chosen = Delivery.objects.filter(
         status__in=REPLAY_STATUSES[status],

@@ -18,6 +18,11 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 class UnsafeDestination(ValueError):
     """The URL is malformed or would reach an address we refuse."""
 
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        # True when asking again later may succeed (the name did not resolve just now).
+        self.transient = transient
+
 
 @dataclass(frozen=True)
 class Target:
@@ -91,7 +96,7 @@ def _resolve(host: str, port: int) -> list[IPAddress]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise UnsafeDestination(f"cannot resolve {host!r}: {exc}") from None
+        raise UnsafeDestination(f"cannot resolve {host!r}: {exc}", transient=True) from None
     return list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos))
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from core.errors import Invalid
+
 from . import signing
 from .connectors.registry import available_kinds, connector_for
 from .headers import header_name_problem
@@ -23,11 +25,13 @@ AUTH_FIELDS = {
 }
 
 
-class DestinationInvalid(ValueError):
+class DestinationInvalid(Invalid):
+    """A destination setting we refuse; `field` names it as the API does (config.url)."""
+
+    code = "invalid_destination"
+
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+        super().__init__(message, field=field)
 
 
 def clean_name(name: str) -> str:
@@ -51,8 +55,10 @@ def clean_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
         raise DestinationInvalid("config", "must be an object")
     try:
         return connector_for(kind).validate(config)
-    except ValueError as exc:
-        raise DestinationInvalid("config", str(exc)) from None
+    except Invalid as exc:
+        raise DestinationInvalid(
+            f"config.{exc.field}" if exc.field else "config", exc.message
+        ) from None
 
 
 def clean_auth(mode: str, auth_config: dict[str, Any], secret: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from core.errors import error_response
+from core.http_errors import error_response
 from delivery.models import WAITING_STATUSES, Delivery, DeliveryStatus
 
 

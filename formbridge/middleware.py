@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from core.errors import error_response
+from core.http_errors import error_response
 
 
 class RefuseUnstorableUrlMiddleware:

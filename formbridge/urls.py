@@ -5,8 +5,9 @@ from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core import storable
-from core.errors import error_response
+from core.http_errors import error_response
 from delivery import api as delivery_api
+from delivery.inbox import api as inbox_api
 from delivery.validation import NAME_PATTERN
 from ingest import api as ingest_api
 from ingest import views as ingest_views
@@ -46,8 +47,8 @@ admin.site.index_title = "Tenants, destinations, submissions and deliveries"
 urlpatterns = [
     re_path(r"^v1/ingest/?$", ingest_views.ingest, name="ingest"),
     re_path(r"^v1/events/?$", ingest_views.events, name="events"),
-    path("v1/inbox", ingest_api.InboxView.as_view(), name="inbox"),
-    path("v1/ack", ingest_api.AckView.as_view(), name="ack"),
+    path("v1/inbox", inbox_api.InboxView.as_view(), name="inbox"),
+    path("v1/ack", inbox_api.AckView.as_view(), name="ack"),
     path("v1/submissions", ingest_api.SubmissionListView.as_view(), name="submissions"),
     path(
         "v1/submissions/<public_id:submission_id>",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from core.errors import Invalid
 from delivery import lifecycle
 from delivery.models import OPEN_STATUSES, Delivery, DeliveryAttempt
 from tenants.models import Tenant
@@ -42,7 +43,7 @@ def submissions_matching(*, tenant: Tenant, submission_id: str | None = None, fi
         return rows.filter(submission_id=submission_id)
     name, value = field
     if not FIELD_NAME.fullmatch(name):
-        raise ValueError(f"{name!r} is not a payload field name")
+        raise Invalid(f"{name!r} is not a payload field name", field="field")
     return rows.filter(**{f"payload__{name}__iexact": value})
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from core import storable
-from core.errors import ApiError
+from core.errors import Invalid, Unsupported
 from core.timeutil import parse_aware_datetime
 
 MAX_JSON_DEPTH = 64
@@ -34,8 +34,8 @@ class IngestInput:
     destinations: tuple[str, ...] | None = None
 
 
-def _invalid(message: str, code: str = "invalid_payload") -> ApiError:
-    return ApiError(400, code, message)
+def _invalid(message: str, code: str = "invalid_payload") -> Invalid:
+    return Invalid(message, code=code)
 
 
 # --- content types ---
@@ -51,9 +51,7 @@ def body_format(content_type: str) -> str:
         return JSON
     if media_type == "application/x-www-form-urlencoded":
         return FORM
-    raise ApiError(
-        415,
-        "unsupported_media_type",
+    raise Unsupported(
         f"Content-Type {media_type!r} is not accepted; send application/json or "
         "application/x-www-form-urlencoded.",
     )

@@ -1,11 +1,10 @@
-"""The API's shapes for submissions, their deliveries and attempts (output), and the query and
-inbox inputs. No logic: views call selectors and services."""
+"""The API's shapes for submissions, their deliveries and attempts (output), and the query
+inputs. No logic: views call selectors and services."""
 
 from __future__ import annotations
 
 from rest_framework import serializers
 
-from delivery.inbox import MAX_LEASE_SECONDS, MAX_LIMIT
 from delivery.models import Delivery, DeliveryAttempt, DeliveryStatus
 
 from .models import PUBLIC_FIELDS, Submission
@@ -111,53 +110,6 @@ class ReplayResultSerializer(serializers.Serializer):
     created = serializers.IntegerField(
         help_text="Deliveries created to destinations that did not have one."
     )
-
-
-class InboxQuerySerializer(serializers.Serializer):
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT, default=100)
-    cursor = serializers.CharField(required=False, max_length=512)
-    lease = serializers.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=MAX_LEASE_SECONDS,
-        help_text="Seconds each returned event is yours alone (then visible again unless acked).",
-    )
-    inbox = serializers.CharField(
-        required=False, max_length=64, help_text="Which inbox destination (default: the first)."
-    )
-
-
-class InboxEventSerializer(serializers.Serializer):
-    event_id = serializers.CharField()
-    event_type = serializers.CharField(allow_blank=True)
-    form_id = serializers.CharField(allow_blank=True)
-    source = serializers.CharField()
-    payload = serializers.JSONField()
-    timestamp = serializers.IntegerField(help_text="Received at, epoch milliseconds.")
-    attempt = serializers.IntegerField(help_text="How many times it has been leased.")
-
-
-class InboxPageSerializer(serializers.Serializer):
-    events = InboxEventSerializer(many=True)
-    next_cursor = serializers.CharField(allow_null=True)
-
-
-class AckRequestSerializer(serializers.Serializer):
-    event_id = serializers.CharField(required=False, max_length=64)
-    event_ids = serializers.ListField(
-        child=serializers.CharField(max_length=64), required=False, min_length=1, max_length=500
-    )
-    inbox = serializers.CharField(required=False, max_length=64)
-
-    def validate(self, data):
-        if bool(data.get("event_id")) == bool(data.get("event_ids")):
-            raise serializers.ValidationError("Give either event_id or event_ids.")
-        return data
-
-
-class AckResultSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["acknowledged"])
-    acknowledged = serializers.IntegerField()
 
 
 # --- responses, built directly (ModelSerializer was a third of a detail request's time); the

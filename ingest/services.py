@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.errors import ApiError
+from core.errors import Conflict
 from core.ids import new_uuid7
 from delivery import routes as delivery_routes
 from tenants.models import Tenant
@@ -63,12 +63,11 @@ def submission_ingest(
     outcome = submission_store(submission, routes, signature=signature)
     if outcome is StoreOutcome.REPLAYED:
         earlier_id = replayed_submission_id(tenant.id, signature or "")
-        raise ApiError(
-            409,
-            "replayed_request",
+        raise Conflict(
             f"This exact signed request was already stored as submission {earlier_id!r}; "
             "nothing new was stored. Signing the same body anew stores a second submission "
             "unless the body carries a submission_id.",
+            code="replayed_request",
             extra={"submission_id": earlier_id},
         )
     deliveries = routes if outcome is StoreOutcome.CREATED else []

@@ -157,7 +157,7 @@ class TenantAdmin(TenantScopedAdmin):
             try:
                 hours = float(request.POST.get("overlap_hours", ""))
                 secret = services.tenant_rotate_secret(tenant=tenant, overlap_hours=hours)
-            except ValueError as exc:
+            except (ValueError, services.CredentialError) as exc:  # not a number, or refused
                 self.message_user(request, f"Not rotated: {exc}", messages.ERROR)
                 return redirect("admin:tenants_tenant_rotate_secret", object_id)
             return secret_once(

@@ -9,7 +9,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from core.errors import ApiError
+from core.http_errors import ApiError
 from tenants.authentication import ApiKeyAuthentication, HasScope
 from tenants.models import Tenant
 

@@ -16,8 +16,8 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
 from core import storable
-from core.errors import ApiError
 from core.http import payload_too_large, read_body
+from core.http_errors import ApiError
 from core.ids import random_token
 from core.timeutil import parse_aware_datetime
 

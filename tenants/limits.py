@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from redis.exceptions import RedisError
 
 from core import counters
-from core.errors import ApiError, limits_unavailable
+from core.errors import LimitReached, Unavailable
 from core.redis_client import get_redis
 
 from .models import Tenant
@@ -57,21 +57,23 @@ def check_limits(tenant: Tenant, *, now: datetime) -> None:
         except RedisError as exc:
             # Nothing is stored yet: refusing with 503 is safe, the sender retries.
             logger.error("limits unavailable", extra={"error": type(exc).__name__})
-            raise limits_unavailable() from None
+            raise Unavailable(
+                "Rate limits cannot be checked right now; nothing was stored. Retry shortly.",
+                code="limits_unavailable",
+                retry_after=5,
+            ) from None
         accepted_today = int(accepted_raw or 0)
     if tenant.rate_limit_per_second and requests_this_second > tenant.rate_limit_per_second:
-        raise ApiError(
-            429,
-            "rate_limited",
+        raise LimitReached(
             f"More than {tenant.rate_limit_per_second} requests per second; slow down.",
-            headers={"Retry-After": "1"},
+            code="rate_limited",
+            retry_after=1,
         )
     if tenant.daily_quota and accepted_today >= tenant.daily_quota:
-        raise ApiError(
-            429,
-            "quota_exceeded",
+        raise LimitReached(
             f"The daily quota of {tenant.daily_quota} submissions is used up (resets 00:00 UTC).",
-            headers={"Retry-After": str(_seconds_until_midnight(now))},
+            code="quota_exceeded",
+            retry_after=_seconds_until_midnight(now),
         )
 
 

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core import crypto
+from core.errors import Invalid
 from core.ids import random_token
 
 from . import credentials_cache
@@ -31,7 +32,7 @@ API_KEY_TOUCH_INTERVAL = timedelta(seconds=60)
 MAX_ROTATION_OVERLAP_HOURS = 90 * 24
 
 
-class CredentialError(ValueError):
+class CredentialError(Invalid):
     """A tenant or credential request that cannot be carried out; the message says why."""
 
 

@@ -3,11 +3,14 @@ raises on an HTTP result (Saleor's send_webhook_using_http returns a WebhookResp
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
+from core.errors import Invalid
 from delivery.models import AttemptOutcome
 
 RESPONSE_BODY_LIMIT = 1024
@@ -67,5 +70,15 @@ class Connector:
         raise NotImplementedError
 
     def validate(self, config: dict[str, Any]) -> dict[str, Any]:
-        """Check and normalise a destination's config; raise ValueError with a clear message."""
+        """Check and normalise a destination's config; raise core.errors.Invalid naming the key
+        at fault (field="url"), which the services report as config.url."""
         return config
+
+
+@contextmanager
+def invalid_as(field: str) -> Iterator[None]:
+    """A ValueError from a checker (URL, headers, mapping) as Invalid on this config key."""
+    try:
+        yield
+    except ValueError as exc:
+        raise Invalid(str(exc), field=field) from None

@@ -17,13 +17,21 @@ import jmespath
 from django.utils import timezone
 
 import core
+from core.errors import Invalid
 from core.storable import safe_text
 from delivery import aio, mapping, signing, ssrf
 from delivery.headers import clean_headers
 from delivery.models import AttemptOutcome, AuthMode
 from delivery.retry import classify_status, parse_retry_after
 
-from .base import RESPONSE_BODY_LIMIT, Connector, DestinationSnapshot, Job, Outcome
+from .base import (
+    RESPONSE_BODY_LIMIT,
+    Connector,
+    DestinationSnapshot,
+    Job,
+    Outcome,
+    invalid_as,
+)
 
 USER_AGENT = f"FormBridge/{core.__version__}"
 METHODS = ("POST", "PUT", "PATCH")
@@ -41,14 +49,17 @@ class AuthFailure(Exception):
 def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     url = config.get("url")
     if not isinstance(url, str) or not url:
-        raise ValueError("a rest destination needs a url")
-    ssrf.check_url(url)
+        raise Invalid("a rest destination needs a url", field="url")
+    with invalid_as("url"):
+        ssrf.check_url(url)
     method = str(config.get("method", "POST")).upper()
     if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}")
-    headers = clean_headers(config.get("headers") or {})
+        raise Invalid(f"must be one of {', '.join(METHODS)}", field="method")
+    with invalid_as("headers"):
+        headers = clean_headers(config.get("headers") or {})
     if config.get("mapping") is not None:
-        mapping.validate(config["mapping"])
+        with invalid_as("mapping"):
+            mapping.validate(config["mapping"])
     return {
         k: v for k, v in {**config, "method": method, "headers": headers}.items() if v is not None
     }
@@ -241,9 +252,9 @@ class RestConnector(Connector):
         try:
             target = await checked_target(url)  # re-resolved now: DNS may have changed since saving
         except ssrf.UnsafeDestination as exc:
-            transient = str(exc).startswith("cannot resolve")
             return finish(
-                AttemptOutcome.RETRYABLE if transient else AttemptOutcome.PERMANENT, error=str(exc)
+                AttemptOutcome.RETRYABLE if exc.transient else AttemptOutcome.PERMANENT,
+                error=str(exc),
             )
         try:
             method, headers, body, secret_headers = await self.build_request(job)

@@ -61,10 +61,12 @@ def test_create_with_a_generated_secret_shown_once(signed, acme, admin, receiver
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"url": "http://169.254.169.254/latest/meta-data"}, "config"),
-        ({"url": "http://10.0.0.5/hook"}, "config"),
-        ({"url": "gopher://example.com"}, "config"),
-        ({"mapping_bad": True, "config": {"mapping": "payload.[["}}, "config"),
+        ({"url": "http://169.254.169.254/latest/meta-data"}, "config.url"),
+        ({"url": "http://10.0.0.5/hook"}, "config.url"),
+        ({"url": "gopher://example.com"}, "config.url"),
+        ({"mapping_bad": True, "config": {"mapping": "payload.[["}}, "config.mapping"),
+        ({"config": {"method": "DELETE"}}, "config.method"),
+        ({"config": {"headers": {"Bad Name": "x"}}}, "config.headers"),
         ({"auth_mode": "basic", "auth_secret": "pw"}, "auth_config"),
         ({"auth_mode": "bearer"}, "auth_secret"),
         ({"signing_secret": "not-whsec"}, "signing_secret"),
@@ -84,7 +86,7 @@ def test_invalid_destinations_are_refused_and_not_stored(admin, receiver, body, 
     assert response.status_code == 400, response.content
     error = response.json()["error"]
     assert error["code"] in ("invalid_destination", "invalid_request")
-    assert field in error["fields"], error
+    assert list(error["fields"]) == [field], error
     assert not Destination.objects.filter(name__in=["crm", "Bad Name!"]).exists()
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from delivery import dispatcher
 from delivery import services as delivery_services
-from delivery.inbox import inbox_ack, inbox_read
+from delivery.inbox.services import inbox_ack, inbox_read
 from delivery.models import Delivery, Destination
 from reporting.models import DailyLatency, DailyMetric
 from reporting.services import latency_bucket

@@ -398,7 +398,7 @@ def test_header_names_and_values_that_are_not_http_are_refused(acme, receiver, h
     with pytest.raises(delivery_services.validation.DestinationInvalid) as refused:
         rest_destination(acme, receiver, config={"url": receiver.url("/h"), "headers": headers})
 
-    assert refused.value.field == "config"
+    assert refused.value.field == "config.headers"
 
 
 @pytest.mark.parametrize(

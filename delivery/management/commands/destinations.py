@@ -112,8 +112,8 @@ class Command(SubcommandCommand):
         )
 
     def handle_add(self, *, tenant, name, **options):
+        url = options["url"]
         config = {
-            "url": options["url"],
             "method": options["method"],
             "headers": _headers(options["header"]),
         }
@@ -123,7 +123,7 @@ class Command(SubcommandCommand):
             except json.JSONDecodeError:
                 config["mapping"] = options["mapping"]  # a bare JMESPath expression
         if registry.is_pull(options["kind"]):
-            config = {}
+            url, config = None, {}
         auth_config = {
             key: options[option]
             for key, option in (
@@ -144,6 +144,7 @@ class Command(SubcommandCommand):
             tenant=tenant_named(tenant),
             name=name,
             kind=options["kind"],
+            url=url,
             config=config,
             auth_mode=options["auth_mode"],
             auth_config=auth_config,

@@ -6,6 +6,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from core.cli import add_json_flag
+from core.errors import Invalid
 from ingest.erasure import submissions_erase, submissions_matching
 from tenants.cli import tenant_named
 
@@ -44,8 +45,8 @@ class Command(BaseCommand):
                 submission_id=options["submission"],
                 field=_field(options["field"]) if options["field"] else None,
             )
-        except ValueError as exc:
-            raise CommandError(str(exc)) from None
+        except Invalid as exc:
+            raise CommandError(exc.message) from None
         result = submissions_erase(
             tenant=tenant,
             submissions=matching,

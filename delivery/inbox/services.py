@@ -17,15 +17,15 @@ from django.utils import timezone
 
 from core.cursors import decode_cursor, encode_cursor
 from core.db import bulk_insert
-from core.errors import ApiError
+from core.errors import NotFound
 from core.ids import new_uuid7
 from core.timeutil import epoch_ms
 from reporting import services as reporting
 from tenants.models import Tenant
 
-from . import lifecycle
-from .attempts import pull_attempt_row
-from .models import Delivery, DeliveryAttempt, DeliveryStatus, Destination
+from .. import lifecycle
+from ..attempts import pull_attempt_row
+from ..models import Delivery, DeliveryAttempt, DeliveryStatus, Destination
 
 MAX_LIMIT = 500
 MAX_LEASE_SECONDS = 12 * 3600
@@ -140,12 +140,11 @@ def inbox_ack(*, tenant: Tenant, destination: Destination, event_ids: Iterable[s
         found = {d.submission.submission_id for d in deliveries}
         unknown = [event_id for event_id in wanted if event_id not in found]
         if unknown:
-            raise ApiError(
-                404,
-                "event_not_found",
+            raise NotFound(
                 f"No event {unknown[0]!r} in this inbox"
                 + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else "")
                 + "; nothing was acknowledged.",
+                code="event_not_found",
             )
         open_ones = [d for d in deliveries if d.status in lifecycle.ACKABLE]
         lifecycle.ack([d.id for d in open_ones], now=now)

@@ -16,7 +16,7 @@ from delivery.models import Delivery, DeliveryAttempt, DeliveryStatus, Destinati
 from tests.conftest import assert_error
 from tests.factories import tenant_with_secret
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
