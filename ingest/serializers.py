@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from core.timeutil import isoformat_z
 from delivery.models import Delivery, DeliveryAttempt, DeliveryStatus
 
 from .models import PUBLIC_FIELDS, Submission
@@ -117,7 +118,7 @@ class ReplayResultSerializer(serializers.Serializer):
 
 
 def _iso(moment) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
+    return isoformat_z(moment) if moment else None
 
 
 def submission_data(submission, delivery_counts: dict | None = None) -> dict:
