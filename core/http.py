@@ -18,17 +18,18 @@ from .errors import DomainError
 from .http_errors import (
     ApiError,
     api_error_response,
+    as_api_error,
     database_unavailable,
     error_response,
-    from_domain,
 )
 
 logger = logging.getLogger("formbridge.ingest")
 
 
 def json_endpoint(*methods: str) -> Callable:
-    """CSRF-exempt (callers sign or carry keys, not cookies), method-checked, ApiError → JSON,
-    counted and timed in the ingest metrics under the view's name."""
+    """CSRF-exempt (callers sign or carry keys, not cookies), method-checked, refusals
+    (ApiError, domain errors) → JSON, counted and timed in the ingest metrics under the view's
+    name."""
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         endpoint = view.__name__
@@ -56,7 +57,7 @@ def _answer(view, methods, request: HttpRequest, *args, **kwargs) -> HttpRespons
     try:
         return view(request, *args, **kwargs)
     except (ApiError, DomainError) as refusal:
-        error = refusal if isinstance(refusal, ApiError) else from_domain(refusal)
+        error = as_api_error(refusal)
         logger.info("request refused", extra={"code": error.code, "status": error.status})
         return api_error_response(error)
     except (OperationalError, InterfaceError) as error:

@@ -61,7 +61,11 @@ STATUS_OF_DOMAIN_ERROR: dict[type[errors.DomainError], int] = {
 }
 
 
-def from_domain(error: errors.DomainError) -> ApiError:
+def as_api_error(refusal: ApiError | errors.DomainError) -> ApiError:
+    """A refusal as the edge answers it: an ApiError as it is, a domain error by the table."""
+    if isinstance(refusal, ApiError):
+        return refusal
+    error = refusal
     status = next(
         (code for cls, code in STATUS_OF_DOMAIN_ERROR.items() if isinstance(error, cls)), 400
     )
@@ -108,10 +112,8 @@ def database_unavailable() -> ApiError:
 
 
 def drf_exception_handler(exc, context):
-    if isinstance(exc, ApiError):
-        return api_error_response(exc)
-    if isinstance(exc, errors.DomainError):
-        return api_error_response(from_domain(exc))
+    if isinstance(exc, ApiError | errors.DomainError):
+        return api_error_response(as_api_error(exc))
     if isinstance(exc, OperationalError | InterfaceError):
         return api_error_response(database_unavailable())
     response = drf_default_handler(exc, context)

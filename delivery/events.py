@@ -34,11 +34,6 @@ EVENT_FIELDS = (
 SAMPLE_PAYLOAD = {"message": "A test event from FormBridge.", "email": "jane@example.com"}
 
 
-def canonical_event(submission: Any) -> dict[str, Any]:
-    """The event of a submission (any object with the EVENT_FIELDS as attributes)."""
-    return event_from_values({name: getattr(submission, name) for name in EVENT_FIELDS})
-
-
 def event_from_values(values: Mapping[str, Any]) -> dict[str, Any]:
     """The event from a submission's EVENT_FIELDS (a row read with .values(), no model)."""
     return {

@@ -10,7 +10,7 @@ from django.conf import settings
 from core.ttl_cache import TTLCache
 
 from . import routing
-from .connectors.registry import connector_for
+from .connectors.registry import is_pull
 from .models import Destination
 
 
@@ -29,7 +29,7 @@ class Route:
             name=destination.name,
             enabled=destination.enabled,
             filter=destination.filter,
-            waits_for_pull=connector_for(destination.kind).waits_for_pull,
+            waits_for_pull=is_pull(destination.kind),
         )
 
 

@@ -18,9 +18,8 @@ from core.ids import new_uuid7
 from tenants.models import Tenant
 
 from . import aio, lifecycle, routing, signing, validation, wakeup
-from .connectors import registry
 from .connectors.base import Job, Outcome
-from .connectors.registry import PULL_KINDS, connector_for
+from .connectors.registry import PULL_KINDS, connector_for, is_pull
 from .events import sample_event
 from .models import (
     FINAL_STATUSES,
@@ -140,15 +139,27 @@ def destination_validate(
     **settings: Any,
 ) -> None:
     """Raise DestinationInvalid as destination_create (or _update of `destination`) would, without
-    writing anything: forms call it to show errors next to their fields."""
+    writing anything: forms call it to show errors next to their fields. `enabled` is taken so a
+    form passes the same arguments it saves with; it cannot be invalid."""
     _check_name_free(tenant, name, other_than=destination)
+    _cleaned_settings(_settings_after(destination, settings, config=config, url=url), auth_secret)
+
+
+def _settings_after(
+    destination: Destination | None,
+    settings: dict[str, Any],
+    *,
+    config: dict[str, Any] | None,
+    url: str | None,
+) -> dict[str, Any]:
+    """Every setting as creating (no destination) or updating `destination` would leave it,
+    before validation: the defaults or the stored values, with the given ones on top."""
     if destination is None:
-        merged = {**DESTINATION_DEFAULTS, **settings, "config": _with_url(config, url)}
-    else:
-        merged = {**{f: getattr(destination, f) for f in DESTINATION_DEFAULTS}, **settings}
-        if config is not None or url is not None:
-            merged["config"] = _config_patched(destination, config, url)
-    _cleaned_settings(merged, auth_secret)
+        return {**DESTINATION_DEFAULTS, **settings, "config": _with_url(config, url)}
+    merged = {**{f: getattr(destination, f) for f in DESTINATION_DEFAULTS}, **settings}
+    if config is not None or url is not None:
+        merged["config"] = _config_patched(destination, config, url)
+    return merged
 
 
 def _with_url(config: dict[str, Any] | None, url: str | None) -> dict[str, Any] | None:
@@ -175,8 +186,10 @@ def destination_create(
     if unknown:
         raise TypeError(f"unknown destination settings: {', '.join(sorted(unknown))}")
     name = _check_name_free(tenant, name)
-    settings["config"] = _with_url(settings.get("config"), url)
-    cleaned = _cleaned_settings({**DESTINATION_DEFAULTS, **settings}, auth_secret)
+    config = settings.pop("config", None)
+    cleaned = _cleaned_settings(
+        _settings_after(None, settings, config=config, url=url), auth_secret
+    )
     secret = _signing_secret(signing_secret, generate_signing_secret)
     destination = Destination.objects.create(
         tenant=tenant,
@@ -235,10 +248,8 @@ def destination_update(
         raise TypeError(f"unknown destination settings: {', '.join(sorted(unknown))}")
     if "kind" in changes and changes["kind"] != destination.kind:
         raise validation.DestinationInvalid("kind", "cannot change; create a new destination")
-    if config is not None or url is not None:
-        changes["config"] = _config_patched(destination, config, url)
-    current = {field: getattr(destination, field) for field in DESTINATION_DEFAULTS}
-    if changes.get("auth_mode", destination.auth_mode) == AuthMode.NONE:
+    merged = _settings_after(destination, changes, config=config, url=url)
+    if merged["auth_mode"] == AuthMode.NONE:
         auth_secret = ""
     kept_secret = (
         crypto.decrypt(destination.auth_secret_encrypted)
@@ -246,7 +257,7 @@ def destination_update(
         else ""
     )
     secret_now = kept_secret if auth_secret is None else auth_secret
-    if kept_secret and auth_secret is None and _credentials_move(destination, changes):
+    if kept_secret and auth_secret is None and _credentials_move(destination, merged):
         # Else a key that may edit could point the destination at its own host and read the
         # write-only secret off the wire (Stripe and GitHub bind webhook secrets to a URL too).
         raise validation.DestinationInvalid(
@@ -254,7 +265,7 @@ def destination_update(
             "the destination now sends to another host: give its secret again "
             "(a stored secret only ever goes to the host it was entered for)",
         )
-    cleaned = _cleaned_settings({**current, **changes}, secret_now)
+    cleaned = _cleaned_settings(merged, secret_now)
     if name is not None:
         destination.name = _check_name_free(destination.tenant, name, other_than=destination)
     for field, value in cleaned.items():
@@ -288,7 +299,7 @@ def sends_elsewhere(destination: Destination, url: str) -> bool:
 
 
 def _credentials_move(destination: Destination, changes: dict[str, Any]) -> bool:
-    """Would these changes send the stored credentials to another scheme, host or port?"""
+    """Would these settings send the stored credentials to another scheme, host or port?"""
     moves = [
         (changes[field].get(key), getattr(destination, field).get(key))
         for field, key in (("config", "url"), ("auth_config", "token_url"))
@@ -330,7 +341,7 @@ def destination_set_enabled(*, destination: Destination, enabled: bool) -> Desti
             destination.disabled_reason = destination.disabled_reason or "disabled by an operator"
             destination.disabled_at = now
         destination.save()
-        if enabled and not connector_for(destination.kind).waits_for_pull:
+        if enabled and not is_pull(destination.kind):
             parked = lifecycle.resume(Delivery.objects.filter(destination=destination), now=now)
             if parked:
                 transaction.on_commit(wakeup.request_drain)
@@ -340,8 +351,8 @@ def destination_set_enabled(*, destination: Destination, enabled: bool) -> Desti
 
 def destination_test(*, destination: Destination) -> Outcome:
     """Send a synthetic event now, outside the delivery tables, and return what happened."""
-    if registry.is_pull(destination.kind):
-        raise Invalid(f"A {destination.kind} destination is pulled, not sent to.")
+    if is_pull(destination.kind):
+        raise Invalid(f"A {destination.kind!r} destination is pulled by its consumer, not sent to.")
     event = sample_event(tenant_id=destination.tenant_id)
     job = Job(
         delivery_id=new_uuid7(),
