@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections, models, router
@@ -21,6 +22,28 @@ def _insert_or_skip_sql(model: type[models.Model], conflict_fields: tuple[str, .
     return (
         f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608
         f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(meta.pk.column)}"
+    )
+
+
+@dataclass(frozen=True)
+class CteFragment:
+    """One data-modifying CTE of a statement that several apps write into at once.
+
+    `sql` is the whole `name AS (...)` clause and reads the rows of the CTE it was built for;
+    `params` fill its placeholders, in order. The app that owns the table builds its fragment,
+    the caller only joins them, so no app spells another's columns.
+    """
+
+    sql: str
+    params: list
+
+
+def typed_placeholders(model: type[models.Model], connection, *, fed: str = "") -> str:
+    """%s per concrete column, cast to its type (values selected FROM a CTE carry none); the
+    column named `fed` takes `{}` instead, for the caller to fill with an expression."""
+    return ", ".join(
+        "{}" if field.attname == fed else f"%s::{field.db_type(connection)}"
+        for field in model._meta.concrete_fields
     )
 
 

@@ -1,4 +1,4 @@
-"""Writes for delivery: fan-out at ingest, destinations, replay, test sends."""
+"""Writes for delivery: destinations, routing backfill, replay, test sends."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from . import aio, lifecycle, routing, signing, validation, wakeup
 from .connectors.base import Job, Outcome
 from .connectors.registry import PULL_KINDS, connector_for, is_pull
 from .events import sample_event
+from .fan_out import delivery_rows
 from .models import (
     FINAL_STATUSES,
     OPEN_STATUSES,
@@ -33,27 +34,6 @@ from .routes import Route, forget_routes
 from .snapshots import destination_snapshot
 
 logger = logging.getLogger(__name__)
-
-
-# --- fan-out ---
-
-
-def delivery_rows(
-    submissions: Iterable[Any], routes: Iterable[Route], now: datetime
-) -> list[Delivery]:
-    """One pending delivery per submission and route (unsaved); pull routes wait undue."""
-    routes = list(routes)
-    return [
-        lifecycle.new(
-            tenant_id=submission.tenant_id,
-            submission=submission,
-            destination_id=route.id,
-            pull=route.waits_for_pull,
-            now=now,
-        )
-        for submission in submissions
-        for route in routes
-    ]
 
 
 # --- destinations ---

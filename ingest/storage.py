@@ -10,32 +10,22 @@ from __future__ import annotations
 import enum
 import functools
 import hashlib
-import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 
-from core.db import insert_or_skip, prepared_values
+from core.db import insert_or_skip, prepared_values, typed_placeholders
 from delivery import wakeup
+from delivery.fan_out import delivery_rows, fan_out_fragment
 from delivery.models import Delivery
 from delivery.routes import Route
-from delivery.services import delivery_rows
-from reporting.models import SHARDS, DailyMetric
-from reporting.services import Bump, daily_metrics_add
+from reporting.services import Bump, daily_metrics_add, submission_count_fragment
 
 from .models import SeenSignature, Submission
 
 CONFLICT_FIELDS = ("tenant", "submission_id")
-
-
-def _typed_placeholders(model: type[models.Model], skip: str = "") -> str:
-    """%s per column, cast to its type: values selected FROM a CTE carry no column type."""
-    return ", ".join(
-        "{}" if field.attname == skip else f"%s::{field.db_type(connection)}"
-        for field in model._meta.concrete_fields
-    )
 
 
 class StoreOutcome(enum.Enum):
@@ -51,50 +41,33 @@ def signature_key(tenant_id: str, signature: str) -> str:
 
 
 @functools.cache
-def _statement(route_count: int, guarded: bool) -> str:
+def _statement(guarded: bool, fragments: tuple[str, ...]) -> str:
+    """Ingest's own CTEs (the signature guard, the submission) joined with the fragments other
+    apps built over `inserted`, the submission row (none for a duplicate)."""
     quote = connection.ops.quote_name
-    submission_meta, delivery_meta = Submission._meta, Delivery._meta
-    metric_table = quote(DailyMetric._meta.db_table)
-    columns = ", ".join(quote(f.column) for f in submission_meta.concrete_fields)
-    delivery_columns = ", ".join(quote(f.column) for f in delivery_meta.concrete_fields)
-    delivery_select = _typed_placeholders(Delivery, skip="submission_id").format("inserted.id")
-    seen_table = quote(SeenSignature._meta.db_table)
+    meta = Submission._meta
+    columns = ", ".join(quote(f.column) for f in meta.concrete_fields)
+    values = typed_placeholders(Submission, connection)
     # With a signature to guard, the submission is inserted only if the signature was new.
-    source = (
-        f"SELECT {_typed_placeholders(Submission)} WHERE EXISTS (SELECT 1 FROM seen)"  # noqa: S608
-        if guarded
-        else f"VALUES ({_typed_placeholders(Submission)})"
-    )
+    guard = "WHERE EXISTS (SELECT 1 FROM seen)"
+    source = f"SELECT {values} {guard}" if guarded else f"VALUES ({values})"
     parts = (
         [
-            f"seen AS (INSERT INTO {seen_table} (key, seen_at, submission_id) "  # noqa: S608
-            "VALUES (%s, %s, %s) "
+            f"seen AS (INSERT INTO {quote(SeenSignature._meta.db_table)} "  # noqa: S608
+            "(key, seen_at, submission_id) VALUES (%s, %s, %s) "
             "ON CONFLICT DO NOTHING RETURNING 1)"
         ]
         if guarded
         else []
     )
-    parts += [
-        f"inserted AS (INSERT INTO {quote(submission_meta.db_table)} ({columns}) "
+    parts.append(
+        f"inserted AS (INSERT INTO {quote(meta.db_table)} ({columns}) "
         f"{source} ON CONFLICT (tenant_id, submission_id) "
-        f"DO NOTHING RETURNING {quote(submission_meta.pk.column)})",
-        f"counted AS (INSERT INTO {metric_table} (tenant_id, day, form_id, shard, submissions, "  # noqa: S608
-        "deliveries_succeeded, deliveries_retried, deliveries_dead) "
-        "SELECT %s, %s::date, %s, %s, 1, 0, 0, 0 FROM inserted "
-        "ON CONFLICT (tenant_id, day, form_id, shard) "
-        f"DO UPDATE SET submissions = {metric_table}.submissions + 1)",
-    ]
-    if route_count:
-        select = f"SELECT {delivery_select} FROM inserted"  # noqa: S608 (names, not values)
-        selects = " UNION ALL ".join([select] * route_count)
-        parts.append(
-            f"fanned_out AS (INSERT INTO {quote(delivery_meta.db_table)} "
-            f"({delivery_columns}) {selects})"
-        )
-    seen = "(SELECT count(*) FROM seen)" if guarded else "1"
-    return (
-        "WITH " + ", ".join(parts) + f" SELECT {seen}, (SELECT count(*) FROM inserted)"  # noqa: S608
+        f"DO NOTHING RETURNING {quote(meta.pk.column)})"
     )
+    seen = "(SELECT count(*) FROM seen)" if guarded else "1"
+    clauses = ", ".join([*parts, *fragments])
+    return f"WITH {clauses} SELECT {seen}, (SELECT count(*) FROM inserted)"  # noqa: S608
 
 
 def submission_store(
@@ -108,18 +81,23 @@ def submission_store(
     deliveries = delivery_rows([submission], routes, submission.received_at)
     key = signature_key(submission.tenant_id, signature) if signature else None
     if connection.vendor == "postgresql":
-        params = [key, submission.received_at, submission.submission_id] if key else []
-        params += [
-            *prepared_values(submission, connection),
-            submission.tenant_id,
-            submission.received_at.date(),
-            submission.form_id,
-            random.randrange(SHARDS),  # noqa: S311 (spreads lock contention)
+        fragments = [
+            submission_count_fragment(
+                "inserted",
+                submission.tenant_id,
+                submission.received_at.date(),
+                submission.form_id,
+            ),
+            fan_out_fragment("inserted", deliveries),
         ]
-        for delivery in deliveries:
-            params += prepared_values(delivery, connection, skip="submission_id")
+        fragments = [f for f in fragments if f]
+        params = [key, submission.received_at, submission.submission_id] if key else []
+        params += prepared_values(submission, connection)
+        for fragment in fragments:
+            params += fragment.params
+        statement = _statement(key is not None, tuple(f.sql for f in fragments))
         with connection.cursor() as cursor:
-            cursor.execute(_statement(len(deliveries), key is not None), params)
+            cursor.execute(statement, params)
             fresh_signature, inserted = cursor.fetchone()
         created = bool(inserted)
         submission._state.adding = not created

@@ -5,6 +5,7 @@ the same order and cannot deadlock."""
 from __future__ import annotations
 
 import bisect
+import functools
 import random
 from collections import Counter
 from collections.abc import Iterable
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db import connection
+
+from core.db import CteFragment
 
 from .models import LATENCY_BUCKETS_MS, OPEN_BUCKET_MS, SHARDS, DailyLatency, DailyMetric
 
@@ -64,6 +67,30 @@ def daily_metrics_add(bumps: Iterable[Bump]) -> None:
         for (tenant_id, day, form_id), counts in sorted(totals.items())
     ]
     _upsert(DailyMetric._meta.db_table, ["tenant_id", "day", "form_id", "shard"], COUNTERS, rows)
+
+
+@functools.cache
+def _submission_count_sql(source: str, vendor: str) -> str:
+    quote = connection.ops.quote_name
+    table = quote(DailyMetric._meta.db_table)
+    keys = ("tenant_id", "day", "form_id", "shard")
+    columns = ", ".join(quote(c) for c in (*keys, *COUNTERS))
+    counts = ", ".join("1" if counter == "submissions" else "0" for counter in COUNTERS)
+    return (
+        f"counted AS (INSERT INTO {table} ({columns}) "  # noqa: S608 (names, not values)
+        f"SELECT %s, %s::date, %s, %s, {counts} FROM {source} "
+        f"ON CONFLICT ({', '.join(quote(k) for k in keys)}) "
+        f"DO UPDATE SET {quote('submissions')} = {table}.{quote('submissions')} + 1)"
+    )
+
+
+def submission_count_fragment(source: str, tenant_id: str, day: date, form_id: str) -> CteFragment:
+    """Count one submission on its day if CTE `source` returns a row (a duplicate counts none):
+    the same figure as daily_metrics_add, as part of ingest's single statement."""
+    shard = random.randrange(SHARDS)  # noqa: S311 (spreads lock contention, not security)
+    return CteFragment(
+        _submission_count_sql(source, connection.vendor), [tenant_id, day, form_id, shard]
+    )
 
 
 def daily_latencies_add(observations: Iterable[tuple[str, datetime, str, float]]) -> None:
