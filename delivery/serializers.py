@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from core.serializers import ModelSerializer, UtcDateTimeField
+
 from .connectors import registry
 from .models import AuthMode, Destination
 
 
-class DestinationSerializer(serializers.ModelSerializer):
+class DestinationHealthSerializer(serializers.Serializer):
+    consecutive_failures = serializers.IntegerField()
+    failing_since = UtcDateTimeField(allow_null=True)
+    circuit_open_until = UtcDateTimeField(allow_null=True)
+    disabled_reason = serializers.CharField(allow_blank=True)
+    disabled_at = UtcDateTimeField(allow_null=True)
+
+
+class DestinationSerializer(ModelSerializer):
     has_auth_secret = serializers.SerializerMethodField()
     signed = serializers.SerializerMethodField(
         help_text="Deliveries carry Standard Webhooks signatures."
     )
-    health = serializers.SerializerMethodField()
+    health = DestinationHealthSerializer(source="*", read_only=True)
 
     class Meta:
         model = Destination
@@ -44,15 +54,6 @@ class DestinationSerializer(serializers.ModelSerializer):
 
     def get_signed(self, destination) -> bool:
         return bool(destination.signing_secret_encrypted)
-
-    def get_health(self, destination) -> dict:
-        return {
-            "consecutive_failures": destination.consecutive_failures,
-            "failing_since": destination.failing_since,
-            "circuit_open_until": destination.circuit_open_until,
-            "disabled_reason": destination.disabled_reason,
-            "disabled_at": destination.disabled_at,
-        }
 
 
 class CreatedDestinationSerializer(DestinationSerializer):

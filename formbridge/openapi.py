@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.openapi import ERROR_CODES, ERROR_SCHEMA
+from core.serializers import TIME_FORMAT_HELP
 
 
 def _error_content(*codes: str) -> dict[str, Any]:
@@ -202,7 +203,11 @@ RECEIPT_SCHEMAS = {
         "properties": {
             "submission_id": {"type": "string"},
             "status": {"type": "string", "enum": ["accepted", "duplicate"]},
-            "received_at": {"type": "string", "format": "date-time"},
+            "received_at": {
+                "type": "string",
+                "format": "date-time",
+                "description": TIME_FORMAT_HELP,
+            },
             "deliveries": {"type": "integer", "minimum": 0},
         },
     },

@@ -220,7 +220,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Ingest signed form submissions and API events, read them back, pull them from an "
         "inbox, and manage where they are delivered. Every error is "
-        '`{"error": {"code": "<snake_case>", "message": "..."}}` with a stable code.'
+        '`{"error": {"code": "<snake_case>", "message": "..."}}` with a stable code. Every time '
+        "in a response is UTC ISO 8601 with milliseconds and Z (2026-01-31T09:30:00.123Z)."
     ),
     "VERSION": "1.0",
     "SERVE_INCLUDE_SCHEMA": False,

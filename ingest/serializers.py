@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from core.serializers import ModelSerializer
 from core.timeutil import isoformat_z
 from delivery.models import Delivery, DeliveryAttempt, DeliveryStatus
 
 from .models import PUBLIC_FIELDS, Submission
 
 
-class AttemptSerializer(serializers.ModelSerializer):
+class AttemptSerializer(ModelSerializer):
     class Meta:
         model = DeliveryAttempt
         fields = (
@@ -29,7 +30,7 @@ class AttemptSerializer(serializers.ModelSerializer):
         )
 
 
-class DeliverySerializer(serializers.ModelSerializer):
+class DeliverySerializer(ModelSerializer):
     destination = serializers.CharField(source="destination.name")
     destination_kind = serializers.CharField(source="destination.kind")
     attempt_log = AttemptSerializer(many=True)
@@ -52,7 +53,7 @@ class DeliverySerializer(serializers.ModelSerializer):
         )
 
 
-class SubmissionSerializer(serializers.ModelSerializer):
+class SubmissionSerializer(ModelSerializer):
     deliveries = serializers.SerializerMethodField(
         help_text="How many of its deliveries are in each status."
     )
@@ -65,7 +66,7 @@ class SubmissionSerializer(serializers.ModelSerializer):
         return self.context.get("delivery_counts", {}).get(submission.pk, {})
 
 
-class SubmissionDetailSerializer(serializers.ModelSerializer):
+class SubmissionDetailSerializer(ModelSerializer):
     deliveries = DeliverySerializer(many=True)
 
     class Meta:

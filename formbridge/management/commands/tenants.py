@@ -3,6 +3,7 @@
 from django.utils import timezone
 
 from core.cli import SubcommandCommand, add_json_flag, format_table
+from core.timeutil import isoformat_z
 from formbridge.onboarding import tenant_onboard
 from tenants import selectors, services
 from tenants.cli import tenant_named
@@ -18,7 +19,7 @@ def _tenant_data(tenant: Tenant) -> dict:
         "daily_quota": tenant.daily_quota,
         "max_payload_bytes": tenant.max_payload_bytes,
         "retention_days": tenant.retention_days,
-        "created_at": tenant.created_at.isoformat(),
+        "created_at": isoformat_z(tenant.created_at),
     }
 
 
@@ -64,7 +65,7 @@ class Command(SubcommandCommand):
         tenant = tenant_named(slug)
         secret = services.tenant_rotate_secret(tenant=tenant, overlap_hours=overlap_hours)
         active = selectors.signing_secrets_active(tenant=tenant, now=timezone.now())
-        old_expiry = [s.expires_at.isoformat() for s in active if s.expires_at is not None]
+        old_expiry = [isoformat_z(s.expires_at) for s in active if s.expires_at is not None]
         self.emit(
             options,
             {"id": slug, "signing_secret": secret, "previous_secrets_expire_at": old_expiry},

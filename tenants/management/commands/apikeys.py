@@ -1,6 +1,7 @@
 """manage.py apikeys create|revoke|list."""
 
 from core.cli import SubcommandCommand, add_json_flag, format_table
+from core.timeutil import isoformat_z
 from tenants import selectors, services
 from tenants.cli import tenant_named
 from tenants.models import ApiKey
@@ -12,9 +13,9 @@ def _key_data(api_key: ApiKey) -> dict:
         "tenant": api_key.tenant_id,
         "name": api_key.name,
         "scopes": api_key.scopes,
-        "revoked_at": api_key.revoked_at.isoformat() if api_key.revoked_at else None,
-        "last_used_at": api_key.last_used_at.isoformat() if api_key.last_used_at else None,
-        "created_at": api_key.created_at.isoformat(),
+        "revoked_at": isoformat_z(api_key.revoked_at) if api_key.revoked_at else None,
+        "last_used_at": isoformat_z(api_key.last_used_at) if api_key.last_used_at else None,
+        "created_at": isoformat_z(api_key.created_at),
     }
 
 
