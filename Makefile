@@ -20,7 +20,10 @@ BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/formbridge_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/13
 BENCH_BROKER_URL ?= redis://127.0.0.1:6379/12
 
-.PHONY: help install run test test-faults lint format bench-ingest bench-delivery bench-query bench-soak clean
+# The pipeline on the embedded default `make run` uses: SQLite on a file, no Redis, no broker.
+SQLITE_TESTS ?= tests/ingest tests/delivery tests/reporting
+
+.PHONY: help install run test test-postgres test-sqlite test-faults lint format bench-ingest bench-delivery bench-query bench-soak clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -42,11 +45,19 @@ run: install .env  ## web, worker, beat and a demo receiver (SQLite + file broke
 	rm -rf $(FORMBRIDGE_VAR_DIR)/metrics  # counters start over with the processes
 	$(BIN)/honcho start
 
-test: install .env  ## the whole suite, on PostgreSQL and Redis
+test: test-postgres test-sqlite  ## the whole suite on PostgreSQL and Redis, then the pipeline on SQLite
+
+test-postgres: install .env  ## the whole suite, on PostgreSQL and Redis (PYTEST_ARGS picks tests)
 	rm -rf var/test-metrics
 	PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/test-metrics \
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} $(BIN)/pytest $(PYTEST_ARGS)
+
+test-sqlite: install .env  ## ingest, events, inbox, retention, engine and reporting tests on the embedded default
+	rm -rf var/test-sqlite
+	FORMBRIDGE_VAR_DIR=$(CURDIR)/var/test-sqlite PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/test-sqlite/metrics \
+	DATABASE_URL=sqlite:///$(CURDIR)/var/test-sqlite/formbridge.sqlite3 REDIS_URL= CELERY_BROKER_URL= \
+		$(BIN)/pytest $(SQLITE_PYTEST_ARGS) $(SQLITE_TESTS)
 
 test-faults: install .env  ## the fault suite: kill workers, Redis and PostgreSQL under load; the ledger must balance
 	rm -rf var/test-metrics

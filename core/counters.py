@@ -21,6 +21,12 @@ def memory_incr(key: str, amount: int) -> int:
         return _memory[key]
 
 
+def memory_forget() -> None:
+    """Drop every in-process counter (between tests, as a Redis flush does for Redis's)."""
+    with _lock:
+        _memory.clear()
+
+
 def incr(key: str, *, amount: int = 1, ttl_seconds: int) -> int:
     """Add `amount` and return the new total; the key expires `ttl_seconds` after its last use."""
     client = get_redis()

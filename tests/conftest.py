@@ -7,11 +7,20 @@ from urllib.parse import urlencode
 import pytest
 from django.test import Client
 
+from core.counters import memory_forget
 from core.redis_client import get_redis
 from delivery.routes import forget_routes
 from tenants import credentials_cache
 from tests.factories import tenant_with_secret
 from tests.signing import encode, signed_headers
+
+
+def pytest_report_header(config):
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    redis = settings.REDIS_URL or "none (in-process counters)"
+    return f"database: {database['ENGINE'].rsplit('.', 1)[-1]} {database['NAME']}; redis: {redis}"
 
 
 @pytest.fixture(autouse=True)
@@ -20,6 +29,7 @@ def _clean_shared_state():
     client = get_redis()
     if client is not None:
         client.flushdb()
+    memory_forget()
     credentials_cache.forget()
     forget_routes()
     yield
