@@ -7,8 +7,6 @@ from typing import Any
 
 from django import forms
 
-from core import crypto
-
 from . import services
 from .connectors import registry
 from .models import Destination
@@ -93,7 +91,7 @@ class DestinationForm(forms.ModelForm):
             services.destination_validate(
                 tenant=tenant,
                 name=data.get("name", ""),
-                auth_secret=data.get("auth_secret") or self._kept_auth_secret(),
+                auth_secret=data.get("auth_secret") or None,
                 destination=None if self.instance._state.adding else self.instance,
                 **self._settings(),
             )
@@ -109,11 +107,6 @@ class DestinationForm(forms.ModelForm):
         if field and field.startswith("config."):
             return "config"
         return field if field in self.fields else None
-
-    def _kept_auth_secret(self) -> str:
-        if self.instance._state.adding or not self.instance.auth_secret_encrypted:
-            return ""
-        return crypto.decrypt(self.instance.auth_secret_encrypted)
 
     def save_through_services(self) -> services.DestinationWithSecret:
         """Create or update through the service (never ModelForm.save)."""

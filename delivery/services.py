@@ -111,7 +111,7 @@ def destination_validate(
     *,
     tenant: Tenant,
     name: str,
-    auth_secret: str = "",
+    auth_secret: str | None = None,
     destination: Destination | None = None,
     url: str | None = None,
     config: dict[str, Any] | None = None,
@@ -119,10 +119,16 @@ def destination_validate(
     **settings: Any,
 ) -> None:
     """Raise DestinationInvalid as destination_create (or _update of `destination`) would, without
-    writing anything: forms call it to show errors next to their fields. `enabled` is taken so a
-    form passes the same arguments it saves with; it cannot be invalid."""
+    writing anything: forms call it to show errors next to their fields. The arguments are the
+    ones the form saves with (`auth_secret` None keeps a stored one); `enabled` cannot be
+    invalid."""
     _check_name_free(tenant, name, other_than=destination)
-    _cleaned_settings(_settings_after(destination, settings, config=config, url=url), auth_secret)
+    if destination is None:
+        _cleaned_settings(
+            _settings_after(None, settings, config=config, url=url), auth_secret or ""
+        )
+    else:
+        _checked_update(destination, settings, config=config, url=url, auth_secret=auth_secret)
 
 
 def _settings_after(
@@ -205,6 +211,38 @@ def _config_patched(
     return {key: value for key, value in config.items() if value is not None}
 
 
+def _checked_update(
+    destination: Destination,
+    changes: dict[str, Any],
+    *,
+    config: dict[str, Any] | None,
+    url: str | None,
+    auth_secret: str | None,
+) -> tuple[dict[str, Any], str]:
+    """The settings and auth secret `destination` would have after these changes, validated;
+    destination_update saves them, destination_validate only checks."""
+    if "kind" in changes and changes["kind"] != destination.kind:
+        raise validation.DestinationInvalid("kind", "cannot change; create a new destination")
+    merged = _settings_after(destination, changes, config=config, url=url)
+    if merged["auth_mode"] == AuthMode.NONE:
+        auth_secret = ""
+    kept_secret = (
+        crypto.decrypt(destination.auth_secret_encrypted)
+        if destination.auth_secret_encrypted
+        else ""
+    )
+    if kept_secret and auth_secret is None and _credentials_move(destination, merged):
+        # Else a key that may edit could point the destination at its own host and read the
+        # write-only secret off the wire (Stripe and GitHub bind webhook secrets to a URL too).
+        raise validation.DestinationInvalid(
+            "auth_secret",
+            "the destination now sends to another host: give its secret again "
+            "(a stored secret only ever goes to the host it was entered for)",
+        )
+    secret_now = kept_secret if auth_secret is None else auth_secret
+    return _cleaned_settings(merged, secret_now), secret_now
+
+
 def destination_update(
     *,
     destination: Destination,
@@ -226,26 +264,9 @@ def destination_update(
     unknown = set(changes) - set(DESTINATION_DEFAULTS)
     if unknown:
         raise TypeError(f"unknown destination settings: {', '.join(sorted(unknown))}")
-    if "kind" in changes and changes["kind"] != destination.kind:
-        raise validation.DestinationInvalid("kind", "cannot change; create a new destination")
-    merged = _settings_after(destination, changes, config=config, url=url)
-    if merged["auth_mode"] == AuthMode.NONE:
-        auth_secret = ""
-    kept_secret = (
-        crypto.decrypt(destination.auth_secret_encrypted)
-        if destination.auth_secret_encrypted
-        else ""
+    cleaned, secret_now = _checked_update(
+        destination, changes, config=config, url=url, auth_secret=auth_secret
     )
-    secret_now = kept_secret if auth_secret is None else auth_secret
-    if kept_secret and auth_secret is None and _credentials_move(destination, merged):
-        # Else a key that may edit could point the destination at its own host and read the
-        # write-only secret off the wire (Stripe and GitHub bind webhook secrets to a URL too).
-        raise validation.DestinationInvalid(
-            "auth_secret",
-            "the destination now sends to another host: give its secret again "
-            "(a stored secret only ever goes to the host it was entered for)",
-        )
-    cleaned = _cleaned_settings(merged, secret_now)
     if name is not None:
         destination.name = _check_name_free(destination.tenant, name, other_than=destination)
     for field, value in cleaned.items():

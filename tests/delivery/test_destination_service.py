@@ -100,3 +100,61 @@ def test_the_admin_form_places_an_error_by_its_field(acme, receiver, data, form_
 
     assert not form.is_valid()
     assert list(form.errors) == [form_field], form.errors
+
+
+def _bearer_destination(acme, receiver):
+    return services.destination_create(
+        tenant=acme.tenant,
+        name="crm",
+        url=receiver.url("/hook"),
+        auth_mode="bearer",
+        auth_secret="crm-token-123",
+    ).destination
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"kind": "inbox"}, "kind"),
+        ({"url": "http://localhost:9/elsewhere"}, "auth_secret"),  # the secret would follow
+    ],
+)
+def test_validate_refuses_what_update_would(acme, receiver, changes, field):
+    destination = _bearer_destination(acme, receiver)
+
+    with pytest.raises(DestinationInvalid) as checked:
+        services.destination_validate(
+            tenant=acme.tenant, name="crm", destination=destination, **changes
+        )
+    with pytest.raises(DestinationInvalid) as updated:
+        services.destination_update(destination=destination, **changes)
+
+    assert checked.value.field == updated.value.field == field
+    stored = Destination.objects.get(pk=destination.pk)
+    assert (stored.kind, stored.config["url"]) == ("rest", receiver.url("/hook"))
+
+
+def test_the_admin_form_asks_for_the_secret_again_when_the_host_moves(acme, receiver):
+    destination = _bearer_destination(acme, receiver)
+    data = {
+        "tenant": acme.tenant.pk,
+        "name": "crm",
+        "kind": "rest",
+        "enabled": "on",
+        "url": "http://localhost:9/elsewhere",
+        "config": "{}",
+        "auth_mode": "bearer",
+        "auth_config": "{}",
+        "signing_action": "keep",
+        "timeout_seconds": "15",
+        "connect_timeout_seconds": "5",
+        "max_concurrency": "10",
+        "rate_limit_per_second": "0",
+    }
+
+    refused = DestinationForm(instance=destination, data=data)
+    accepted = DestinationForm(instance=destination, data={**data, "auth_secret": "new-token"})
+
+    assert not refused.is_valid()
+    assert list(refused.errors) == ["auth_secret"], refused.errors
+    assert accepted.is_valid(), accepted.errors
