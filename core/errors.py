@@ -45,6 +45,18 @@ class Unsupported(DomainError):
     code = "unsupported_media_type"
 
 
+class Unauthenticated(DomainError):
+    """The request does not prove who sent it (a signature that does not verify, say)."""
+
+    code = "unauthenticated"
+
+
+class Forbidden(DomainError):
+    """The sender is known, or does not need to be, and still may not do this."""
+
+    code = "forbidden"
+
+
 class NotFound(DomainError):
     code = "not_found"
 

@@ -52,6 +52,8 @@ def error_response(
 # The HTTP status of each domain error, decided here and nowhere else.
 STATUS_OF_DOMAIN_ERROR: dict[type[errors.DomainError], int] = {
     errors.Invalid: 400,
+    errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.TooLarge: 413,

@@ -6,6 +6,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import datetime
 from typing import Generic, TypeVar
 
 K = TypeVar("K")
@@ -45,3 +46,40 @@ class TTLCache(Generic[K, V]):
                 self._entries.clear()
             else:
                 self._entries.pop(key, None)
+
+
+class CredentialCache(Generic[K, V]):
+    """Credentials by key (a tenant id, a source token), fetched on a miss.
+
+    A signature that fails against cached credentials may be re-checked against fresh ones:
+    `refetch_after_mismatch` fetches again, at most once per `refetch_interval` seconds per key,
+    so a secret added by a rotation in another process works at once while a flood of bad
+    signatures cannot turn into a flood of queries.
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[K, datetime], V],
+        *,
+        ttl: Callable[[], float],
+        max_entries: int = 10_000,
+        refetch_interval: float = 1.0,
+    ) -> None:
+        self._fetch = fetch
+        self._cache: TTLCache[K, V] = TTLCache(ttl=ttl, max_entries=max_entries)
+        self.refetch_interval = refetch_interval
+
+    def get(self, key: K, now: datetime) -> tuple[V, bool]:
+        """The credentials and whether they came from the cache."""
+        return self._cache.get(key, lambda: self._fetch(key, now))
+
+    def refetch_after_mismatch(self, key: K, now: datetime) -> V | None:
+        """Fresh credentials after a cached check failed, or None if fetched too recently."""
+        age = self._cache.age(key)
+        if age is not None and age < self.refetch_interval:
+            return None
+        return self._cache.put(key, self._fetch(key, now))
+
+    def forget(self, key: K | None = None) -> None:
+        """Drop one entry (or all): called by every service that changes them."""
+        self._cache.forget(key)

@@ -43,12 +43,13 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    # Kernel first, shell last: core <- tenants <- reporting <- delivery <- ingest <- formbridge
-    # (docs/ARCHITECTURE.md; tests/test_imports.py holds the order).
+    # Kernel first, shell last: core <- tenants <- reporting <- delivery <- ingest <- sources
+    # <- formbridge (docs/ARCHITECTURE.md; tests/test_imports.py holds the order).
     "tenants",
     "reporting",
     "delivery",
     "ingest",
+    "sources",
     "formbridge",
 ]
 
@@ -187,6 +188,12 @@ TENANT_DEFAULT_RETENTION_DAYS = env.int("TENANT_DEFAULT_RETENTION_DAYS", default
 TENANT_CACHE_SECONDS = env.float("TENANT_CACHE_SECONDS", default=5.0)
 # How long a rotated signing secret keeps working.
 SIGNING_SECRET_ROTATION_OVERLAP_HOURS = env.int("SIGNING_SECRET_ROTATION_OVERLAP_HOURS", default=24)
+SOURCE_SECRET_ROTATION_OVERLAP_HOURS = env.int("SOURCE_SECRET_ROTATION_OVERLAP_HOURS", default=24)
+# The origin clients reach FormBridge at (https://hooks.example.com): source URLs and form
+# action URLs are built on it, and Twilio's signature covers it. Empty: taken from each request
+# (and http://127.0.0.1:$PORT where there is none, as in manage.py).
+PUBLIC_URL = env.str("PUBLIC_URL", default="")
+PORT = env.int("PORT", default=8000)  # where `make run` serves
 # Number of trusted reverse proxies in front of the app (0: use REMOTE_ADDR as the client IP).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # Django's own cap on bodies it buffers (forms, admin); ingest enforces the tenant limit itself.

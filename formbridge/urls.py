@@ -12,6 +12,8 @@ from delivery.validation import NAME_PATTERN
 from ingest import api as ingest_api
 from ingest import views as ingest_views
 from reporting import views as reporting_views
+from sources import api as sources_api
+from sources import views as sources_views
 
 from . import health, metrics_endpoint
 
@@ -37,7 +39,14 @@ class DestinationNameConverter(_Converter):
     regex = NAME_PATTERN.pattern
 
 
+class SourceKeyConverter(_Converter):
+    """A source's name or its URL token (src_ and 40 letters or digits)."""
+
+    regex = r"[A-Za-z0-9_-]{1,64}"
+
+
 register_converter(PublicIdConverter, "public_id")
+register_converter(SourceKeyConverter, "source_key")
 register_converter(DestinationNameConverter, "destination_name")
 
 admin.site.site_header = "FormBridge operations"
@@ -70,6 +79,14 @@ urlpatterns = [
         "v1/destinations/<destination_name:name>/test",
         delivery_api.DestinationTestView.as_view(),
         name="destination-test",
+    ),
+    path("v1/sources", sources_api.SourceListView.as_view(), name="sources"),
+    # POST: a provider's webhook at the source's URL token; GET/PATCH/DELETE: the source by name.
+    path("v1/sources/<source_key:key>", sources_views.source_endpoint, name="source"),
+    path(
+        "v1/sources/<source_key:name>/rotate-secret",
+        sources_api.SourceRotateSecretView.as_view(),
+        name="source-rotate-secret",
     ),
     path("v1/schema", SpectacularAPIView.as_view(), name="schema"),
     path("v1/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

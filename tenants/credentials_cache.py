@@ -17,13 +17,11 @@ from datetime import datetime
 from django.conf import settings
 
 from core import crypto
-from core.ttl_cache import TTLCache
+from core.ttl_cache import CredentialCache
 
 from .models import SigningSecret, Tenant
 
 MAX_ENTRIES = 10_000
-# A failed signature may trigger a refetch, but no more often than this per tenant id.
-REFETCH_INTERVAL_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -33,11 +31,6 @@ class IngestCredentials:
 
     def secrets_at(self, now: datetime) -> tuple[str, ...]:
         return tuple(s for s, expires in self.secrets if expires is None or expires > now)
-
-
-_cache: TTLCache[str, IngestCredentials | None] = TTLCache(
-    ttl=lambda: settings.TENANT_CACHE_SECONDS, max_entries=MAX_ENTRIES
-)
 
 
 def fetch(tenant_id: str, now: datetime) -> IngestCredentials | None:
@@ -53,19 +46,11 @@ def fetch(tenant_id: str, now: datetime) -> IngestCredentials | None:
     )
 
 
-def get(tenant_id: str, now: datetime) -> tuple[IngestCredentials | None, bool]:
-    """Credentials for tenant_id (None if there are none) and whether they came from the cache."""
-    return _cache.get(tenant_id, lambda: fetch(tenant_id, now))
-
-
-def refetch_after_mismatch(tenant_id: str, now: datetime) -> IngestCredentials | None:
-    """Fresh credentials after a cached check failed, or None if one was fetched too recently."""
-    age = _cache.age(tenant_id)
-    if age is not None and age < REFETCH_INTERVAL_SECONDS:
-        return None
-    return _cache.put(tenant_id, fetch(tenant_id, now))
-
-
-def forget(tenant_id: str | None = None) -> None:
-    """Drop one tenant's entry (or all): called by every service that changes them."""
-    _cache.forget(tenant_id)
+_cache: CredentialCache[str, IngestCredentials | None] = CredentialCache(
+    fetch, ttl=lambda: settings.TENANT_CACHE_SECONDS, max_entries=MAX_ENTRIES
+)
+# (tenant_id, now) -> (credentials or None, whether they came from the cache)
+get = _cache.get
+# (tenant_id, now) -> fresh credentials after a cached check failed, None if fetched just now
+refetch_after_mismatch = _cache.refetch_after_mismatch
+forget = _cache.forget

@@ -10,7 +10,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-APPS = ("core", "formbridge", "tenants", "ingest", "delivery", "reporting")
+APPS = ("core", "formbridge", "tenants", "ingest", "delivery", "reporting", "sources")
 OWNER = ROOT / "delivery" / "lifecycle.py"
 STATE_FIELDS = {"status", "lease_until", "lease_token", "next_attempt_at"}
 

@@ -24,7 +24,7 @@ def test_cached_requests_skip_the_database(acme, signed, django_assert_num_queri
 
 def test_secret_added_by_another_process_works_at_once(acme, signed, monkeypatch):
     assert signed.post(acme, FORM).status_code == 202  # credentials now cached
-    monkeypatch.setattr(credentials_cache, "REFETCH_INTERVAL_SECONDS", 0)
+    monkeypatch.setattr(credentials_cache._cache, "refetch_interval", 0)
     new_secret = "fbs_added-elsewhere-0123456789"
     # What tenant_rotate_secret does in another process: this process's cache is not told.
     SigningSecret.objects.create(tenant=acme.tenant, secret_encrypted=crypto.encrypt(new_secret))

@@ -1,0 +1,71 @@
+"""Sources: a provider's webhooks coming in at their own URL, verified by the provider's rules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import models
+
+from core.models import TimeStampedModel
+from tenants.models import Tenant
+
+SOURCE_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+
+
+class SourceQuerySet(models.QuerySet):
+    def live(self) -> SourceQuerySet:
+        return self.filter(deleted_at__isnull=True)
+
+
+class Source(TimeStampedModel):
+    """One endpoint a provider posts to: `POST /v1/sources/<token>`.
+
+    The token in the URL only routes the request; the provider's signature (checked with this
+    source's secrets) is what authenticates it.
+    """
+
+    objects = SourceQuerySet.as_manager()
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sources")
+    name = models.CharField(max_length=32, help_text="e.g. stripe-live; unique in the tenant.")
+    preset = models.CharField(max_length=32, help_text="Which provider's signing rules apply.")
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    config = models.JSONField(default=dict, blank=True, help_text="The preset's options.")
+    enabled = models.BooleanField(default=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["tenant_id", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "name"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="source_name_unique_per_tenant",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}/{self.name}"
+
+
+class SourceSecretQuerySet(models.QuerySet):
+    def unexpired(self, now: datetime) -> SourceSecretQuerySet:
+        return self.filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now))
+
+
+class SourceSecret(TimeStampedModel):
+    """A provider's signing secret, encrypted at rest. Every unexpired one verifies, so a
+    rotation overlaps: the old secret keeps working until its expiry."""
+
+    objects = SourceSecretQuerySet.as_manager()
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="secrets")
+    secret_encrypted = models.TextField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["source_id", "-created_at"]
+        indexes = [models.Index(fields=["source", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.source} secret #{self.pk}"

@@ -1,0 +1,1 @@
+"""Provider presets: how each provider signs its webhooks (see registry.PRESETS)."""
