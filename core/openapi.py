@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
@@ -51,6 +53,8 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "insufficient_scope": (403, "This API key lacks the 'read' scope."),
     "tenant_disabled": (403, "This tenant is disabled."),
     "not_found": (404, "No such submission."),
+    "unauthenticated": (401, "The request does not prove who sent it."),
+    "forbidden": (403, "Not allowed."),
     "replayed_request": (
         409,
         "This exact signed request was already stored as submission 'sub_1'; nothing new was "
@@ -97,4 +101,34 @@ def error_responses(*codes: str) -> dict[int, OpenApiResponse]:
             ],
         )
         for status, status_codes in sorted(by_status.items())
+    }
+
+
+def error_content(*codes: str) -> dict[str, Any]:
+    """Hand-written OpenAPI responses for these error codes (for views DRF does not see)."""
+    out: dict[str, Any] = {}
+    for code in codes:
+        status, message = ERROR_CODES[code]
+        entry = out.setdefault(
+            str(status),
+            {
+                "description": "",
+                "content": {"application/json": {"schema": ERROR_SCHEMA, "examples": {}}},
+            },
+        )
+        entry["description"] = ", ".join(filter(None, [entry["description"], f"`{code}`"]))
+        entry["content"]["application/json"]["examples"][code] = {
+            "value": {"error": {"code": code, "message": message}}
+        }
+    return out
+
+
+def header_parameter(name: str, description: str, example: str, required: bool = True) -> dict:
+    return {
+        "name": name,
+        "in": "header",
+        "required": required,
+        "schema": {"type": "string"},
+        "description": description,
+        "example": example,
     }

@@ -5,27 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.openapi import ERROR_CODES, ERROR_SCHEMA
+from core.openapi import error_content, header_parameter
 from core.serializers import TIME_FORMAT_HELP
-
-
-def _error_content(*codes: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for code in codes:
-        status, message = ERROR_CODES[code]
-        entry = out.setdefault(
-            str(status),
-            {
-                "description": "",
-                "content": {"application/json": {"schema": ERROR_SCHEMA, "examples": {}}},
-            },
-        )
-        entry["description"] = ", ".join(filter(None, [entry["description"], f"`{code}`"]))
-        entry["content"]["application/json"]["examples"][code] = {
-            "value": {"error": {"code": code, "message": message}}
-        }
-    return out
-
 
 _INGEST_ERRORS = (
     "invalid_json",
@@ -67,17 +48,6 @@ _ENVELOPE_EXAMPLE = {
 }
 
 
-def _header(name: str, description: str, example: str, required: bool = True) -> dict:
-    return {
-        "name": name,
-        "in": "header",
-        "required": required,
-        "schema": {"type": "string"},
-        "description": description,
-        "example": example,
-    }
-
-
 INGEST_PATHS: dict[str, Any] = {
     "/v1/ingest": {
         "post": {
@@ -95,19 +65,21 @@ INGEST_PATHS: dict[str, Any] = {
             ),
             "security": [],
             "parameters": [
-                _header("X-Tenant-Id", "The tenant's id.", "t_acme"),
-                _header(
+                header_parameter("X-Tenant-Id", "The tenant's id.", "t_acme"),
+                header_parameter(
                     "X-Timestamp",
                     "ISO 8601 with a zone (PHP gmdate('c')) or Unix seconds.",
                     "2025-08-25T18:00:00+00:00",
                 ),
-                _header(
+                header_parameter(
                     "X-Signature",
                     "Hex HMAC-SHA256, see above.",
                     "5d41402abc4b2a76b9719d911017c592" * 2,
                 ),
-                _header("X-Form-Id", "Form id when the body has none.", "contact_us", False),
-                _header("X-Source", "Source when the body has none.", "wordpress", False),
+                header_parameter(
+                    "X-Form-Id", "Form id when the body has none.", "contact_us", False
+                ),
+                header_parameter("X-Source", "Source when the body has none.", "wordpress", False),
             ],
             "requestBody": {
                 "required": True,
@@ -142,7 +114,7 @@ INGEST_PATHS: dict[str, Any] = {
                         }
                     },
                 },
-                **_error_content(*_INGEST_ERRORS),
+                **error_content(*_INGEST_ERRORS),
             },
         }
     },
@@ -157,7 +129,7 @@ INGEST_PATHS: dict[str, Any] = {
             ),
             "security": [{"ApiKey": []}],
             "parameters": [
-                _header("Idempotency-Key", "Makes retries safe.", "order-1234", False),
+                header_parameter("Idempotency-Key", "Makes retries safe.", "order-1234", False),
             ],
             "requestBody": {
                 "required": True,
@@ -190,7 +162,7 @@ INGEST_PATHS: dict[str, Any] = {
                         }
                     },
                 },
-                **_error_content(*_EVENTS_ERRORS),
+                **error_content(*_EVENTS_ERRORS),
             },
         }
     },

@@ -242,6 +242,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "formbridge.openapi.add_ingest_endpoints",
+        "sources.openapi.add_source_receive",
     ],
 }
 

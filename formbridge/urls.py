@@ -13,7 +13,6 @@ from ingest import api as ingest_api
 from ingest import views as ingest_views
 from reporting import views as reporting_views
 from sources import api as sources_api
-from sources import views as sources_views
 
 from . import health, metrics_endpoint
 
@@ -82,7 +81,7 @@ urlpatterns = [
     ),
     path("v1/sources", sources_api.SourceListView.as_view(), name="sources"),
     # POST: a provider's webhook at the source's URL token; GET/PATCH/DELETE: the source by name.
-    path("v1/sources/<source_key:key>", sources_views.source_endpoint, name="source"),
+    path("v1/sources/<source_key:name>", sources_api.SourceDetailView.as_view(), name="source"),
     path(
         "v1/sources/<source_key:name>/rotate-secret",
         sources_api.SourceRotateSecretView.as_view(),

@@ -19,6 +19,7 @@ from .serializers import (
     SourceUpdateSerializer,
     SourceWriteSerializer,
 )
+from .views import source_receive_view
 
 NAME = OpenApiParameter(
     "name",
@@ -81,6 +82,13 @@ class SourceListView(_SourceApiView):
 
 
 class SourceDetailView(_SourceApiView):
+    def dispatch(self, request, *args, **kwargs):
+        # POST to this path is a provider's webhook at the source's URL token: authenticated by
+        # the provider's signature, not an API key, and answered by the lean view.
+        if request.method == "POST":
+            return source_receive_view(request, token=kwargs["name"])
+        return super().dispatch(request, *args, **kwargs)
+
     @extend_schema(
         tags=["sources"],
         operation_id="sources_retrieve",

@@ -81,6 +81,31 @@ def _secret_for(preset: str, secret: str | None) -> tuple[str, bool]:
     return secret, False
 
 
+def source_validate(
+    *,
+    tenant: Tenant,
+    name: str,
+    preset: str | None = None,
+    secret: str | None = None,
+    config: dict[str, Any] | None = None,
+    source: Source | None = None,
+) -> None:
+    """Raise Invalid (with its field) as source_create, or source_update of `source`, would,
+    writing nothing: the admin form shows the errors next to their fields."""
+    name = _clean_name(name)
+    _check_name_free(tenant, name, other_than=source)
+    if source is None:
+        preset = _clean_preset(preset)
+        _clean_config(preset, config if config is not None else {})
+        if secret or not preset_for(preset).generates_secret:
+            _secret_for(preset, secret)
+    else:
+        if config is not None:
+            _clean_config(source.preset, config)
+        if secret:
+            _secret_for(source.preset, secret)
+
+
 def source_create(
     *,
     tenant: Tenant,

@@ -1,7 +1,8 @@
 """POST /v1/sources/<token>: a provider's webhook, answered within its time limit.
 
 A lean Django view like /v1/ingest (no DRF): providers wait for the answer and retry on a slow
-one. GET, PATCH and DELETE on the same path manage the source by name (sources.api).
+one. GET, PATCH and DELETE on the same path manage the source by name (sources.api, which hands
+POSTs here).
 """
 
 from __future__ import annotations
@@ -9,12 +10,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
 
 from core import logs
 from core.http import client_ip, json_endpoint, read_body
 
-from . import api
 from .intake import source_receive
 from .presets.base import Inbound
 
@@ -50,15 +49,3 @@ def source_receive_view(request: HttpRequest, token: str) -> HttpResponse:
             {"submission_id": submission.submission_id, "status": "accepted"}, status=202
         )
     return JsonResponse({"submission_id": submission.submission_id, "status": "duplicate"})
-
-
-_detail = api.SourceDetailView.as_view()
-
-
-@csrf_exempt  # providers sign their requests; the API authenticates by key, not cookie
-def source_endpoint(request: HttpRequest, key: str) -> HttpResponse:
-    """POST delivers to the source whose URL token is `key`; other methods manage the source
-    named `key` (API key with the admin scope)."""
-    if request.method == "POST":
-        return source_receive_view(request, token=key)
-    return _detail(request, name=key)

@@ -23,6 +23,7 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "delivery.deadletter": ("view", "change"),
         "delivery.deliveryattempt": ("view",),
         "ingest.submission": ("view", "change"),
+        "sources.source": ("view", "add", "change", "delete"),
         "reporting.dailymetric": ("view",),
     },
     "viewer": {
@@ -33,6 +34,7 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "delivery.deadletter": ("view",),
         "delivery.deliveryattempt": ("view",),
         "ingest.submission": ("view",),
+        "sources.source": ("view",),
         "reporting.dailymetric": ("view",),
     },
 }

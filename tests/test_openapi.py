@@ -34,6 +34,13 @@ ENDPOINTS = {
     ("PATCH", "/v1/destinations/{name}"),
     ("DELETE", "/v1/destinations/{name}"),
     ("POST", "/v1/destinations/{name}/test"),
+    ("GET", "/v1/sources"),
+    ("POST", "/v1/sources"),
+    ("GET", "/v1/sources/{name}"),
+    ("POST", "/v1/sources/{name}"),
+    ("PATCH", "/v1/sources/{name}"),
+    ("DELETE", "/v1/sources/{name}"),
+    ("POST", "/v1/sources/{name}/rotate-secret"),
 }
 
 

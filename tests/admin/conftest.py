@@ -7,6 +7,8 @@ from delivery import dispatcher
 from delivery import services as delivery_services
 from delivery.models import Delivery, DeliveryAttempt, Destination
 from ingest.models import Submission
+from sources.models import Source
+from sources.services import source_create
 from tenants.models import ApiKey
 from tenants.operators import operator_grant
 from tenants.services import api_key_create
@@ -38,6 +40,12 @@ def world(signed, receiver):
             tenant=created.tenant, name=f"dead-{tenant_id}", config={"url": receiver.url("/no")}
         )
         api_key_create(tenant=created.tenant, name=f"key-{tenant_id}")
+        source_create(
+            tenant=created.tenant,
+            name=f"gh-{tenant_id}".replace("_", "-"),
+            preset="github",
+            secret="s",
+        )
         body = {"submission_id": f"sub-{tenant_id}", "form_id": f"form-{tenant_id}", "payload": {}}
         assert signed.post(created, body).status_code == 202
         objects[tenant_id] = created
@@ -61,6 +69,9 @@ def objects_of(tenant_id: str) -> dict[str, list]:
         "delivery_deadletter": list(deliveries.filter(status="dead").values_list("pk", flat=True)),
         "delivery_deliveryattempt": list(
             DeliveryAttempt.objects.filter(tenant_id=tenant_id).values_list("pk", flat=True)
+        ),
+        "sources_source": list(
+            Source.objects.filter(tenant_id=tenant_id).values_list("pk", flat=True)
         ),
         "ingest_submission": list(
             Submission.objects.filter(tenant_id=tenant_id).values_list("pk", flat=True)

@@ -7,6 +7,7 @@ import pytest
 
 from core import crypto
 from delivery.models import Delivery, DeliveryAttempt, Destination
+from sources.models import Source, SourceSecret
 from tenants.models import ApiKey, SigningSecret, Tenant
 from tenants.services import hash_api_key
 from tests.admin.conftest import DESTINATION_FORM
@@ -186,3 +187,41 @@ def test_attempts_are_read_only_everywhere(client, root):
     attempt.refresh_from_db()
     assert attempt.error != "edited"
     assert client.get("/admin/delivery/deliveryattempt/add/").status_code == 403
+
+
+def test_a_source_is_added_with_its_secret_shown_once_and_rotated_by_a_new_one(client, root):
+    added = client.post(
+        "/admin/sources/source/add/",
+        {
+            "tenant": "t_acme",
+            "name": "clerk",
+            "preset": "standard-webhooks",
+            "config": "{}",
+            "enabled": "on",
+        },
+    )
+
+    assert added.status_code == 200, added.content
+    shown = dict(added.context["secrets"])
+    source = Source.objects.get(name="clerk")
+    assert shown["URL"].endswith(f"/v1/sources/{source.token}")
+    assert shown["Signing secret"].startswith("whsec_")
+    assert (
+        shown["Signing secret"]
+        not in client.get(f"/admin/sources/source/{source.pk}/change/").content.decode()
+    )
+
+    refused = client.post(
+        f"/admin/sources/source/{source.pk}/change/",
+        {"name": "clerk", "config": "{}", "enabled": "on", "secret": "not-whsec"},
+    )
+    assert "whsec_" in refused.content.decode()  # the service's message, next to the field
+    assert SourceSecret.objects.filter(source=source).count() == 1
+
+    changed = client.post(
+        f"/admin/sources/source/{source.pk}/change/",
+        {"name": "clerk", "config": "{}", "enabled": "on", "secret": "whsec_" + "QUFB" * 8},
+    )
+    assert changed.status_code == 302
+    assert SourceSecret.objects.filter(source=source).count() == 2
+    assert SourceSecret.objects.filter(source=source, expires_at__isnull=False).count() == 1
