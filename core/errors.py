@@ -22,6 +22,7 @@ class DomainError(Exception):
         field: str | None = None,
         retry_after: int | None = None,
         extra: dict[str, Any] | None = None,
+        details: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(f"{field}: {message}" if field else message)
         self.message = message
@@ -31,12 +32,20 @@ class DomainError(Exception):
         self.retry_after = retry_after
         # Members beside the error that tell the client what to do next (an earlier id, say).
         self.extra = extra or {}
+        # Members inside the error object that say what exactly is wrong (a schema's violations).
+        self.details = details or {}
 
 
 class Invalid(DomainError):
     """The input cannot be accepted as given."""
 
     code = "invalid_request"
+
+
+class Unprocessable(DomainError):
+    """The input is well formed but breaks a rule its receiver set (a form's JSON Schema, say)."""
+
+    code = "unprocessable"
 
 
 class Unsupported(DomainError):

@@ -104,3 +104,9 @@ def client_ip(request: HttpRequest) -> str | None:
         return str(ipaddress.ip_address(candidate))
     except ValueError:
         return None
+
+
+def public_origin(request_origin: str = "") -> str:
+    """Where clients reach FormBridge: PUBLIC_URL, else the request's own, else make run's."""
+    origin = settings.PUBLIC_URL or request_origin or f"http://127.0.0.1:{settings.PORT}"
+    return origin.rstrip("/")

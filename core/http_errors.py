@@ -23,6 +23,7 @@ class ApiError(Exception):
         headers: dict[str, str] | None = None,
         fields: dict[str, list[str]] | None = None,
         extra: dict[str, str] | None = None,
+        details: dict | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -32,6 +33,8 @@ class ApiError(Exception):
         self.fields = fields
         # Top-level members beside "error" that tell the client what to do next.
         self.extra = extra or {}
+        # Members inside the error object (a schema's violations, say).
+        self.details = details or {}
 
 
 def error_response(
@@ -41,8 +44,10 @@ def error_response(
     headers: dict[str, str] | None = None,
     fields: dict[str, list[str]] | None = None,
     extra: dict[str, str] | None = None,
+    details: dict | None = None,
 ) -> JsonResponse:
     error = {"code": code, "message": message, **({"fields": fields} if fields else {})}
+    error.update(details or {})
     response = JsonResponse({"error": error, **(extra or {})}, status=status)
     for name, value in (headers or {}).items():
         response[name] = value
@@ -58,6 +63,7 @@ STATUS_OF_DOMAIN_ERROR: dict[type[errors.DomainError], int] = {
     errors.Conflict: 409,
     errors.TooLarge: 413,
     errors.Unsupported: 415,
+    errors.Unprocessable: 422,
     errors.LimitReached: 429,
     errors.Unavailable: 503,
 }
@@ -78,12 +84,19 @@ def as_api_error(refusal: ApiError | errors.DomainError) -> ApiError:
         headers={"Retry-After": str(error.retry_after)} if error.retry_after is not None else None,
         fields={error.field: [error.message]} if error.field else None,
         extra=error.extra,
+        details=error.details,
     )
 
 
 def api_error_response(error: ApiError) -> JsonResponse:
     return error_response(
-        error.status, error.code, error.message, error.headers, error.fields, error.extra
+        error.status,
+        error.code,
+        error.message,
+        error.headers,
+        error.fields,
+        error.extra,
+        error.details,
     )
 
 

@@ -18,6 +18,18 @@ ERROR_SCHEMA = {
                 "code": {"type": "string", "description": "Stable, snake_case: branch on it."},
                 "message": {"type": "string", "description": "For people; may change."},
                 "fields": {"type": "object", "description": "Per-field problems (400)."},
+                "errors": {
+                    "type": "array",
+                    "description": "schema_violation (422): each error, a JSON pointer into "
+                    "the event (/payload/email) and a message.",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "pointer": {"type": "string"},
+                            "message": {"type": "string"},
+                        },
+                    },
+                },
             },
         }
     },
@@ -32,6 +44,7 @@ ErrorSerializer = inline_serializer(
                 "code": serializers.CharField(),
                 "message": serializers.CharField(),
                 "fields": serializers.DictField(required=False),
+                "errors": serializers.ListField(child=serializers.DictField(), required=False),
             },
         )
     },
@@ -44,6 +57,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "invalid_destination": (400, "config: the URL must start with http:// or https://"),
     "invalid_json": (400, "The body is not valid JSON."),
     "invalid_payload": (400, "The body must be a JSON object."),
+    "invalid_schema": (400, "schema: is not a valid Draft 2020-12 schema."),
     "missing_api_key": (401, "Send your API key as 'Authorization: Bearer <key>'."),
     "invalid_api_key": (401, "The API key is unknown or revoked."),
     "missing_signature_headers": (401, "Missing header(s): X-Signature."),
@@ -51,6 +65,11 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "stale_timestamp": (401, "X-Timestamp is 912 s from server time; the window is ±300 s."),
     "invalid_signature": (401, "The signature does not match."),
     "insufficient_scope": (403, "This API key lacks the 'read' scope."),
+    "origin_not_allowed": (403, "This form takes posts from https://www.example.com only."),
+    "captcha_failed": (403, "The captcha was not solved (or has expired); nothing was stored."),
+    "too_many_files": (400, "At most 5 file(s) per post; this one has 6."),
+    "file_too_large": (413, "The file in 'cv' is 12582912 bytes; the limit is 10485760."),
+    "file_type_not_allowed": (415, "The file in 'cv' is application/zip; this form takes image/*."),
     "tenant_disabled": (403, "This tenant is disabled."),
     "not_found": (404, "No such submission."),
     "unauthenticated": (401, "The request does not prove who sent it."),
@@ -65,6 +84,11 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "method_not_allowed": (405, 'Method "PUT" not allowed.'),
     "payload_too_large": (413, "The body is over 1048576 bytes."),
     "unsupported_media_type": (415, "Send application/json."),
+    "schema_violation": (
+        422,
+        "The payload does not match the schema of form 'contact'; nothing was stored. "
+        "(error.errors lists each: a JSON pointer and a message.)",
+    ),
     "rate_limited": (429, "Over 50 requests per second; retry after 1 s."),
     "quota_exceeded": (429, "The daily quota of 100000 is used up."),
     "database_unavailable": (503, "Storage is unavailable right now; nothing was stored."),

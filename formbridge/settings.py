@@ -43,13 +43,14 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    # Kernel first, shell last: core <- tenants <- reporting <- delivery <- ingest <- sources
-    # <- formbridge (docs/ARCHITECTURE.md; tests/test_imports.py holds the order).
+    # Kernel first, shell last: core <- tenants <- reporting <- delivery <- ingest <- sources,
+    # webforms <- formbridge (docs/ARCHITECTURE.md; tests/test_imports.py holds the order).
     "tenants",
     "reporting",
     "delivery",
     "ingest",
     "sources",
+    "webforms",
     "formbridge",
 ]
 
@@ -199,6 +200,31 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # Django's own cap on bodies it buffers (forms, admin); ingest enforces the tenant limit itself.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 
+# --- Stored files ---
+# Uploaded files (and, later, payloads over the threshold) go through Django's storage API:
+# this folder by default.
+ATTACHMENTS_DIR = env.str("ATTACHMENTS_DIR", default=str(VAR_DIR / "attachments"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "attachments": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": ATTACHMENTS_DIR},
+    },
+}
+
+# --- Browser forms (/f/<form_key>) ---
+# Where each captcha provider verifies a token (a setting, so tests point at a local verifier).
+TURNSTILE_VERIFY_URL = env.str(
+    "TURNSTILE_VERIFY_URL", default="https://challenges.cloudflare.com/turnstile/v0/siteverify"
+)
+HCAPTCHA_VERIFY_URL = env.str("HCAPTCHA_VERIFY_URL", default="https://api.hcaptcha.com/siteverify")
+RECAPTCHA_VERIFY_URL = env.str(
+    "RECAPTCHA_VERIFY_URL", default="https://www.google.com/recaptcha/api/siteverify"
+)
+# Seconds a browser post waits on the captcha provider before the post is kept as spam.
+CAPTCHA_TIMEOUT_SECONDS = env.float("CAPTCHA_TIMEOUT_SECONDS", default=5.0)
+
 # --- Delivery ---
 # Networks destinations may reach although private (CIDRs, comma-separated), e.g. 10.0.5.0/24.
 DELIVERY_ALLOWED_NETWORKS = env.list("DELIVERY_ALLOWED_NETWORKS", default=[])
@@ -243,6 +269,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "formbridge.openapi.add_ingest_endpoints",
         "sources.openapi.add_source_receive",
+        "webforms.openapi.add_form_post",
     ],
 }
 

@@ -10,9 +10,12 @@ from delivery import api as delivery_api
 from delivery.inbox import api as inbox_api
 from delivery.validation import NAME_PATTERN
 from ingest import api as ingest_api
+from ingest import schema_api
 from ingest import views as ingest_views
 from reporting import views as reporting_views
 from sources import api as sources_api
+from webforms import api as webforms_api
+from webforms import views as webforms_views
 
 from . import health, metrics_endpoint
 
@@ -44,7 +47,24 @@ class SourceKeyConverter(_Converter):
     regex = r"[A-Za-z0-9_-]{1,64}"
 
 
+class EventTypeConverter(_Converter):
+    """An event type as providers spell them: dots, slashes (Shopify's orders/create)."""
+
+    regex = r"[^?#\x00-\x1f]{1,128}?"
+
+
+class FormKeyConverter(_Converter):
+    regex = r"frm_[A-Za-z0-9]{1,60}"
+
+
+class FormIdConverter(_Converter):
+    regex = r"[A-Za-z0-9_.:-]{1,128}"
+
+
 register_converter(PublicIdConverter, "public_id")
+register_converter(FormKeyConverter, "form_key")
+register_converter(FormIdConverter, "form_id")
+register_converter(EventTypeConverter, "event_type")
 register_converter(SourceKeyConverter, "source_key")
 register_converter(DestinationNameConverter, "destination_name")
 
@@ -87,6 +107,14 @@ urlpatterns = [
         sources_api.SourceRotateSecretView.as_view(),
         name="source-rotate-secret",
     ),
+    path(
+        "v1/event-types/<event_type:event_type>/schema",
+        schema_api.EventTypeSchemaView.as_view(),
+        name="event-type-schema",
+    ),
+    path("v1/forms", webforms_api.FormListView.as_view(), name="forms"),
+    path("v1/forms/<form_id:form_id>", webforms_api.FormDetailView.as_view(), name="form"),
+    path("f/<form_key:form_key>", webforms_views.form_post_view, name="form-post"),
     path("v1/schema", SpectacularAPIView.as_view(), name="schema"),
     path("v1/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("healthz", health.healthz, name="healthz"),

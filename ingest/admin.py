@@ -8,22 +8,24 @@ import contextlib
 import uuid
 from datetime import timedelta
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from core import storable
 from core.admin_pages import pretty_json
+from core.errors import Invalid
 from delivery import services as delivery_services
 from delivery.admin import ReadOnlyAdmin, attempts_table
 from delivery.models import Delivery, DeliveryStatus
 from reporting.models import DailyMetric
-from tenants.admin_scope import TenantFilter, scope
+from tenants.admin_scope import TenantFilter, TenantScopedAdmin, scope
 from tenants.models import Tenant
 from tenants.operators import operated_tenant_ids
 
-from . import erasure
-from .models import Submission
+from . import erasure, services
+from .models import PayloadSchema, Submission, SubmissionStatus
 
 
 class DeliveryStatusFilter(admin.SimpleListFilter):
@@ -145,13 +147,21 @@ class SubmissionAdmin(ReadOnlyAdmin):
         "source",
         "event_type",
         "received_at",
+        "status",
         "payload_bytes",
     )
-    list_filter = (TenantFilter, FormFilter, SourceFilter, DeliveryStatusFilter, ReceivedFilter)
+    list_filter = (
+        TenantFilter,
+        "status",
+        FormFilter,
+        SourceFilter,
+        DeliveryStatusFilter,
+        ReceivedFilter,
+    )
     search_fields = ("submission_id",)
     search_help_text = "Exact submission id (or the internal row id)."
     inlines = (DeliveryInline,)
-    actions = ("replay", "erase")
+    actions = ("replay", "release", "erase")
     readonly_fields = ("payload_pretty",)
     exclude = ("payload",)
     show_full_result_count = False
@@ -206,6 +216,22 @@ class SubmissionAdmin(ReadOnlyAdmin):
         )
 
     @admin.action(
+        description="Release selected spam: accept it and send it to its destinations",
+        permissions=["change"],
+    )
+    def release(self, request, queryset):
+        released = deliveries = 0
+        for submission in scope(queryset, request).filter(status=SubmissionStatus.SPAM):
+            made = services.submission_release(submission=submission)
+            released += submission.status == SubmissionStatus.ACCEPTED
+            deliveries += made
+        self.message_user(
+            request,
+            f"Released {released} submission(s) from spam; {deliveries} delivery(ies) queued.",
+            messages.SUCCESS if released else messages.WARNING,
+        )
+
+    @admin.action(
         description="Replay selected submissions to all their destinations", permissions=["change"]
     )
     def replay(self, request, queryset):
@@ -216,3 +242,56 @@ class SubmissionAdmin(ReadOnlyAdmin):
             )
             requeued += result.requeued
         self.message_user(request, f"Queued {requeued} delivery(ies) again.", messages.SUCCESS)
+
+
+class PayloadSchemaForm(forms.ModelForm):
+    schema = forms.JSONField(help_text="A JSON Schema (Draft 2020-12).")
+
+    class Meta:
+        model = PayloadSchema
+        fields = ("tenant", "subject_kind", "subject", "schema")
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            services.payload_schema_check(
+                subject_kind=data["subject_kind"], subject=data["subject"], schema=data["schema"]
+            )
+        except Invalid as exc:
+            field = {"form_id": "subject", "event_type": "subject"}.get(exc.field, exc.field)
+            self.add_error(field if field in self.fields else None, exc.message)
+        return data
+
+
+@admin.register(PayloadSchema)
+class PayloadSchemaAdmin(TenantScopedAdmin):
+    """Schemas payloads must match; a form's can also be set with the form (API, command)."""
+
+    form = PayloadSchemaForm
+    list_display = ("subject", "subject_kind", "tenant", "updated_at")
+    list_filter = (TenantFilter, "subject_kind")
+    search_fields = ("subject",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("tenant", "subject_kind", "subject") if obj else ()
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        row = services.payload_schema_set(
+            tenant=obj.tenant,
+            subject_kind=obj.subject_kind,
+            subject=obj.subject,
+            schema=data["schema"],
+        )
+        obj.pk = row.pk
+
+    def delete_model(self, request, obj):
+        services.payload_schema_delete(
+            tenant=obj.tenant, subject_kind=obj.subject_kind, subject=obj.subject
+        )
+
+    def delete_queryset(self, request, queryset):
+        for row in queryset:
+            self.delete_model(request, row)

@@ -20,6 +20,7 @@ from delivery import lifecycle
 from delivery.models import OPEN_STATUSES, Delivery, DeliveryAttempt
 from tenants.models import Tenant
 
+from . import attachments
 from .models import Submission
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,13 @@ def submissions_erase(
         return EraseResult(ids, 0, 0, dry_run=dry_run)
     now = timezone.now()
     with transaction.atomic():
+        files = [
+            key
+            for listed in Submission.objects.filter(pk__in=pks, tenant=tenant).values_list(
+                "attachments", flat=True
+            )
+            for key in attachments.stored_keys(listed)
+        ]
         Submission.objects.filter(pk__in=pks, tenant=tenant).update(
             payload={},
             attachments=[],
@@ -75,6 +83,7 @@ def submissions_erase(
         cleared = DeliveryAttempt.objects.filter(
             delivery__in=deliveries.values("id"), tenant=tenant
         ).update(response_body="", response_headers={}, request_headers={}, updated_at=now)
+    attachments.delete_stored(files)  # the rows no longer name them
     for submission_id in ids:
         logger.info(
             "submission erased",

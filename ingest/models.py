@@ -7,6 +7,13 @@ from core.models import TimeStampedModel
 from delivery.events import SCHEMA_VERSION
 from tenants.models import Tenant
 
+
+class SubmissionStatus(models.TextChoices):
+    ACCEPTED = "accepted", "Accepted"
+    # Caught by a browser form's honeypot or captcha: stored, sent nowhere until released.
+    SPAM = "spam", "Spam"
+
+
 # What the API shows of a submission (list, detail), in this order.
 PUBLIC_FIELDS = (
     "submission_id",
@@ -21,6 +28,7 @@ PUBLIC_FIELDS = (
     "attachments",
     "payload_bytes",
     "payload_sha256",
+    "status",
 )
 
 
@@ -43,6 +51,14 @@ class Submission(TimeStampedModel):
     payload_bytes = models.PositiveIntegerField(help_text="Size of the request body as received.")
     payload_sha256 = models.CharField(max_length=64, help_text="SHA-256 of the request body.")
     attachments = models.JSONField(default=list, blank=True)
+    # db_default: rows inserted by plain SQL (bulk loads, the benchmarks) need not name them.
+    status = models.CharField(
+        max_length=16,
+        choices=SubmissionStatus.choices,
+        default=SubmissionStatus.ACCEPTED,
+        db_default=SubmissionStatus.ACCEPTED,
+    )
+    spam_reason = models.CharField(max_length=64, blank=True, default="", db_default="")
     requested_destinations = models.JSONField(
         null=True, blank=True, help_text="Destination names the sender restricted fan-out to."
     )
@@ -87,3 +103,29 @@ class SeenSignature(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class SchemaSubject(models.TextChoices):
+    FORM = "form", "Form"
+    EVENT_TYPE = "event_type", "Event type"
+
+
+class PayloadSchema(TimeStampedModel):
+    """A JSON Schema (Draft 2020-12) that every payload of a form, or of an event type, must
+    match before it is stored (ingest.schemas)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="payload_schemas")
+    subject_kind = models.CharField(max_length=16, choices=SchemaSubject.choices)
+    subject = models.CharField(max_length=128, help_text="The form_id or the event type.")
+    schema = models.JSONField()
+
+    class Meta:
+        ordering = ["tenant_id", "subject_kind", "subject"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "subject_kind", "subject"], name="payload_schema_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}/{self.subject_kind}:{self.subject}"

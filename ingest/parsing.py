@@ -138,22 +138,32 @@ def decode_json_object(body: bytes) -> dict[str, Any]:
 
 
 def decode_form(body: bytes) -> dict[str, Any]:
+    pairs = form_pairs(body)
+    if not pairs:
+        raise _invalid("The form body has no fields.")
+    return form_fields(pairs)
+
+
+def form_pairs(body: bytes) -> list[tuple[str, str]]:
+    """The name/value pairs of a form-encoded body, in order (an empty body has none)."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise _invalid("The form body is not valid UTF-8.") from None
     try:
-        pairs = parse_qsl(
+        return parse_qsl(
             text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS, errors="strict"
         )
     except ValueError as exc:
         raise _invalid(f"The form body cannot be parsed: {exc}") from None
-    if not pairs:
-        raise _invalid("The form body has no fields.")
+
+
+def form_fields(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Form fields as a payload: a repeated field (checkboxes) becomes a list."""
     fields: dict[str, Any] = {}
     for name, value in pairs:
         _check_storable_text(name + value)
-        if name in fields:  # a repeated field (checkboxes) becomes a list
+        if name in fields:
             previous = fields[name]
             fields[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
         else:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from delivery.models import Delivery, DeliveryAttempt
 from tenants.models import Tenant
 
+from . import attachments
 from .models import Submission
 
 logger = logging.getLogger(__name__)
@@ -27,6 +28,7 @@ class PurgeResult:
     submissions: int = 0
     deliveries: int = 0
     attempts: int = 0
+    files: int = 0
     by_tenant: dict[str, int] = field(default_factory=dict)
 
 
@@ -73,9 +75,19 @@ def submissions_purge(
                 "submissions": result.submissions,
                 "deliveries": result.deliveries,
                 "attempts": result.attempts,
+                "files": result.files,
             },
         )
     return result
+
+
+def _stored_files(ids: list) -> list[str]:
+    lists = Submission.objects.filter(id__in=ids).exclude(attachments=[])
+    return [
+        key
+        for files in lists.values_list("attachments", flat=True)
+        for key in (attachments.stored_keys(files))
+    ]
 
 
 def _delete_in_batches(expired, batch_size: int, result: PurgeResult, progress) -> int:
@@ -88,7 +100,12 @@ def _delete_in_batches(expired, batch_size: int, result: PurgeResult, progress) 
             # Children first: each DELETE is then one plain statement, no cascade collection.
             _, attempts = DeliveryAttempt.objects.filter(delivery__submission_id__in=ids).delete()
             _, deliveries = Delivery.objects.filter(submission_id__in=ids).delete()
+            files = _stored_files(ids)
             Submission.objects.filter(id__in=ids).delete()
+        # Once the rows are gone: a failure here leaves an unreferenced object, never a row
+        # pointing at a missing file.
+        attachments.delete_stored(files)
+        result.files += len(files)
         result.attempts += attempts.get(DeliveryAttempt._meta.label, 0)
         result.deliveries += deliveries.get(Delivery._meta.label, 0)
         deleted += len(ids)

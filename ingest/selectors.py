@@ -11,7 +11,7 @@ from core.cursors import decode_cursor, encode_cursor
 from delivery.models import Delivery, DeliveryAttempt
 from tenants.models import Tenant
 
-from .models import PUBLIC_FIELDS, Submission
+from .models import PUBLIC_FIELDS, PayloadSchema, Submission, SubmissionStatus
 
 LIST_FIELDS = ("id", *PUBLIC_FIELDS)
 
@@ -33,12 +33,16 @@ def submission_list(
     form_id: str | None = None,
     source: str | None = None,
     status: str | None = None,
+    spam: bool = False,
 ) -> SubmissionPage:
     """Newest first, by keyset on (received_at, id): rows arriving meanwhile are newer than any
-    cursor, so paging on neither skips nor repeats a row."""
-    rows = Submission.objects.filter(tenant=tenant, erased_at__isnull=True).order_by(
-        "-received_at", "-id"
-    )
+    cursor, so paging on neither skips nor repeats a row. Spam is listed only when asked for,
+    and then alone."""
+    rows = Submission.objects.filter(
+        tenant=tenant,
+        erased_at__isnull=True,
+        status=SubmissionStatus.SPAM if spam else SubmissionStatus.ACCEPTED,
+    ).order_by("-received_at", "-id")
     if since:
         rows = rows.filter(received_at__gte=since)
     if until:
@@ -110,3 +114,13 @@ def submission_detail(*, tenant: Tenant, submission_id: str) -> SubmissionDetail
         submission=submission,
         deliveries=[(d, d.destination, attempts.get(d.id, [])) for d in deliveries],
     )
+
+
+def payload_schema_get(*, tenant: Tenant, subject_kind: str, subject: str) -> PayloadSchema | None:
+    return PayloadSchema.objects.filter(
+        tenant=tenant, subject_kind=subject_kind, subject=subject
+    ).first()
+
+
+def payload_schema_list(*, tenant: Tenant) -> list[PayloadSchema]:
+    return list(PayloadSchema.objects.filter(tenant=tenant))

@@ -94,6 +94,11 @@ class SubmissionQuerySerializer(serializers.Serializer):
         required=False,
         help_text="Only submissions with a delivery in this status (dead: dead letters).",
     )
+    spam = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="true: only what a browser form's honeypot or captcha held back as spam.",
+    )
     limit = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
     cursor = serializers.CharField(required=False, max_length=512)
 

@@ -6,14 +6,23 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from core.errors import Conflict
+from django.db import transaction
+from django.utils import timezone
+
+from core.errors import Conflict, Invalid, NotFound
 from core.ids import new_uuid7
 from delivery import routes as delivery_routes
+from delivery import wakeup
+from delivery.fan_out import delivery_rows
+from delivery.models import Delivery
+from reporting.services import Bump, daily_metrics_add
 from tenants.models import Tenant
 
-from .models import Submission
-from .parsing import IngestInput
+from . import schemas
+from .models import PayloadSchema, SchemaSubject, Submission, SubmissionStatus
+from .parsing import IngestInput, clean_label
 from .storage import StoreOutcome, replayed_submission_id, submission_store
 
 logger = logging.getLogger(__name__)
@@ -34,11 +43,24 @@ def submission_ingest(
     ip: str | None,
     received_at: datetime,
     signature: str | None = None,
+    spam_reason: str = "",
+    body_size: int | None = None,
+    body_sha256: str | None = None,
 ) -> IngestResult:
     """Store the submission (or find the earlier one with the same submission_id).
 
-    With the request's signature, a byte-identical replay within the window is refused (409).
+    A payload that breaks its form's or event type's schema is refused (422). With the
+    request's signature, a byte-identical replay within the window is refused (409). Spam (a
+    `spam_reason`) is stored for review and routed nowhere. `body_size` and `body_sha256`
+    describe a body that was parsed as it streamed in (multipart) and is not in `body`.
     """
+    if not spam_reason:
+        schemas.check_payload(
+            tenant_id=tenant.id,
+            form_id=data.form_id,
+            event_type=data.event_type,
+            payload=data.payload,
+        )
     row_id = new_uuid7()
     submission = Submission(
         id=row_id,
@@ -51,15 +73,17 @@ def submission_ingest(
         received_at=received_at,
         ip=ip,
         payload=data.payload,
-        payload_bytes=len(body),
-        payload_sha256=hashlib.sha256(body).hexdigest(),
+        payload_bytes=len(body) if body_size is None else body_size,
+        payload_sha256=body_sha256 or hashlib.sha256(body).hexdigest(),
         attachments=list(data.attachments),
         requested_destinations=list(data.destinations) if data.destinations is not None else None,
+        status=SubmissionStatus.SPAM if spam_reason else SubmissionStatus.ACCEPTED,
+        spam_reason=spam_reason[:64],
         created_at=received_at,
         updated_at=received_at,
     )
     # Routing reads the tenant's destinations from a per-process cache, not the database.
-    routes = delivery_routes.routes_for(submission)
+    routes = [] if spam_reason else delivery_routes.routes_for(submission)
     outcome = submission_store(submission, routes, signature=signature)
     if outcome is StoreOutcome.REPLAYED:
         earlier_id = replayed_submission_id(tenant.id, signature or "")
@@ -87,3 +111,83 @@ def submission_ingest(
         },
     )
     return IngestResult(submission=submission, created=True, deliveries=len(deliveries))
+
+
+def _clean_subject(subject_kind: str, subject: Any) -> str:
+    field = "form_id" if subject_kind == SchemaSubject.FORM else "event_type"
+    cleaned = clean_label(subject, field) if isinstance(subject, str) else ""
+    if not cleaned:
+        raise Invalid("must be a non-empty name", field=field)
+    return cleaned
+
+
+def payload_schema_check(*, subject_kind: str, subject: Any, schema: Any) -> tuple[str, Any]:
+    """The subject and schema as payload_schema_set would store them, or Invalid (its field)."""
+    if subject_kind not in SchemaSubject.values:
+        raise Invalid(f"must be one of {', '.join(SchemaSubject.values)}", field="subject_kind")
+    return _clean_subject(subject_kind, subject), schemas.clean_schema(schema)
+
+
+def payload_schema_set(
+    *, tenant: Tenant, subject_kind: str, subject: str, schema: Any
+) -> PayloadSchema:
+    """Set (or replace) the JSON Schema every payload of this form or event type must match."""
+    subject, cleaned = payload_schema_check(
+        subject_kind=subject_kind, subject=subject, schema=schema
+    )
+    with transaction.atomic():
+        row, _ = PayloadSchema.objects.update_or_create(
+            tenant=tenant,
+            subject_kind=subject_kind,
+            subject=subject,
+            defaults={"schema": cleaned},
+        )
+    schemas.forget(tenant.id)
+    return row
+
+
+def payload_schema_delete(*, tenant: Tenant, subject_kind: str, subject: str) -> None:
+    """Payloads of this form or event type are no longer checked."""
+    deleted, _ = PayloadSchema.objects.filter(
+        tenant=tenant, subject_kind=subject_kind, subject=subject
+    ).delete()
+    schemas.forget(tenant.id)
+    if not deleted:
+        raise NotFound(f"No schema for {subject_kind} {subject!r}.")
+
+
+def submission_release(*, submission: Submission) -> int:
+    """Release spam: the submission is accepted, counted on its day and fanned out to the
+    destinations that routing chooses now. Returns the deliveries made (0 if it was not spam,
+    or another operator released it first)."""
+    now = timezone.now()
+    with transaction.atomic():
+        released = Submission.objects.filter(
+            pk=submission.pk, status=SubmissionStatus.SPAM, erased_at__isnull=True
+        ).update(status=SubmissionStatus.ACCEPTED, spam_reason="", updated_at=now)
+        if not released:
+            return 0
+        submission.refresh_from_db()
+        deliveries = delivery_rows([submission], delivery_routes.routes_for(submission), now)
+        Delivery.objects.bulk_create(deliveries)
+        daily_metrics_add(
+            [
+                Bump(
+                    submission.tenant_id,
+                    submission.received_at.date(),
+                    submission.form_id,
+                    "submissions",
+                )
+            ]
+        )
+    if any(d.next_attempt_at for d in deliveries):
+        transaction.on_commit(wakeup.request_drain)
+    logger.info(
+        "spam released",
+        extra={
+            "tenant_id": submission.tenant_id,
+            "submission_id": submission.submission_id,
+            "deliveries": len(deliveries),
+        },
+    )
+    return len(deliveries)

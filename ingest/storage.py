@@ -23,7 +23,7 @@ from delivery.models import Delivery
 from delivery.routes import Route
 from reporting.services import Bump, daily_metrics_add, submission_count_fragment
 
-from .models import SeenSignature, Submission
+from .models import SeenSignature, Submission, SubmissionStatus
 
 CONFLICT_FIELDS = ("tenant", "submission_id")
 
@@ -79,6 +79,8 @@ def submission_store(
     SeenSignature) are REPLAYED and store nothing.
     """
     deliveries = delivery_rows([submission], routes, submission.received_at)
+    # Spam is kept for review, not counted: the day's figure counts it if it is released.
+    counted = submission.status != SubmissionStatus.SPAM
     key = signature_key(submission.tenant_id, signature) if signature else None
     if connection.vendor == "postgresql":
         fragments = [
@@ -87,7 +89,9 @@ def submission_store(
                 submission.tenant_id,
                 submission.received_at.date(),
                 submission.form_id,
-            ),
+            )
+            if counted
+            else None,
             fan_out_fragment("inserted", deliveries),
         ]
         fragments = [f for f in fragments if f]
@@ -113,6 +117,7 @@ def submission_store(
             created = insert_or_skip(submission, conflict_fields=CONFLICT_FIELDS)
             if created:
                 Delivery.objects.bulk_create(deliveries)
+            if created and counted:
                 daily_metrics_add(
                     [
                         Bump(

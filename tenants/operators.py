@@ -24,6 +24,8 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "delivery.deliveryattempt": ("view",),
         "ingest.submission": ("view", "change"),
         "sources.source": ("view", "add", "change", "delete"),
+        "webforms.form": ("view", "add", "change", "delete"),
+        "ingest.payloadschema": ("view", "add", "change", "delete"),
         "reporting.dailymetric": ("view",),
     },
     "viewer": {
@@ -35,6 +37,8 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "delivery.deliveryattempt": ("view",),
         "ingest.submission": ("view",),
         "sources.source": ("view",),
+        "webforms.form": ("view",),
+        "ingest.payloadschema": ("view",),
         "reporting.dailymetric": ("view",),
     },
 }

@@ -10,9 +10,11 @@ from django.test import Client
 from core.counters import memory_forget
 from core.redis_client import get_redis
 from delivery.routes import forget_routes
+from ingest import schemas
 from tenants import credentials_cache
 from tests.factories import tenant_with_secret
 from tests.signing import encode, signed_headers
+from webforms import lookup as form_lookup
 
 
 def pytest_report_header(config):
@@ -32,6 +34,8 @@ def _clean_shared_state():
     memory_forget()
     credentials_cache.forget()
     forget_routes()
+    schemas.forget()
+    form_lookup.forget()
     yield
 
 

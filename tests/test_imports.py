@@ -3,7 +3,8 @@
 Every import counts, the lazy ones inside functions too. The apps form one order, each above
 the next; an app may import those below it, never one above:
 
-    formbridge (shell) -> sources -> ingest -> delivery -> reporting -> tenants -> core (kernel)
+    formbridge (shell) -> webforms -> sources -> ingest -> delivery -> reporting -> tenants
+    -> core (kernel)
 
 and no file may reach itself through its imports, a package `__init__` importing the modules
 that import it (a registry that fills itself) included.
@@ -15,7 +16,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ORDER = ("formbridge", "sources", "ingest", "delivery", "reporting", "tenants", "core")
+ORDER = ("formbridge", "webforms", "sources", "ingest", "delivery", "reporting", "tenants", "core")
 
 
 def modules(root: Path = ROOT) -> dict[str, Path]:

@@ -41,6 +41,15 @@ ENDPOINTS = {
     ("PATCH", "/v1/sources/{name}"),
     ("DELETE", "/v1/sources/{name}"),
     ("POST", "/v1/sources/{name}/rotate-secret"),
+    ("GET", "/v1/forms"),
+    ("POST", "/v1/forms"),
+    ("GET", "/v1/forms/{form_id}"),
+    ("PATCH", "/v1/forms/{form_id}"),
+    ("DELETE", "/v1/forms/{form_id}"),
+    ("POST", "/f/{form_key}"),
+    ("GET", "/v1/event-types/{event_type}/schema"),
+    ("PUT", "/v1/event-types/{event_type}/schema"),
+    ("DELETE", "/v1/event-types/{event_type}/schema"),
 }
 
 

@@ -64,6 +64,7 @@ def test_purge_deletes_past_each_tenants_retention_with_deliveries_and_attempts(
         "submissions": 3,
         "deliveries": 3,
         "attempts": 3,
+        "files": 0,
         "by_tenant": {"t_acme": 2, "t_globex": 1},
     }
     assert kept() == {"acme-30d-minus-1m", "acme-new", "globex-89d"}

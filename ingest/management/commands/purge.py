@@ -45,6 +45,7 @@ class Command(BaseCommand):
                         "submissions": result.submissions,
                         "deliveries": result.deliveries,
                         "attempts": result.attempts,
+                        "files": result.files,
                         "by_tenant": result.by_tenant,
                     }
                 )
@@ -54,5 +55,6 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{verb} {result.submissions} submissions, {result.deliveries} deliveries and "
             f"{result.attempts} attempts"
+            + (f" ({result.files} stored files)" if result.files else "")
             + "".join(f"\n  {t}: {n}" for t, n in sorted(result.by_tenant.items()))
         )
