@@ -4,10 +4,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HOST=0.0.0.0 PORT=8000
 WORKDIR /app
 
 COPY pyproject.toml README.md ./
+COPY core core
 COPY formbridge formbridge
 COPY tenants tenants
-COPY ingest ingest
+COPY reporting reporting
 COPY delivery delivery
+COPY ingest ingest
+COPY sources sources
+COPY webforms webforms
 RUN pip install --no-cache-dir .
 
 COPY . .

@@ -107,3 +107,16 @@ def test_compose_puts_nginx_in_front_and_gunicorn_out_of_reach():
         assert "${" + variable + "}" in text and variable in nginx["environment"]
     for directive in ("client_header_timeout", "client_body_timeout", "proxy_request_buffering on"):
         assert directive in text
+
+
+def test_the_image_installs_every_app_and_the_package_lists_them():
+    from tests.test_imports import ORDER
+
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    before_install = dockerfile.split("RUN pip install", 1)[0]
+    copied = set(re.findall(r"^COPY (\w+) \1$", before_install, re.M))
+    packaged = (ROOT / "pyproject.toml").read_text()
+
+    assert copied == set(ORDER)
+    for app in ORDER:
+        assert f'"{app}*"' in packaged, f"pyproject.toml does not package {app}"
