@@ -111,6 +111,7 @@ class DestinationAdmin(TenantScopedAdmin):
                         "connect_timeout_seconds",
                         "max_concurrency",
                         "rate_limit_per_second",
+                        "files_as",
                     ]
                 },
             ),

@@ -39,6 +39,7 @@ from .models import (
 )
 from .routes import forget_routes
 from .snapshots import destination_snapshot
+from .stored_objects import with_stored_objects
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +153,7 @@ _CLAIM_COLUMNS = {
     "attempts": "attempts",
     "cycle_started_at_attempt": "cycle_started_at_attempt",
     **{f"submission__{name}": name for name in EVENT_FIELDS if name != "tenant_id"},
+    "submission__payload_object": "payload_object",
     "tenant_id": "tenant_id",
 }
 
@@ -195,7 +197,12 @@ def deliveries_claim(
         try:
             if destination.id not in snapshots:
                 snapshots[destination.id] = destination_snapshot(destination)
-            event = event_from_values(row)
+            event = with_stored_objects(
+                event_from_values(row),
+                tenant_id=row["tenant_id"],
+                payload_object=row["payload_object"],
+                files_as=snapshots[destination.id].files_as,
+            )
         except Exception as exc:  # one row's failure must not stop the batch
             unbuildable.append((row["id"], f"cannot build the job: {type(exc).__name__}: {exc}"))
             continue

@@ -25,6 +25,13 @@ class DestinationQuerySet(models.QuerySet):
         return self.filter(deleted_at__isnull=True)
 
 
+class FilesAs(models.TextChoices):
+    # A signed, expiring download URL in the event (attachments[].url, payload_url).
+    LINK = "link", "Signed link"
+    # The bytes in the event (attachments[].content_base64, the whole payload).
+    INLINE = "inline", "Inline"
+
+
 class Destination(TimeStampedModel):
     id = models.UUIDField(primary_key=True, default=new_uuid7, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="destinations")
@@ -47,6 +54,13 @@ class Destination(TimeStampedModel):
     connect_timeout_seconds = models.FloatField(default=5.0)
     max_concurrency = models.PositiveIntegerField(default=10, help_text="0 is unlimited.")
     rate_limit_per_second = models.PositiveIntegerField(default=0, help_text="0 is unlimited.")
+    files_as = models.CharField(
+        max_length=8,
+        choices=FilesAs.choices,
+        default=FilesAs.LINK,
+        db_default=FilesAs.LINK,
+        help_text="Stored files and large payloads: a signed, expiring link, or inline.",
+    )
     enabled = models.BooleanField(default=True)
     # Health: the circuit breaker and auto-disable read and write these.
     consecutive_failures = models.PositiveIntegerField(default=0)

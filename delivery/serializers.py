@@ -7,7 +7,7 @@ from rest_framework import serializers
 from core.serializers import ModelSerializer, UtcDateTimeField
 
 from .connectors import registry
-from .models import AuthMode, Destination
+from .models import AuthMode, Destination, FilesAs
 
 
 class DestinationHealthSerializer(serializers.Serializer):
@@ -43,6 +43,7 @@ class DestinationSerializer(ModelSerializer):
             "connect_timeout_seconds",
             "max_concurrency",
             "rate_limit_per_second",
+            "files_as",
             "enabled",
             "health",
             "created_at",
@@ -102,6 +103,12 @@ class DestinationWriteSerializer(serializers.Serializer):
     connect_timeout_seconds = serializers.FloatField(required=False)
     max_concurrency = serializers.IntegerField(required=False)
     rate_limit_per_second = serializers.IntegerField(required=False)
+    files_as = serializers.ChoiceField(
+        choices=FilesAs.choices,
+        required=False,
+        help_text="Stored files and large payloads in events: link (a signed, expiring URL) "
+        "or inline (the bytes).",
+    )
     enabled = serializers.BooleanField(required=False)
 
 

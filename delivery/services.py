@@ -58,6 +58,7 @@ DESTINATION_DEFAULTS: dict[str, Any] = {
     "connect_timeout_seconds": 5.0,
     "max_concurrency": 10,
     "rate_limit_per_second": 0,
+    "files_as": "link",
 }
 
 
@@ -86,6 +87,7 @@ def _cleaned_settings(settings: dict[str, Any], auth_secret: str) -> dict[str, A
         "rate_limit_per_second": validation.clean_limit(
             "rate_limit_per_second", settings["rate_limit_per_second"]
         ),
+        "files_as": validation.clean_files_as(settings["files_as"]),
     }
 
 

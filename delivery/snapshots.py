@@ -25,4 +25,5 @@ def destination_snapshot(destination: Destination) -> DestinationSnapshot:
         else "",
         timeout_seconds=destination.timeout_seconds,
         connect_timeout_seconds=destination.connect_timeout_seconds,
+        files_as=destination.files_as,
     )

@@ -10,7 +10,7 @@ from core.errors import Invalid
 from . import signing
 from .connectors.registry import available_kinds, connector_for
 from .headers import header_name_problem
-from .models import AuthMode
+from .models import AuthMode, FilesAs
 from .routing import FILTER_FIELDS
 
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
@@ -136,4 +136,10 @@ def clean_timeouts(timeout: Any, connect_timeout: Any) -> tuple[float, float]:
 def clean_limit(field: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000:
         raise DestinationInvalid(field, "a whole number from 0 (no limit) to 10000")
+    return value
+
+
+def clean_files_as(value: Any) -> str:
+    if value not in FilesAs.values:
+        raise DestinationInvalid("files_as", f"one of {', '.join(FilesAs.values)}")
     return value

@@ -213,6 +213,35 @@ STORAGES = {
     },
 }
 
+# In S3 instead (django-storages, credentials from the usual AWS chain: the task role, or
+# AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), when a bucket is named.
+ATTACHMENTS_S3_BUCKET = env.str("ATTACHMENTS_S3_BUCKET", default="")
+if ATTACHMENTS_S3_BUCKET:
+    # Server-side encryption of every object: AES256 (S3-managed keys) or aws:kms.
+    _sse = env.str("ATTACHMENTS_S3_SSE", default="AES256")
+    _sse_parameters = {"ServerSideEncryption": _sse}
+    if _sse == "aws:kms" and env.str("ATTACHMENTS_S3_KMS_KEY_ID", default=""):
+        _sse_parameters["SSEKMSKeyId"] = env.str("ATTACHMENTS_S3_KMS_KEY_ID")
+    STORAGES["attachments"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": ATTACHMENTS_S3_BUCKET,
+            # Key prefix inside the bucket, e.g. formbridge/.
+            "location": env.str("ATTACHMENTS_S3_PREFIX", default=""),
+            "region_name": env.str("ATTACHMENTS_S3_REGION", default="") or None,
+            # An S3-compatible endpoint (MinIO, a local test server); empty: AWS's own.
+            "endpoint_url": env.str("ATTACHMENTS_S3_ENDPOINT_URL", default="") or None,
+            "object_parameters": _sse_parameters,
+            "default_acl": None,  # private: the bucket's policy, never public-read
+            "file_overwrite": False,  # a second object of the same name never replaces one
+        },
+    }
+
+# Payloads larger than this (bytes of JSON) are kept in the attachments storage, not the row.
+PAYLOAD_INLINE_MAX_BYTES = env.int("PAYLOAD_INLINE_MAX_BYTES", default=256 * 1024)
+# How long a download link to a stored file or payload, as destinations receive it, works.
+FILE_LINK_TTL_SECONDS = env.int("FILE_LINK_TTL_SECONDS", default=7 * 24 * 3600)
+
 # --- Browser forms (/f/<form_key>) ---
 # Where each captcha provider verifies a token (a setting, so tests point at a local verifier).
 TURNSTILE_VERIFY_URL = env.str(

@@ -10,7 +10,7 @@ from delivery import api as delivery_api
 from delivery.inbox import api as inbox_api
 from delivery.validation import NAME_PATTERN
 from ingest import api as ingest_api
-from ingest import schema_api
+from ingest import downloads, schema_api
 from ingest import views as ingest_views
 from reporting import views as reporting_views
 from sources import api as sources_api
@@ -115,6 +115,7 @@ urlpatterns = [
     path("v1/forms", webforms_api.FormListView.as_view(), name="forms"),
     path("v1/forms/<form_id:form_id>", webforms_api.FormDetailView.as_view(), name="form"),
     path("f/<form_key:form_key>", webforms_views.form_post_view, name="form-post"),
+    path("v1/files/<str:token>", downloads.file_download, name="file-download"),
     path("v1/schema", SpectacularAPIView.as_view(), name="schema"),
     path("v1/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("healthz", health.healthz, name="healthz"),

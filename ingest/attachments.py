@@ -1,24 +1,23 @@
-"""Files that come with a submission, stored through Django's storage API (the "attachments"
-storage: a folder under var/ by default). The submission row keeps, per file, its key, size,
-SHA-256 and content type; the bytes live in the storage."""
+"""Files that come with a submission, and payloads too large to keep inline, stored through
+Django's storage API (core.blobs). The submission row keeps, per object, its key, size, SHA-256
+and content type; the bytes live in the storage."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
-from collections.abc import Iterable
 from typing import Any
 
-from django.core.files.storage import Storage, storages
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
+
+from core.blobs import attachments_storage
+from core.ids import random_token
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 MAX_NAME = 100
-
-
-def attachments_storage() -> Storage:
-    return storages["attachments"]
 
 
 def safe_filename(name: str) -> str:
@@ -48,12 +47,19 @@ def store_upload(
     }
 
 
-def stored_keys(attachments: Iterable[Any]) -> list[str]:
-    """The storage keys among a submission's attachments (a sender's own URLs have none)."""
-    return [a["key"] for a in attachments if isinstance(a, dict) and isinstance(a.get("key"), str)]
+def store_payload(*, tenant_id: str, submission_id: str, encoded: bytes) -> dict[str, Any]:
+    """Save a payload too large to keep inline (its JSON); what the row keeps of it."""
+    # A fresh name: a duplicate's own object (deleted at once) never replaces the original's.
+    name = f"{tenant_id}/{submission_id}/payload-{random_token(8)}.json"
+    key = attachments_storage().save(name, ContentFile(encoded))
+    return {
+        "key": key,
+        "size": len(encoded),
+        "sha256": hashlib.sha256(encoded).hexdigest(),
+        "content_type": "application/json",
+    }
 
 
-def delete_stored(keys: Iterable[str]) -> None:
-    storage = attachments_storage()
-    for key in keys:
-        storage.delete(key)
+def load_payload(payload_object: dict[str, Any]) -> Any:
+    with attachments_storage().open(payload_object["key"]) as stored:
+        return json.loads(stored.read())

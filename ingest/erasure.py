@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from core import blobs
 from core.errors import Invalid
 from delivery import lifecycle
 from delivery.models import OPEN_STATUSES, Delivery, DeliveryAttempt
 from tenants.models import Tenant
 
-from . import attachments
 from .models import Submission
 
 logger = logging.getLogger(__name__)
@@ -59,16 +59,17 @@ def submissions_erase(
         return EraseResult(ids, 0, 0, dry_run=dry_run)
     now = timezone.now()
     with transaction.atomic():
-        files = [
+        objects = [
             key
-            for listed in Submission.objects.filter(pk__in=pks, tenant=tenant).values_list(
-                "attachments", flat=True
-            )
-            for key in attachments.stored_keys(listed)
+            for listed, payload_object in Submission.objects.filter(
+                pk__in=pks, tenant=tenant
+            ).values_list("attachments", "payload_object")
+            for key in blobs.object_keys(listed, payload_object)
         ]
         Submission.objects.filter(pk__in=pks, tenant=tenant).update(
             payload={},
             attachments=[],
+            payload_object=None,
             ip=None,
             payload_sha256="",
             requested_destinations=None,
@@ -83,7 +84,7 @@ def submissions_erase(
         cleared = DeliveryAttempt.objects.filter(
             delivery__in=deliveries.values("id"), tenant=tenant
         ).update(response_body="", response_headers={}, request_headers={}, updated_at=now)
-    attachments.delete_stored(files)  # the rows no longer name them
+    blobs.delete_objects(objects)  # the rows no longer name them
     for submission_id in ids:
         logger.info(
             "submission erased",

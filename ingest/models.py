@@ -51,6 +51,9 @@ class Submission(TimeStampedModel):
     payload_bytes = models.PositiveIntegerField(help_text="Size of the request body as received.")
     payload_sha256 = models.CharField(max_length=64, help_text="SHA-256 of the request body.")
     attachments = models.JSONField(default=list, blank=True)
+    # A payload over PAYLOAD_INLINE_MAX_BYTES lives in the attachments storage: its key, size,
+    # sha256 and content_type are here, and `payload` is {}.
+    payload_object = models.JSONField(null=True, blank=True)
     # db_default: rows inserted by plain SQL (bulk loads, the benchmarks) need not name them.
     status = models.CharField(
         max_length=16,

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from core import blobs
 from delivery.models import Delivery, DeliveryAttempt
 from tenants.models import Tenant
 
-from . import attachments
 from .models import Submission
 
 logger = logging.getLogger(__name__)
@@ -81,12 +82,14 @@ def submissions_purge(
     return result
 
 
-def _stored_files(ids: list) -> list[str]:
-    lists = Submission.objects.filter(id__in=ids).exclude(attachments=[])
+def _stored_objects(ids: list) -> list[str]:
+    rows = Submission.objects.filter(id__in=ids).filter(
+        ~Q(attachments=[]) | Q(payload_object__isnull=False)
+    )
     return [
         key
-        for files in lists.values_list("attachments", flat=True)
-        for key in (attachments.stored_keys(files))
+        for listed, payload_object in rows.values_list("attachments", "payload_object")
+        for key in blobs.object_keys(listed, payload_object)
     ]
 
 
@@ -100,11 +103,11 @@ def _delete_in_batches(expired, batch_size: int, result: PurgeResult, progress) 
             # Children first: each DELETE is then one plain statement, no cascade collection.
             _, attempts = DeliveryAttempt.objects.filter(delivery__submission_id__in=ids).delete()
             _, deliveries = Delivery.objects.filter(submission_id__in=ids).delete()
-            files = _stored_files(ids)
+            files = _stored_objects(ids)
             Submission.objects.filter(id__in=ids).delete()
         # Once the rows are gone: a failure here leaves an unreferenced object, never a row
         # pointing at a missing file.
-        attachments.delete_stored(files)
+        blobs.delete_objects(files)
         result.files += len(files)
         result.attempts += attempts.get(DeliveryAttempt._meta.label, 0)
         result.deliveries += deliveries.get(Delivery._meta.label, 0)

@@ -13,7 +13,7 @@ from tenants.models import Tenant
 
 from .models import PUBLIC_FIELDS, PayloadSchema, Submission, SubmissionStatus
 
-LIST_FIELDS = ("id", *PUBLIC_FIELDS)
+LIST_FIELDS = ("id", "tenant_id", "payload_object", *PUBLIC_FIELDS)
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from core.serializers import ModelSerializer
+from core.serializers import ModelSerializer, UtcDateTimeField
 from core.timeutil import isoformat_z
 from delivery.models import Delivery, DeliveryAttempt, DeliveryStatus
+from delivery.stored_objects import with_stored_objects
 
 from .models import PUBLIC_FIELDS, Submission
 
@@ -53,25 +54,38 @@ class DeliverySerializer(ModelSerializer):
         )
 
 
-class SubmissionSerializer(ModelSerializer):
+STORED_OBJECT_FIELDS = ("payload_url", "payload_url_expires_at", "payload_size", "payload_sha256")
+
+
+class _StoredObjectFields(serializers.Serializer):
+    """Present when the payload was too large to keep inline (PAYLOAD_INLINE_MAX_BYTES): then
+    `payload` is null and these say where it is. Stored files carry `url` in `attachments`."""
+
+    payload_url = serializers.CharField(required=False, help_text="A signed, expiring link.")
+    payload_url_expires_at = UtcDateTimeField(required=False)
+    payload_size = serializers.IntegerField(required=False)
+    payload_sha256 = serializers.CharField(required=False)
+
+
+class SubmissionSerializer(_StoredObjectFields, ModelSerializer):
     deliveries = serializers.SerializerMethodField(
         help_text="How many of its deliveries are in each status."
     )
 
     class Meta:
         model = Submission
-        fields = (*PUBLIC_FIELDS, "deliveries")
+        fields = (*PUBLIC_FIELDS, *STORED_OBJECT_FIELDS, "deliveries")
 
     def get_deliveries(self, submission) -> dict[str, int]:
         return self.context.get("delivery_counts", {}).get(submission.pk, {})
 
 
-class SubmissionDetailSerializer(ModelSerializer):
+class SubmissionDetailSerializer(_StoredObjectFields, ModelSerializer):
     deliveries = DeliverySerializer(many=True)
 
     class Meta:
         model = Submission
-        fields = (*PUBLIC_FIELDS, "deliveries")
+        fields = (*PUBLIC_FIELDS, *STORED_OBJECT_FIELDS, "deliveries")
 
 
 class SubmissionPageSerializer(serializers.Serializer):
@@ -133,6 +147,10 @@ def submission_data(submission, delivery_counts: dict | None = None) -> dict:
     data = {name: get(name) for name in PUBLIC_FIELDS}
     data["submitted_at"] = _iso(data["submitted_at"])
     data["received_at"] = _iso(data["received_at"])
+    # Stored files and an offloaded payload: signed, expiring links, as destinations get them.
+    data = with_stored_objects(
+        data, tenant_id=get("tenant_id"), payload_object=get("payload_object"), files_as="link"
+    )
     if delivery_counts is not None:
         data["deliveries"] = delivery_counts
     return data

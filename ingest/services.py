@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core import blobs
 from core.errors import Conflict, Invalid, NotFound
 from core.ids import new_uuid7
 from delivery import routes as delivery_routes
@@ -20,7 +23,7 @@ from delivery.models import Delivery
 from reporting.services import Bump, daily_metrics_add
 from tenants.models import Tenant
 
-from . import schemas
+from . import attachments, schemas
 from .models import PayloadSchema, SchemaSubject, Submission, SubmissionStatus
 from .parsing import IngestInput, clean_label
 from .storage import StoreOutcome, replayed_submission_id, submission_store
@@ -84,7 +87,14 @@ def submission_ingest(
     )
     # Routing reads the tenant's destinations from a per-process cache, not the database.
     routes = [] if spam_reason else delivery_routes.routes_for(submission)
-    outcome = submission_store(submission, routes, signature=signature)
+    offloaded = _offload_large_payload(submission, max(len(body), body_size or 0))
+    try:
+        outcome = submission_store(submission, routes, signature=signature)
+    except BaseException:
+        blobs.delete_objects(blobs.object_keys([], offloaded))
+        raise
+    if outcome is not StoreOutcome.CREATED:
+        blobs.delete_objects(blobs.object_keys([], offloaded))  # the row that would name it is not
     if outcome is StoreOutcome.REPLAYED:
         earlier_id = replayed_submission_id(tenant.id, signature or "")
         raise Conflict(
@@ -111,6 +121,21 @@ def submission_ingest(
         },
     )
     return IngestResult(submission=submission, created=True, deliveries=len(deliveries))
+
+
+def _offload_large_payload(submission: Submission, body_size: int) -> dict | None:
+    """Keep a payload over PAYLOAD_INLINE_MAX_BYTES in the attachments storage, not the row."""
+    limit = settings.PAYLOAD_INLINE_MAX_BYTES
+    if body_size <= limit:  # the body bounds the payload's JSON: most never serialise twice
+        return None
+    encoded = json.dumps(submission.payload, ensure_ascii=False, separators=(",", ":")).encode()
+    if len(encoded) <= limit:
+        return None
+    submission.payload_object = attachments.store_payload(
+        tenant_id=submission.tenant_id, submission_id=submission.submission_id, encoded=encoded
+    )
+    submission.payload = {}
+    return submission.payload_object
 
 
 def _clean_subject(subject_kind: str, subject: Any) -> str:

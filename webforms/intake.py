@@ -16,6 +16,7 @@ from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 
+from core import blobs
 from core.errors import Forbidden, Invalid, TooLarge, Unsupported
 from core.ids import new_uuid7
 from ingest import attachments
@@ -159,7 +160,7 @@ def form_receive(live: LiveForm, post: BrowserPost, *, now: datetime) -> Receive
         )
     except BaseException:
         # Refused (a schema, say) or not stored: no file may outlive its submission.
-        attachments.delete_stored(attachments.stored_keys(stored))
+        blobs.delete_objects(blobs.object_keys(stored))
         raise
     if result.created and not spam_reason:
         limits.record_accepted(form.tenant, now=now)

@@ -31,6 +31,7 @@ class DestinationSnapshot:
     signing_secret: str
     timeout_seconds: float
     connect_timeout_seconds: float
+    files_as: str = "link"
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ DESTINATION_FORM = {
     "connect_timeout_seconds": "5",
     "max_concurrency": "10",
     "rate_limit_per_second": "0",
+    "files_as": "link",
 }
 
 

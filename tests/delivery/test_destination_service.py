@@ -94,6 +94,7 @@ def test_the_admin_form_places_an_error_by_its_field(acme, receiver, data, form_
             "connect_timeout_seconds": "5",
             "max_concurrency": "10",
             "rate_limit_per_second": "0",
+            "files_as": "link",
             **data,
         }
     )
@@ -150,6 +151,7 @@ def test_the_admin_form_asks_for_the_secret_again_when_the_host_moves(acme, rece
         "connect_timeout_seconds": "5",
         "max_concurrency": "10",
         "rate_limit_per_second": "0",
+        "files_as": "link",
     }
 
     refused = DestinationForm(instance=destination, data=data)

@@ -90,6 +90,12 @@ class Command(SubcommandCommand):
         add.add_argument("--timeout", type=float, default=15.0)
         add.add_argument("--max-concurrency", type=int, default=10)
         add.add_argument("--rate-limit", type=int, default=0, help="Requests per second (0: none).")
+        add.add_argument(
+            "--files-as",
+            choices=["link", "inline"],
+            default="link",
+            help="Stored files and large payloads: a signed, expiring link (default) or inline.",
+        )
         add.add_argument("--auth-mode", default=AuthMode.NONE, choices=AuthMode.values)
         add.add_argument("--auth-header", help="Header for api_key_header (default X-API-Key).")
         add.add_argument("--auth-username", help="Username for basic auth.")
@@ -161,6 +167,7 @@ class Command(SubcommandCommand):
             timeout_seconds=options["timeout"],
             max_concurrency=options["max_concurrency"],
             rate_limit_per_second=options["rate_limit"],
+            files_as=options["files_as"],
         )
         data = _destination_data(created.destination)
         text = f"Added {options['kind']} destination {name} for {tenant}."

@@ -1,0 +1,59 @@
+"""Stored objects (uploaded files, payloads over the inline threshold) and signed, expiring
+links to them.
+
+Objects go through Django's storage API, the "attachments" storage: a folder by default, S3
+(django-storages) when configured. A link names the tenant and the object's key, signed with
+SECRET_KEY, and expires; whoever holds it may fetch that one object until then.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from django.core import signing
+from django.core.files.storage import Storage, storages
+
+from .http import public_origin
+
+_LINK_SALT = "formbridge.blobs.link"
+
+
+def attachments_storage() -> Storage:
+    return storages["attachments"]
+
+
+def object_keys(attachments: Iterable[Any], payload_object: dict | None = None) -> list[str]:
+    """The storage keys a submission holds: its stored files' (a sender's own URLs have none)
+    and its offloaded payload's."""
+    keys = [a["key"] for a in attachments if isinstance(a, dict) and isinstance(a.get("key"), str)]
+    if payload_object and isinstance(payload_object.get("key"), str):
+        keys.append(payload_object["key"])
+    return keys
+
+
+def delete_objects(keys: Iterable[str]) -> None:
+    storage = attachments_storage()
+    for key in keys:
+        storage.delete(key)
+
+
+def link(*, tenant_id: str, key: str, ttl_seconds: int, origin: str = "") -> tuple[str, int]:
+    """An absolute download URL for one stored object, and when it expires (epoch seconds)."""
+    expires = int(time.time()) + ttl_seconds
+    token = signing.dumps({"t": tenant_id, "k": key, "e": expires}, salt=_LINK_SALT, compress=True)
+    return f"{public_origin(origin)}/v1/files/{token}", expires
+
+
+def resolve_link(token: str) -> tuple[str, str] | None:
+    """(tenant id, key) of a link that is authentic and unexpired, else None."""
+    try:
+        claims = signing.loads(token, salt=_LINK_SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(claims, dict) or not isinstance(claims.get("e"), int):
+        return None
+    if claims["e"] < time.time():
+        return None
+    return claims.get("t"), claims.get("k")

@@ -1,0 +1,136 @@
+"""Stored objects in S3, against moto's S3 server on loopback (real HTTP, real boto3 through
+django-storages): a 2 MiB payload and a 5 MiB file are stored encrypted, reach a destination by
+their links, and the purge removes them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from moto.server import ThreadedMotoServer
+
+from delivery import dispatcher
+from delivery import services as delivery_services
+from ingest.models import Submission
+from tenants.models import Tenant
+from tests.faults.stack import free_port
+from webforms import services as form_services
+
+ROOT = Path(__file__).resolve().parents[2]
+BUCKET = "formbridge-test-files"
+MiB = 1024 * 1024
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+def storage_from_settings(env: dict[str, str]) -> dict:
+    """STORAGES["attachments"] exactly as formbridge/settings.py builds it from this env."""
+    code = (
+        "import json, django; from django.conf import settings; django.setup(); "
+        "print(json.dumps(settings.STORAGES['attachments']))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "formbridge.settings", **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def s3(s3_endpoint, settings, monkeypatch):
+    for name, value in AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    client.create_bucket(Bucket=BUCKET)
+    storage = storage_from_settings(
+        {
+            "ATTACHMENTS_S3_BUCKET": BUCKET,
+            "ATTACHMENTS_S3_ENDPOINT_URL": s3_endpoint,
+            "ATTACHMENTS_S3_REGION": "us-east-1",
+            "ATTACHMENTS_S3_PREFIX": "files",
+        }
+    )
+    assert storage["BACKEND"] == "storages.backends.s3.S3Storage"
+    settings.STORAGES = {**settings.STORAGES, "attachments": storage}
+    yield client
+    for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", []):
+        client.delete_object(Bucket=BUCKET, Key=item["Key"])
+    client.delete_bucket(Bucket=BUCKET)
+
+
+def keys(client) -> list[str]:
+    return sorted(item["Key"] for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", []))
+
+
+def fetch(client, url: str) -> bytes:
+    response = client.get(urlsplit(url).path)
+    assert response.status_code == 200
+    return b"".join(response.streaming_content)
+
+
+def test_a_2_mib_payload_and_a_5_mib_file_go_to_s3_reach_a_destination_and_are_purged(
+    s3, signed, acme, receiver, client
+):
+    # Given: room for both, a form that takes the file, a destination that gets links
+    Tenant.objects.filter(pk="t_acme").update(max_payload_bytes=8 * MiB)
+    acme.tenant.refresh_from_db()
+    form = form_services.form_create(tenant=acme.tenant, form_id="apply", max_file_bytes=6 * MiB)
+    delivery_services.destination_create(tenant=acme.tenant, name="crm", url=receiver.url("/hook"))
+    payload = {"notes": "n" * (2 * MiB), "email": "ada@example.com"}
+    content = os.urandom(5 * MiB)
+
+    # When
+    big = signed.post(acme, {"submission_id": "big-1", "payload": payload})
+    posted = client.post(
+        f"/f/{form.form_key}",
+        data={"name": "Ada", "cv": SimpleUploadedFile("cv.bin", content, "application/pdf")},
+        headers={"Accept": "application/json"},
+    )
+
+    # Then: stored in the bucket, under the prefix, encrypted
+    assert big.status_code == 202, big.content
+    assert posted.status_code == 200, posted.content
+    stored = keys(s3)
+    assert len(stored) == 2 and all(key.startswith("files/t_acme/") for key in stored)
+    for key in stored:
+        assert s3.head_object(Bucket=BUCKET, Key=key)["ServerSideEncryption"] == "AES256"
+    file_row = Submission.objects.get(form_id="apply")
+    assert file_row.attachments[0]["size"] == 5 * MiB
+    assert file_row.attachments[0]["sha256"] == hashlib.sha256(content).hexdigest()
+
+    # And: both reach the destination, which fetches the bytes by their links
+    assert dispatcher.drain() == 2
+    events = {r.event["submission_id"]: r.event for r in receiver.at("/hook")}
+    assert json.loads(fetch(client, events["big-1"]["payload_url"])) == payload
+    [attachment] = events[file_row.submission_id]["attachments"]
+    assert hashlib.sha256(fetch(client, attachment["url"])).hexdigest() == attachment["sha256"]
+
+    # And: the purge removes the objects with their rows
+    call_command("purge", "--older-than-days", "0", stderr=open(os.devnull, "w"))  # noqa: SIM115
+    assert keys(s3) == []
+    assert not Submission.objects.exists()
