@@ -6,8 +6,6 @@ submission's page are saved under var/screenshots/."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import httpx
@@ -16,11 +14,9 @@ from django.contrib.auth import get_user_model
 
 from delivery.models import Delivery, DeliveryAttempt, DeliveryStatus
 from ingest.models import Submission
-from tests.e2e.stack import ROOT, verify_standard_webhook, wait_until
+from tests.e2e.conftest import CHROMIUM, SCREENSHOTS
+from tests.e2e.stack import verify_standard_webhook, wait_until
 from tests.signing import signed_headers
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SCREENSHOTS = ROOT / "var" / "screenshots"
 
 pytestmark = [
     pytest.mark.e2e,
@@ -29,20 +25,6 @@ pytestmark = [
         not Path(CHROMIUM).exists(), reason="chromium missing (.ci/run installs it)"
     ),
 ]
-
-
-@pytest.fixture
-def browser():
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
-    # plain blocking calls between its steps.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield launched
-        launched.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture
