@@ -1,9 +1,11 @@
-"""make bench-ingest: FormBridge's POST /v1/ingest against the minimal WSGI floor, in one run.
+"""make bench-ingest: FormBridge's POST /v1/ingest against the minimal WSGI floor, in one run,
+and beside it the other ways in: a Stripe webhook at a source (POST /v1/sources/{token}) and a
+browser's urlencoded post to a form (POST /f/{form_key}), each measured against signed ingest.
 
-Both servers run under gunicorn with the same config and worker count, on the same PostgreSQL
+All servers run under gunicorn with the same config and worker count, on the same PostgreSQL
 database and Redis; wrk drives each with pre-signed, never-repeated requests at 16 connections
-over loopback. Rounds alternate floor / FormBridge so machine noise hits both. Then 1 M rows are
-stored in each table and the rounds are repeated.
+over loopback. Rounds alternate floor / FormBridge / source / form so machine noise hits all.
+Then 1 M rows are stored in each table and the rounds are repeated.
 """
 
 from __future__ import annotations
@@ -30,7 +32,13 @@ import redis
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.wrk import request_line, run_wrk  # noqa: E402 (after the path is set)
+from bench.inbound_requests import (  # noqa: E402 (after the path is set)
+    FORM_ORIGIN,
+    STRIPE_SECRET,
+    write_form_requests,
+    write_stripe_requests,
+)
+from bench.wrk import request_line, run_wrk  # noqa: E402
 
 PYTHON = sys.executable
 TENANT = "t_bench"
@@ -70,12 +78,23 @@ def manage(env: dict, *args: str) -> str:
     return result.stdout
 
 
-def prepare(env: dict, database_url: str, *, with_inbox: bool) -> None:
+def prepare(env: dict, database_url: str, *, with_inbox: bool) -> dict[str, str]:
+    """A fresh database with the tenant, its Stripe source and its form; each target's path."""
     log("creating the bench database, migrating, creating the tenant")
     recreate_database(database_url)
     manage(env, "migrate", "--noinput")
     inbox = [] if with_inbox else ["--no-inbox"]
     manage(env, "tenants", "create", TENANT, "--secret", SECRET, *inbox, "--json")
+    source = json.loads(
+        manage(env, "sources", "add", TENANT, "stripe", "--preset", "stripe", "--secret",
+               STRIPE_SECRET, "--json")
+    )  # fmt: skip
+    # The limiter runs (its Redis round trip is part of the cost) with room for the load.
+    form = json.loads(
+        manage(env, "forms", "add", TENANT, "contact", "--origin", FORM_ORIGIN, "--redirect",
+               f"{FORM_ORIGIN}/thanks", "--rate-per-minute", "1000000", "--ip-rate-per-minute",
+               "1000000", "--json")
+    )  # fmt: skip
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(
             "CREATE TABLE floor_submission (id uuid PRIMARY KEY, tenant_id text NOT NULL, "
@@ -84,9 +103,15 @@ def prepare(env: dict, database_url: str, *, with_inbox: bool) -> None:
         conn.execute(
             "CREATE INDEX floor_submission_keyset ON floor_submission (tenant_id, received_at, id)"
         )
+    return {
+        "floor": "/v1/ingest",
+        "formbridge": "/v1/ingest",
+        "source": urlparse(source["url"]).path,
+        "form": urlparse(form["action_url"]).path,
+    }
 
 
-def write_requests(path: Path, count: int, salt: str) -> None:
+def write_requests(path: Path, count: int, salt: str, url_path: str = "/v1/ingest") -> None:
     """Signed requests like a WordPress contact form's, each body unique."""
     timestamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
     key = SECRET.encode()
@@ -112,11 +137,11 @@ def write_requests(path: Path, count: int, salt: str) -> None:
                 "X-Timestamp": timestamp,
                 "X-Signature": signature,
             }
-            out.write(request_line("POST", "/v1/ingest", headers, body))
+            out.write(request_line("POST", url_path, headers, body))
 
 
 def start_server(target: str, env: dict, port: int, workers: int) -> subprocess.Popen:
-    app = "formbridge.wsgi:application" if target == "formbridge" else "bench.floor_app:application"
+    app = "bench.floor_app:application" if target == "floor" else "formbridge.wsgi:application"
     server_env = {**env, "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": str(workers)}
     process = subprocess.Popen(
         [PYTHON, "-m", "gunicorn", app, "--config", "deploy/gunicorn.conf.py"],
@@ -149,18 +174,29 @@ def count_rows(database_url: str, table: str) -> int:
         return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
 
 
-def measure(target: str, args, env: dict, wrk: str, workdir: Path) -> dict:
+# Who writes each target's requests: signed ingest's, a Stripe webhook's, a browser form's.
+WRITERS = {
+    "floor": write_requests,
+    "formbridge": write_requests,
+    "source": write_stripe_requests,
+    "form": write_form_requests,
+}
+TARGETS = tuple(WRITERS)
+
+
+def measure(target: str, args, env: dict, wrk: str, workdir: Path, paths: dict) -> dict:
     port = free_port()
-    url = f"http://127.0.0.1:{port}/v1/ingest"
+    url = f"http://127.0.0.1:{port}{paths[target]}"
     process = start_server(target, env, port, args.workers)
-    table = "ingest_submission" if target == "formbridge" else "floor_submission"
+    table = "floor_submission" if target == "floor" else "ingest_submission"
+    write = WRITERS[target]
     try:
         warm = workdir / "warm.tsv"
-        write_requests(warm, 20_000, f"warm-{target}-{time.time_ns()}-")
+        write(warm, 20_000, f"warm-{target}-{time.time_ns()}-", paths[target])
         run_wrk(wrk, url, args.warmup, args.connections, warm)
         before = count_rows(args.database_url, table)
         measured = workdir / "measure.tsv"
-        write_requests(measured, args.requests_per_run, f"run-{target}-{time.time_ns()}-")
+        write(measured, args.requests_per_run, f"run-{target}-{time.time_ns()}-", paths[target])
         stats = run_wrk(wrk, url, args.duration, args.connections, measured)
         stats["rows_stored"] = count_rows(args.database_url, table) - before
     finally:
@@ -203,11 +239,11 @@ def seed_rows(database_url: str, count: int) -> None:
         conn.execute("VACUUM ANALYZE floor_submission")
 
 
-def phase(label: str, args, env: dict, wrk: str, workdir: Path) -> dict:
-    results: dict[str, list[dict]] = {"floor": [], "formbridge": []}
+def phase(label: str, args, env: dict, wrk: str, workdir: Path, paths: dict) -> dict:
+    results: dict[str, list[dict]] = {target: [] for target in TARGETS}
     for round_number in range(1, args.rounds + 1):
-        for target in ("floor", "formbridge"):
-            stats = measure(target, args, env, wrk, workdir)
+        for target in TARGETS:
+            stats = measure(target, args, env, wrk, workdir, paths)
             results[target].append(stats)
             log(
                 f"{label} round {round_number} {target:<10} {stats['rps']:8.0f} req/s  "
@@ -239,7 +275,23 @@ def report(label: str, summary: dict, stored: int) -> list[str]:
         f"{fb['errors']:>8}",
         f"  ratio {ratio:.0%} of the floor (target >= 50%), p99 {fb['p99_ms']:.1f} ms "
         f"(target <= 30 ms): {verdict}",
+        *_other_ways_in(summary),
     ]
+
+
+def _other_ways_in(summary: dict) -> list[str]:
+    """The Stripe source and the browser form, each as a share of signed ingest's throughput."""
+    fb = summary["formbridge"]
+    lines = []
+    for target, label in (("source", "stripe source"), ("form", "browser form")):
+        other = summary[target]
+        share = other["rps"] / fb["rps"]
+        lines.append(
+            f"  {label:<14}{other['rps']:>8.0f} req/s  p50 {other['p50_ms']:.2f} ms  "
+            f"p99 {other['p99_ms']:.2f} ms  errors {other['errors']}  "
+            f"{share:.0%} of signed ingest (target >= 80%): {'PASS' if share >= 0.8 else 'MISS'}"
+        )
+    return lines
 
 
 def main() -> None:
@@ -267,7 +319,7 @@ def main() -> None:
         "FLOOR_DATABASE_URL": args.database_url,
         "FLOOR_SECRET": SECRET,
     }
-    prepare(env, args.database_url, with_inbox=args.with_inbox)
+    paths = prepare(env, args.database_url, with_inbox=args.with_inbox)
     redis.Redis.from_url(env["REDIS_URL"]).flushdb()
     lines = [
         f"ingest benchmark: {args.workers} gunicorn workers each, {args.connections} "
@@ -277,11 +329,11 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        results["empty"] = phase("empty", args, env, wrk, workdir)
+        results["empty"] = phase("empty", args, env, wrk, workdir, paths)
         lines += report("empty table", results["empty"], 0)
         if args.stored:
             seed_rows(args.database_url, args.stored)
-            results["stored"] = phase("stored", args, env, wrk, workdir)
+            results["stored"] = phase("stored", args, env, wrk, workdir, paths)
             lines += report("with stored rows", results["stored"], args.stored)
     print("\n".join(["", *lines]))
     out_dir = ROOT / "bench" / "results"

@@ -36,3 +36,15 @@ def incr(key: str, *, amount: int = 1, ttl_seconds: int) -> int:
     pipe.incrby(key, amount)
     pipe.expire(key, ttl_seconds)
     return pipe.execute()[0]
+
+
+def incr_many(keys: list[str], *, ttl_seconds: int) -> list[int]:
+    """incr() of several counters by one, in one round trip; their new totals, in order."""
+    client = get_redis()
+    if client is None:
+        return [memory_incr(key, 1) for key in keys]
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        pipe.incr(key)
+        pipe.expire(key, ttl_seconds)
+    return pipe.execute()[::2]
