@@ -242,7 +242,8 @@ def seed_rows(database_url: str, count: int) -> None:
 def phase(label: str, args, env: dict, wrk: str, workdir: Path, paths: dict) -> dict:
     results: dict[str, list[dict]] = {target: [] for target in TARGETS}
     for round_number in range(1, args.rounds + 1):
-        for target in TARGETS:
+        # Every other round in reverse, so no target always runs first or last.
+        for target in TARGETS if round_number % 2 else reversed(TARGETS):
             stats = measure(target, args, env, wrk, workdir, paths)
             results[target].append(stats)
             log(

@@ -195,8 +195,42 @@ RECEIPT_SCHEMAS = {
 }
 
 
+FILE_PATHS: dict[str, Any] = {
+    "/v1/files/{token}": {
+        "get": {
+            "operationId": "files_download",
+            "tags": ["submissions"],
+            "summary": "A stored file or payload, by the signed link an event or the API gave",
+            "description": (
+                "The link is the authorisation: signed, for one object of one tenant, and it "
+                "expires (FILE_LINK_TTL_SECONDS). Served as an attachment. An expired or altered "
+                "link, or an object erased or purged since, is 404."
+            ),
+            "security": [],
+            "parameters": [
+                {
+                    "name": "token",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string"},
+                    "description": "As in attachments[].url or payload_url.",
+                }
+            ],
+            "responses": {
+                "200": {
+                    "description": "The bytes.",
+                    "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+                },
+                **error_content("not_found"),
+            },
+        }
+    }
+}
+
+
 def add_ingest_endpoints(result: dict, generator, request, public) -> dict:
     """drf-spectacular postprocessing hook: put the hand-written ingest paths in the document."""
     result.setdefault("paths", {}).update(INGEST_PATHS)
+    result["paths"].update(FILE_PATHS)
     result.setdefault("components", {}).setdefault("schemas", {}).update(RECEIPT_SCHEMAS)
     return result

@@ -12,8 +12,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
-from core import storable
+from core import blobs, storable
 from core.admin_pages import pretty_json
 from core.errors import Invalid
 from delivery import services as delivery_services
@@ -167,7 +169,35 @@ class SubmissionAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields if f.name != "payload"] + ["payload_pretty"]
+        return [f.name for f in self.model._meta.fields if f.name != "payload"] + [
+            "payload_pretty",
+            "stored_objects",
+        ]
+
+    @admin.display(description="stored files")
+    def stored_objects(self, submission: Submission) -> str:
+        """Download links (an hour) to its stored files and its payload kept out of the row."""
+        items = [
+            (a.get("filename") or a["key"], a["key"], a.get("size"))
+            for a in submission.attachments
+            if isinstance(a, dict) and "key" in a
+        ]
+        if submission.payload_object:
+            items.append(("payload (JSON)", submission.payload_object["key"], None))
+        if not items:
+            return "-"
+        links = [
+            (blobs.link(tenant_id=submission.tenant_id, key=key, ttl_seconds=3600)[0], name, size)
+            for name, key, size in items
+        ]
+        return format_html_join(
+            mark_safe("<br>"),
+            '<a href="{}">{}</a> {}',
+            (
+                (url, name, f"({size} bytes)" if size is not None else "")
+                for url, name, size in links
+            ),
+        )
 
     @admin.display(description="payload")
     def payload_pretty(self, submission: Submission) -> str:

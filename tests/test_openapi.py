@@ -47,6 +47,7 @@ ENDPOINTS = {
     ("PATCH", "/v1/forms/{form_id}"),
     ("DELETE", "/v1/forms/{form_id}"),
     ("POST", "/f/{form_key}"),
+    ("GET", "/v1/files/{token}"),
     ("GET", "/v1/event-types/{event_type}/schema"),
     ("PUT", "/v1/event-types/{event_type}/schema"),
     ("DELETE", "/v1/event-types/{event_type}/schema"),

@@ -202,3 +202,30 @@ def test_a_schema_reaches_this_process_at_once(acme):
     with pytest.raises(Exception) as refused:
         schemas.check_payload(tenant_id=acme.tenant.id, form_id="", event_type="e", payload={})
     assert refused.value.code == "schema_violation"
+
+
+def test_the_schema_applies_to_a_providers_webhook_at_a_source(acme, admin, client):
+    from tests.sources.test_sources_api import STRIPE_SECRET, stripe_post
+
+    source = admin.post(
+        "/v1/sources", {"name": "stripe-live", "preset": "stripe", "secret": STRIPE_SECRET}
+    ).json()
+    put_schema(
+        admin,
+        "invoice.paid",
+        {"type": "object", "required": ["data"], "properties": {"livemode": {"const": True}}},
+    )
+    path = "/v1/sources/" + source["url"].rsplit("/", 1)[1]
+
+    refused = stripe_post(
+        client,
+        path,
+        event_id="evt_test",
+        body=json.dumps({"id": "evt_test", "type": "invoice.paid", "livemode": False, "data": {}}),
+    )
+    accepted = stripe_post(client, path, event_id="evt_live", event_type="invoice.paid")
+
+    body = assert_error(refused, 422, "schema_violation")
+    assert body["error"]["errors"][0]["pointer"] == "/payload/livemode"
+    assert accepted.status_code == 202, accepted.content
+    assert Submission.objects.get().event_type == "invoice.paid"
