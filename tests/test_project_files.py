@@ -120,3 +120,12 @@ def test_the_image_installs_every_app_and_the_package_lists_them():
     assert copied == set(ORDER)
     for app in ORDER:
         assert f'"{app}*"' in packaged, f"pyproject.toml does not package {app}"
+
+
+def test_every_error_code_is_in_the_readme_error_table():
+    from core.openapi import ERROR_CODES
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("### Errors", 1)[1].split("\n## ", 1)[0]
+    missing = sorted(code for code in ERROR_CODES if f"`{code}`" not in table)
+    assert not missing, f"add to the README's error table: {missing}"
