@@ -28,7 +28,7 @@ from . import captcha
 from .lookup import LiveForm
 from .models import CaptchaProvider, Form
 from .origins import is_allowed, safe_next
-from .throttle import check_form_rates
+from .throttle import FormRates, count_form_post
 
 logger = logging.getLogger(__name__)
 
@@ -54,9 +54,10 @@ class Received:
     next_url: str | None  # where the browser goes (None: the built-in thank-you page)
 
 
-def form_admit(live: LiveForm, *, origin: str | None, ip: str | None, now: datetime) -> None:
-    """What is checked before the body is read: the page's origin, then the form's, the
-    client's and the tenant's rates."""
+def form_admit(live: LiveForm, *, origin: str | None, ip: str | None, now: datetime) -> FormRates:
+    """What is checked before the body is read: the page's origin and the tenant's limits; the
+    post is counted against the form's and the client's rates, whose verdict the caller
+    enforces (FormRates.enforce) once it has read the post, before anything is stored."""
     form = live.form
     if not is_allowed(form.allowed_origins, origin):
         raise Forbidden(
@@ -64,14 +65,19 @@ def form_admit(live: LiveForm, *, origin: str | None, ip: str | None, now: datet
             + (f", not {origin}." if origin else "; the request named no origin."),
             code="origin_not_allowed",
         )
-    check_form_rates(
+    rates = count_form_post(
         form_pk=form.pk,
         per_minute=form.rate_limit_per_minute,
         ip=ip,
         ip_per_minute=form.ip_rate_limit_per_minute,
         now=now,
     )
-    limits.check_limits(form.tenant, now=now)
+    try:
+        limits.check_limits(form.tenant, now=now)
+    except BaseException:
+        rates.close()
+        raise
+    return rates
 
 
 def _type_allowed(content_type: str, allowed: list[str]) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
 from redis.exceptions import RedisError
@@ -20,14 +21,55 @@ def _window(now: datetime) -> tuple[int, int]:
     return epoch // 60, 60 - epoch % 60
 
 
-def check_form_rates(
+@dataclass
+class FormRates:
+    """This post counted against the form's limits; the verdict is read when enforce() is
+    called, so the round trip overlaps reading the post."""
+
+    checks: list[tuple[int, str]]  # (limit, whom) per counter
+    pending: counters.PendingTotals | None
+    retry_after: int
+
+    def enforce(self) -> None:
+        """Refuse (429 rate_limited) past either limit; 503 if Redis cannot say."""
+        if self.pending is None:
+            return
+        pending, self.pending = self.pending, None
+        try:
+            totals = pending.totals()
+        except RedisError as exc:
+            raise _unavailable(exc) from None
+        for (limit, whom), count in zip(self.checks, totals, strict=True):
+            if count > limit:
+                raise LimitReached(
+                    f"Too many posts from {whom}: at most {limit} a minute. Try again shortly.",
+                    code="rate_limited",
+                    retry_after=self.retry_after,
+                )
+
+    def close(self) -> None:
+        if self.pending is not None:
+            self.pending.close()
+            self.pending = None
+
+
+def _unavailable(exc: Exception) -> Unavailable:
+    logger.error("limits unavailable", extra={"error": type(exc).__name__})
+    return Unavailable(
+        "Rate limits cannot be checked right now; nothing was stored. Retry shortly.",
+        code="limits_unavailable",
+        retry_after=5,
+    )
+
+
+def count_form_post(
     *, form_pk: int, per_minute: int, ip: str | None, ip_per_minute: int, now: datetime
-) -> None:
-    """Count this post; refuse it (429 rate_limited) past either limit."""
+) -> FormRates:
+    """Count this post against the form's and the client's per-minute limits."""
     minute, retry_after = _window(now)
     # The IP is digested: the key names no visitor.
     ip_digest = hashlib.sha256((ip or "unknown").encode()).hexdigest()[:16]
-    checks = [
+    counted = [
         (limit, key, whom)
         for limit, key, whom in (
             (per_minute, f"fb:form:{form_pk}:{minute}", "this form"),
@@ -35,22 +77,14 @@ def check_form_rates(
         )
         if limit
     ]
-    if not checks:
-        return
+    if not counted:
+        return FormRates(checks=[], pending=None, retry_after=retry_after)
     try:
-        # Both counters in one round trip: this runs before every browser post is read.
-        counts = counters.incr_many([key for _, key, _ in checks], ttl_seconds=120)
+        pending = counters.PendingTotals([key for _, key, _ in counted], ttl_seconds=120)
     except RedisError as exc:
-        logger.error("limits unavailable", extra={"error": type(exc).__name__})
-        raise Unavailable(
-            "Rate limits cannot be checked right now; nothing was stored. Retry shortly.",
-            code="limits_unavailable",
-            retry_after=5,
-        ) from None
-    for (limit, _, whom), count in zip(checks, counts, strict=True):
-        if count > limit:
-            raise LimitReached(
-                f"Too many posts from {whom}: at most {limit} a minute. Try again shortly.",
-                code="rate_limited",
-                retry_after=retry_after,
-            )
+        raise _unavailable(exc) from None
+    return FormRates(
+        checks=[(limit, whom) for limit, _, whom in counted],
+        pending=pending,
+        retry_after=retry_after,
+    )

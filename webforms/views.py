@@ -33,6 +33,7 @@ from ingest.parsing import form_pairs
 from . import lookup
 from .intake import BrowserPost, form_admit, form_receive
 from .origins import is_allowed, origin_of, request_origin
+from .throttle import FormRates
 
 PREFLIGHT_MAX_AGE = "600"
 # What a fetch() may send besides the CORS-safelisted headers.
@@ -58,16 +59,21 @@ def _cors(response: HttpResponse, request: HttpRequest, allowed_origins: list[st
     return response
 
 
-def _read_post(request: HttpRequest, live: lookup.LiveForm) -> BrowserPost:
-    """The fields and files, within the tenant's body limit plus the form's file allowance."""
+def _read_post(request: HttpRequest, live: lookup.LiveForm, rates: FormRates) -> BrowserPost:
+    """The fields and files, within the tenant's body limit plus the form's file allowance.
+    The rate verdict is enforced once a small body is read (its round trip overlapped the
+    reading), and before a multipart body is parsed (files are not parsed for a refusal)."""
     form = live.form
     media_type = request.META.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
     ip = client_ip(request)
     if media_type == "application/x-www-form-urlencoded":
         body = read_body(request, limit=form.tenant.max_payload_bytes)
+        fields = form_pairs(body)
+        rates.enforce()
         return BrowserPost(
-            fields=form_pairs(body), size=len(body), sha256=hashlib.sha256(body).hexdigest(), ip=ip
+            fields=fields, size=len(body), sha256=hashlib.sha256(body).hexdigest(), ip=ip
         )
+    rates.enforce()
     if media_type != "multipart/form-data":
         raise Unsupported(
             f"Content-Type {media_type or 'none'!r} is not a form post; send "
@@ -146,6 +152,7 @@ def _answer(request: HttpRequest, form_key: str) -> HttpResponse:
             {"Allow": "POST, OPTIONS"},
         )
     now = timezone.now()
+    rates = None
     try:
         if live is None:
             raise NotFound("No form at this URL (or it is disabled).")
@@ -154,12 +161,15 @@ def _answer(request: HttpRequest, form_key: str) -> HttpResponse:
             "origin": request.META.get("HTTP_ORIGIN", ""),
             "referer": request.META.get("HTTP_REFERER", ""),
         }
-        form_admit(live, origin=request_origin(page), ip=client_ip(request), now=now)
-        received = form_receive(live, _read_post(request, live), now=now)
+        rates = form_admit(live, origin=request_origin(page), ip=client_ip(request), now=now)
+        received = form_receive(live, _read_post(request, live, rates), now=now)
     except (ApiError, DomainError) as refusal:
         return _refusal(request, as_api_error(refusal), live)
     except (OperationalError, InterfaceError):
         return _refusal(request, database_unavailable(), live)
+    finally:
+        if rates is not None:
+            rates.close()  # a refusal before the verdict was read
     if wants_json(request):
         body = {"submission_id": received.submission_id, "status": "accepted"}
         return _cors(JsonResponse(body), request, live.form.allowed_origins)

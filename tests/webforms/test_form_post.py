@@ -283,28 +283,40 @@ class TestCaptcha:
             form=form, captcha_provider="turnstile", captcha_secret="turnstile-secret"
         )
 
+    @pytest.mark.parametrize(
+        "provider, setting, token_field",
+        [
+            ("turnstile", "TURNSTILE_VERIFY_URL", "cf-turnstile-response"),
+            ("hcaptcha", "HCAPTCHA_VERIFY_URL", "h-captcha-response"),
+            ("recaptcha", "RECAPTCHA_VERIFY_URL", "g-recaptcha-response"),
+        ],
+    )
     def test_a_solved_captcha_is_verified_with_the_secret_token_and_ip(
-        self, client, guarded, verifier
+        self, client, form, receiver, settings, provider, setting, token_field
     ):
-        verifier.scripts["/siteverify"] = [(200, {}, b'{"success": true}')]
+        setattr(settings, setting, receiver.url(f"/{provider}/siteverify"))
+        receiver.scripts[f"/{provider}/siteverify"] = [(200, {}, b'{"success": true}')]
+        guarded = services.form_update(
+            form=form, captcha_provider=provider, captcha_secret=f"{provider}-secret"
+        )
 
         response = post(
             client,
             guarded,
-            {"email": "a@b.co", "cf-turnstile-response": "token-1"},
+            {"email": "a@b.co", token_field: "token-1"},
             REMOTE_ADDR="203.0.113.9",
         )
 
         assert response.status_code == 303
-        sent = parse_qs(verifier.requests[0].body.decode())
-        assert sent == {
-            "secret": ["turnstile-secret"],
+        [check] = receiver.at(f"/{provider}/siteverify")
+        assert parse_qs(check.body.decode()) == {
+            "secret": [f"{provider}-secret"],
             "response": ["token-1"],
             "remoteip": ["203.0.113.9"],
         }
         submission = Submission.objects.get()
         assert submission.status == SubmissionStatus.ACCEPTED
-        assert "cf-turnstile-response" not in submission.payload
+        assert token_field not in submission.payload
 
     def test_a_failed_captcha_is_refused_and_nothing_stored(self, client, guarded, verifier):
         verifier.scripts["/siteverify"] = [
@@ -425,3 +437,31 @@ def test_a_schema_violation_shows_a_browser_what_to_fix(client, form):
     assert response.status_code == 422
     assert b"/payload/email" in response.content
     assert not Submission.objects.exists()
+
+
+def test_a_redis_outage_refuses_a_post_with_503_and_stores_nothing(client, form, monkeypatch):
+    import redis
+
+    dead = redis.Redis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=0.2)
+    monkeypatch.setattr("core.counters.get_redis", lambda: dead)
+
+    response = post(client, form, {"email": "a@b.co"}, Accept="application/json")
+
+    assert_error(response, 503, "limits_unavailable")
+    assert response["Retry-After"] == "5"
+    assert not Submission.objects.exists()
+
+
+def test_a_refusal_before_the_verdict_is_read_leaves_no_connection_behind(client, form):
+    from core.redis_client import get_redis
+    from tenants.models import Tenant
+
+    pool = get_redis().connection_pool
+    Tenant.objects.filter(pk=form.tenant_id).update(max_payload_bytes=10)
+
+    # Counted, then refused while the body is read: the verdict is never read.
+    answers = [post(client, form, {"email": f"{n}@example.com"}) for n in range(5)]
+
+    assert {a.status_code for a in answers} == {413}
+    assert len(pool._in_use_connections) == 0
+    assert get_redis().ping()
