@@ -330,7 +330,8 @@ def main() -> None:
     results = {}
     # Request files in memory: tens of MB written to disk before each run were flushed during
     # it, competing with PostgreSQL's commits and skewing whichever target ran next.
-    in_memory = "/dev/shm" if Path("/dev/shm").is_dir() else None
+    shm = Path("/dev/shm")  # noqa: S108 (mkdtemp below makes a private folder in it)
+    in_memory = str(shm) if shm.is_dir() else None
     with tempfile.TemporaryDirectory(dir=in_memory) as tmp:
         workdir = Path(tmp)
         results["empty"] = phase("empty", args, env, wrk, workdir, paths)

@@ -20,13 +20,17 @@ from delivery import routes as delivery_routes
 from delivery import wakeup
 from delivery.fan_out import delivery_rows
 from delivery.models import Delivery
-from reporting.services import Bump, daily_metrics_add
 from tenants.models import Tenant
 
 from . import attachments, schemas
 from .models import PayloadSchema, SchemaSubject, Submission, SubmissionStatus
 from .parsing import IngestInput, clean_label
-from .storage import StoreOutcome, replayed_submission_id, submission_store
+from .storage import (
+    StoreOutcome,
+    count_submission,
+    replayed_submission_id,
+    submission_store,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -195,16 +199,7 @@ def submission_release(*, submission: Submission) -> int:
         submission.refresh_from_db()
         deliveries = delivery_rows([submission], delivery_routes.routes_for(submission), now)
         Delivery.objects.bulk_create(deliveries)
-        daily_metrics_add(
-            [
-                Bump(
-                    submission.tenant_id,
-                    submission.received_at.date(),
-                    submission.form_id,
-                    "submissions",
-                )
-            ]
-        )
+        count_submission(submission)
     if any(d.next_attempt_at for d in deliveries):
         transaction.on_commit(wakeup.request_drain)
     logger.info(

@@ -154,3 +154,21 @@ def assert_error(response, status: int, code: str) -> dict:
     body = response.json()
     assert body["error"]["code"] == code, body
     return body
+
+
+@pytest.fixture
+def storage_dir(settings, tmp_path):
+    """The attachments storage in a folder of this test's own; returns the folder."""
+    folder = tmp_path / "objects"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(folder)},
+        },
+    }
+    return folder
+
+
+def files_in(folder) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())

@@ -13,21 +13,15 @@ from django.utils.html import format_html
 from core.errors import Invalid
 from tenants.admin_scope import TenantFilter, TenantScopedAdmin
 
-from . import selectors, services
+from . import selectors, serializers, services
 from .models import Form
 
+# The API's settings, with the write-only captcha secret beside its provider.
+_AT_PROVIDER = serializers.SETTINGS.index("captcha_provider") + 1
 SETTINGS = (
-    "allowed_origins",
-    "redirect_url",
-    "honeypot_field",
-    "captcha_provider",
+    *serializers.SETTINGS[:_AT_PROVIDER],
     "captcha_secret",
-    "rate_limit_per_minute",
-    "ip_rate_limit_per_minute",
-    "max_files",
-    "max_file_bytes",
-    "allowed_file_types",
-    "enabled",
+    *serializers.SETTINGS[_AT_PROVIDER:],
 )
 
 

@@ -21,28 +21,18 @@ from core import blobs
 from delivery import dispatcher
 from delivery import services as delivery_services
 from ingest.models import Submission
-from tests.conftest import assert_error
+from tests.conftest import assert_error, files_in
 from webforms import services as form_services
 
 BIG = {"notes": "x" * 5000, "email": "ada@example.com"}
 
 
 @pytest.fixture(autouse=True)
-def storage_dir(settings, tmp_path):
-    folder = tmp_path / "objects"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "attachments": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(folder)},
-        },
-    }
+def _small_inline_limit(storage_dir, settings):
     settings.PAYLOAD_INLINE_MAX_BYTES = 1024
-    return folder
 
 
-def objects_in(folder) -> list[str]:
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+objects_in = files_in
 
 
 def path_of(url: str) -> str:

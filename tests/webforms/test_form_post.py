@@ -16,7 +16,7 @@ from ingest import services as ingest_services
 from ingest.attachments import attachments_storage
 from ingest.models import Submission, SubmissionStatus
 from reporting.models import DailyMetric
-from tests.conftest import assert_error
+from tests.conftest import assert_error, files_in
 from webforms import services
 
 PAGE = "https://www.example.com"
@@ -41,20 +41,11 @@ def destination(acme, receiver):
 
 
 @pytest.fixture(autouse=True)
-def files_dir(settings, tmp_path):
-    folder = tmp_path / "attachments"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "attachments": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(folder)},
-        },
-    }
-    return folder
+def files_dir(storage_dir):
+    return storage_dir
 
 
-def stored_files(folder) -> list[str]:
-    return [str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()]
+stored_files = files_in
 
 
 def post(client: Client, form, fields: dict, *, origin: str | None = PAGE, **headers):
