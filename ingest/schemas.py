@@ -1,8 +1,8 @@
 """JSON Schemas (Draft 2020-12) a tenant sets on a form or an event type, checked on every path
 in (signed ingest, API events, sources, browser forms) before anything is stored.
 
-Schemas are compiled once (jsonschema-rs: about 40 times faster than the pure-Python jsonschema
-on a form-sized payload, `make bench-ingest` prints both) and cached per tenant like its routes,
+Schemas are compiled once (jsonschema-rs: tens of times faster than the pure-Python jsonschema
+on a form's payload; `make bench-schema` measures both) and cached per tenant like its routes,
 so a submission costs no query to find them. Remote `$ref`s are never fetched (a schema must
 not make the server call out), and a pattern's backtracking is bounded.
 """
