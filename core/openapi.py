@@ -92,6 +92,11 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "rate_limited": (429, "Over 50 requests per second; retry after 1 s."),
     "quota_exceeded": (429, "The daily quota of 100000 is used up."),
     "database_unavailable": (503, "Storage is unavailable right now; nothing was stored."),
+    "storage_unconfirmed": (
+        503,
+        "The database connection broke while storing: the submission may or may not be stored. "
+        "Send the same request again.",
+    ),
     "limits_unavailable": (503, "Rate limits cannot be checked right now; nothing was stored."),
 }
 

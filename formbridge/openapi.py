@@ -22,6 +22,7 @@ _INGEST_ERRORS = (
     "rate_limited",
     "quota_exceeded",
     "database_unavailable",
+    "storage_unconfirmed",
     "limits_unavailable",
 )
 _EVENTS_ERRORS = (
@@ -36,6 +37,7 @@ _EVENTS_ERRORS = (
     "rate_limited",
     "quota_exceeded",
     "database_unavailable",
+    "storage_unconfirmed",
     "limits_unavailable",
 )
 _OBJECT_BODY = {"type": "object", "additionalProperties": True}

@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 
 from core.db import insert_or_skip, prepared_values, typed_placeholders
+from core.errors import Unavailable
 from delivery import wakeup
 from delivery.fan_out import delivery_rows, fan_out_fragment
 from delivery.models import Delivery
@@ -100,9 +101,21 @@ def submission_store(
         for fragment in fragments:
             params += fragment.params
         statement = _statement(key is not None, tuple(f.sql for f in fragments))
-        with connection.cursor() as cursor:
-            cursor.execute(statement, params)
-            fresh_signature, inserted = cursor.fetchone()
+        connection.ensure_connection()  # failing here, nothing was sent: database_unavailable
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(statement, params)
+                fresh_signature, inserted = cursor.fetchone()
+        except (OperationalError, InterfaceError):
+            # The statement may have committed before the answer was lost: say so, never
+            # "nothing was stored". The same request again settles it (duplicate, or stored).
+            raise Unavailable(
+                "The database connection broke while storing: the submission may or may not "
+                "be stored. Send the same request again: if it was stored, the answer says so "
+                "(200 duplicate, or 409 with its submission_id); if not, it is stored now.",
+                code="storage_unconfirmed",
+                retry_after=5,
+            ) from None
         created = bool(inserted)
         submission._state.adding = not created
         if not fresh_signature:

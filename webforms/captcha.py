@@ -52,8 +52,5 @@ def verify(provider: str, secret: str, token: str, remote_ip: str | None) -> Ver
     except (httpx.HTTPError, ValueError) as exc:
         logger.warning("captcha unverified", extra={"provider": provider, "error": str(exc)[:200]})
         return Verdict.UNVERIFIED
-    return (
-        Verdict.PASSED
-        if isinstance(answer, dict) and answer.get("success") is True
-        else (Verdict.FAILED)
-    )
+    solved = isinstance(answer, dict) and answer.get("success") is True
+    return Verdict.PASSED if solved else Verdict.FAILED

@@ -22,6 +22,7 @@ _ERRORS = (
     "rate_limited",
     "quota_exceeded",
     "database_unavailable",
+    "storage_unconfirmed",
     "limits_unavailable",
 )
 _FIELDS = {"type": "object", "additionalProperties": True}

@@ -169,3 +169,29 @@ def test_ingest_answers_503_and_stores_nothing_while_the_database_is_down(client
     assert response["Retry-After"] == "5"
     assert Submission.objects.count() == 0
     assert signed.post(acme, {"email": "a@example.com"}).status_code == 202  # recovers by itself
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_lost_mid_store_is_unconfirmed_and_the_same_request_settles_it(
+    client, signed, acme
+):
+    from django.db import OperationalError
+
+    from ingest.models import Submission
+
+    def commit_then_lose_the_answer(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)  # the statement commits...
+        if "ingest_submission" in sql and sql.lstrip().upper().startswith("WITH"):
+            raise OperationalError("server closed the connection unexpectedly")  # ...unheard
+        return result
+
+    body = {"submission_id": "lead-1", "payload": {"email": "a@example.com"}}
+    with connection.execute_wrapper(commit_then_lose_the_answer):
+        response = signed.post(acme, body)
+    again = signed.post(acme, body)
+
+    error = assert_error(response, 503, "storage_unconfirmed")["error"]
+    assert "may or may not be stored" in error["message"]
+    assert response["Retry-After"] == "5"
+    assert Submission.objects.filter(submission_id="lead-1").count() == 1  # it was, in fact
+    assert (again.status_code, again.json()["status"]) == (200, "duplicate")
