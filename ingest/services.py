@@ -26,6 +26,7 @@ from . import attachments, schemas
 from .models import PayloadSchema, SchemaSubject, Submission, SubmissionStatus
 from .parsing import IngestInput, clean_label
 from .storage import (
+    StorageUnconfirmed,
     StoreOutcome,
     count_submission,
     replayed_submission_id,
@@ -94,6 +95,8 @@ def submission_ingest(
     offloaded = _offload_large_payload(submission, max(len(body), body_size or 0))
     try:
         outcome = submission_store(submission, routes, signature=signature)
+    except StorageUnconfirmed:
+        raise  # the row may have been stored and name the object: keep it
     except BaseException:
         blobs.delete_objects(blobs.object_keys([], offloaded))
         raise

@@ -29,6 +29,21 @@ from .models import SeenSignature, Submission, SubmissionStatus
 CONFLICT_FIELDS = ("tenant", "submission_id")
 
 
+class StorageUnconfirmed(Unavailable):
+    """The connection broke while the statement ran: it may have committed. What it would have
+    stored (files, an offloaded payload) must be kept, since the row may name it."""
+
+    code = "storage_unconfirmed"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The database connection broke while storing: the submission may or may not be "
+            "stored. Send the same request again: if it was stored, the answer says so "
+            "(200 duplicate, or 409 with its submission_id); if not, it is stored now.",
+            retry_after=5,
+        )
+
+
 class StoreOutcome(enum.Enum):
     CREATED = "created"
     DUPLICATE = "duplicate"  # an earlier submission has this submission_id
@@ -109,13 +124,7 @@ def submission_store(
         except (OperationalError, InterfaceError):
             # The statement may have committed before the answer was lost: say so, never
             # "nothing was stored". The same request again settles it (duplicate, or stored).
-            raise Unavailable(
-                "The database connection broke while storing: the submission may or may not "
-                "be stored. Send the same request again: if it was stored, the answer says so "
-                "(200 duplicate, or 409 with its submission_id); if not, it is stored now.",
-                code="storage_unconfirmed",
-                retry_after=5,
-            ) from None
+            raise StorageUnconfirmed() from None
         created = bool(inserted)
         submission._state.adding = not created
         if not fresh_signature:

@@ -22,6 +22,7 @@ from core.ids import new_uuid7
 from ingest import attachments
 from ingest.parsing import IngestInput, form_fields
 from ingest.services import submission_ingest
+from ingest.storage import StorageUnconfirmed
 from tenants import limits
 
 from . import captcha
@@ -164,6 +165,8 @@ def form_receive(live: LiveForm, post: BrowserPost, *, now: datetime) -> Receive
             body_size=post.size,
             body_sha256=post.sha256 or _fields_digest(post.fields),
         )
+    except StorageUnconfirmed:
+        raise  # the row may have been stored and name the files: keep them
     except BaseException:
         # Refused (a schema, say) or not stored: no file may outlive its submission.
         blobs.delete_objects(blobs.object_keys(stored))

@@ -15,6 +15,7 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
 from core import blobs
@@ -194,3 +195,24 @@ def test_the_purge_deletes_the_objects_with_their_rows(signed, acme, storage_dir
     [kept] = objects_in(storage_dir)
     assert kept.startswith("t_acme/new/payload-")
     assert list(Submission.objects.values_list("submission_id", flat=True)) == ["new"]
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the single-statement store is PostgreSQL's"
+)
+@pytest.mark.django_db(transaction=True)
+def test_an_unconfirmed_store_keeps_the_objects_its_row_may_name(signed, acme, storage_dir):
+    from django.db import OperationalError
+
+    def commit_then_lose_the_answer(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if "ingest_submission" in sql and sql.lstrip().upper().startswith("WITH"):
+            raise OperationalError("server closed the connection unexpectedly")
+        return result
+
+    with connection.execute_wrapper(commit_then_lose_the_answer):
+        response = signed.post(acme, {"submission_id": "big-1", "payload": BIG})
+
+    assert_error(response, 503, "storage_unconfirmed")
+    row = Submission.objects.get(submission_id="big-1")  # it was stored after all
+    assert objects_in(storage_dir) == [row.payload_object["key"]]
