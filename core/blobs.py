@@ -39,11 +39,11 @@ def delete_objects(keys: Iterable[str]) -> None:
         storage.delete(key)
 
 
-def link(*, tenant_id: str, key: str, ttl_seconds: int, origin: str = "") -> tuple[str, int]:
+def link(*, tenant_id: str, key: str, ttl_seconds: int) -> tuple[str, int]:
     """An absolute download URL for one stored object, and when it expires (epoch seconds)."""
     expires = int(time.time()) + ttl_seconds
     token = signing.dumps({"t": tenant_id, "k": key, "e": expires}, salt=_LINK_SALT, compress=True)
-    return f"{public_origin(origin)}/v1/files/{token}", expires
+    return f"{public_origin()}/v1/files/{token}", expires
 
 
 def resolve_link(token: str) -> tuple[str, str] | None:

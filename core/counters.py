@@ -91,8 +91,3 @@ class PendingTotals:
             self._connection.disconnect()  # a reply may still be in flight on it
             self._client.connection_pool.release(self._connection)
             self._connection = None
-
-
-def incr_many(keys: list[str], *, ttl_seconds: int) -> list[int]:
-    """incr() of several counters by one, in one round trip; their new totals, in order."""
-    return PendingTotals(keys, ttl_seconds=ttl_seconds).totals()

@@ -30,8 +30,7 @@ def with_stored_objects(
     event: dict[str, Any], *, tenant_id: str, payload_object: dict | None, files_as: str
 ) -> dict[str, Any]:
     """The event with its stored objects as the destination takes them (a new dict when any)."""
-    stored_files = [a for a in event["attachments"] if isinstance(a, dict) and "key" in a]
-    if not stored_files and not payload_object:
+    if not blobs.object_keys(event["attachments"], payload_object):
         return event
     ttl = settings.FILE_LINK_TTL_SECONDS
     event = dict(event)

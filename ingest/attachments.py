@@ -5,7 +5,6 @@ and content type; the bytes live in the storage."""
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import unicodedata
 from typing import Any
@@ -58,8 +57,3 @@ def store_payload(*, tenant_id: str, submission_id: str, encoded: bytes) -> dict
         "sha256": hashlib.sha256(encoded).hexdigest(),
         "content_type": "application/json",
     }
-
-
-def load_payload(payload_object: dict[str, Any]) -> Any:
-    with attachments_storage().open(payload_object["key"]) as stored:
-        return json.loads(stored.read())

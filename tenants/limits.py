@@ -35,6 +35,16 @@ def _seconds_until_midnight(now: datetime) -> int:
     return max(1, math.ceil((midnight - now).total_seconds()))
 
 
+def limits_unavailable(exc: Exception) -> Unavailable:
+    """The refusal when Redis cannot count: 503, before anything is stored."""
+    logger.error("limits unavailable", extra={"error": type(exc).__name__})
+    return Unavailable(
+        "Rate limits cannot be checked right now; nothing was stored. Retry shortly.",
+        code="limits_unavailable",
+        retry_after=5,
+    )
+
+
 def check_limits(tenant: Tenant, *, now: datetime) -> None:
     """Count this request against the tenant's rate and refuse it past the rate or the quota."""
     if not tenant.rate_limit_per_second and not tenant.daily_quota:
@@ -56,12 +66,7 @@ def check_limits(tenant: Tenant, *, now: datetime) -> None:
             requests_this_second, _, accepted_raw = pipe.execute()
         except RedisError as exc:
             # Nothing is stored yet: refusing with 503 is safe, the sender retries.
-            logger.error("limits unavailable", extra={"error": type(exc).__name__})
-            raise Unavailable(
-                "Rate limits cannot be checked right now; nothing was stored. Retry shortly.",
-                code="limits_unavailable",
-                retry_after=5,
-            ) from None
+            raise limits_unavailable(exc) from None
         accepted_today = int(accepted_raw or 0)
     if tenant.rate_limit_per_second and requests_this_second > tenant.rate_limit_per_second:
         raise LimitReached(

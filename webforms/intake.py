@@ -51,7 +51,6 @@ class BrowserPost:
 @dataclass(frozen=True)
 class Received:
     submission_id: str
-    spam: bool
     next_url: str | None  # where the browser goes (None: the built-in thank-you page)
 
 
@@ -189,7 +188,6 @@ def form_receive(live: LiveForm, post: BrowserPost, *, now: datetime) -> Receive
     )
     return Received(
         submission_id=result.submission.submission_id,
-        spam=bool(spam_reason),
         next_url=next_url or form.redirect_url or None,
     )
 

@@ -11,7 +11,8 @@ from datetime import datetime
 from redis.exceptions import RedisError
 
 from core import counters
-from core.errors import LimitReached, Unavailable
+from core.errors import LimitReached
+from tenants.limits import limits_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class FormRates:
         try:
             totals = pending.totals()
         except RedisError as exc:
-            raise _unavailable(exc) from None
+            raise limits_unavailable(exc) from None
         for (limit, whom), count in zip(self.checks, totals, strict=True):
             if count > limit:
                 raise LimitReached(
@@ -51,15 +52,6 @@ class FormRates:
         if self.pending is not None:
             self.pending.close()
             self.pending = None
-
-
-def _unavailable(exc: Exception) -> Unavailable:
-    logger.error("limits unavailable", extra={"error": type(exc).__name__})
-    return Unavailable(
-        "Rate limits cannot be checked right now; nothing was stored. Retry shortly.",
-        code="limits_unavailable",
-        retry_after=5,
-    )
 
 
 def count_form_post(
@@ -82,7 +74,7 @@ def count_form_post(
     try:
         pending = counters.PendingTotals([key for _, key, _ in counted], ttl_seconds=120)
     except RedisError as exc:
-        raise _unavailable(exc) from None
+        raise limits_unavailable(exc) from None
     return FormRates(
         checks=[(limit, whom) for limit, _, whom in counted],
         pending=pending,

@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 from core.cli import SubcommandCommand, add_json_flag, format_table, require
 from delivery import selectors, services
 from delivery.connectors import registry
-from delivery.models import AuthMode, Destination
+from delivery.models import AuthMode, Destination, FilesAs
 from tenants.cli import tenant_named
 
 GENERATE = "generate"
@@ -92,8 +92,8 @@ class Command(SubcommandCommand):
         add.add_argument("--rate-limit", type=int, default=0, help="Requests per second (0: none).")
         add.add_argument(
             "--files-as",
-            choices=["link", "inline"],
-            default="link",
+            choices=FilesAs.values,
+            default=FilesAs.LINK,
             help="Stored files and large payloads: a signed, expiring link (default) or inline.",
         )
         add.add_argument("--auth-mode", default=AuthMode.NONE, choices=AuthMode.values)
