@@ -18,6 +18,8 @@ from django.core.files.storage import Storage, storages
 from .http import public_origin
 
 _LINK_SALT = "formbridge.blobs.link"
+# The member naming an object we stored, in attachments and payload_object (never a sender's).
+STORED_OBJECT_KEY = "key"
 
 
 def attachments_storage() -> Storage:
@@ -27,9 +29,10 @@ def attachments_storage() -> Storage:
 def object_keys(attachments: Iterable[Any], payload_object: dict | None = None) -> list[str]:
     """The storage keys a submission holds: its stored files' (a sender's own URLs have none)
     and its offloaded payload's."""
-    keys = [a["key"] for a in attachments if isinstance(a, dict) and isinstance(a.get("key"), str)]
-    if payload_object and isinstance(payload_object.get("key"), str):
-        keys.append(payload_object["key"])
+    key = STORED_OBJECT_KEY
+    keys = [a[key] for a in attachments if isinstance(a, dict) and isinstance(a.get(key), str)]
+    if payload_object and isinstance(payload_object.get(key), str):
+        keys.append(payload_object[key])
     return keys
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from core import storable
+from core.blobs import STORED_OBJECT_KEY
 from core.errors import Invalid, Unsupported
 from core.timeutil import parse_aware_datetime
 
@@ -232,6 +233,13 @@ def _clean_attachments(value: Any) -> tuple[Any, ...]:
         return ()
     if not isinstance(value, list):
         raise _invalid("attachments must be a list.")
+    # `key` names an object FormBridge stored (core.blobs): links are signed for it, inline
+    # destinations read it, erase and purge delete it. A sender may not name one.
+    if any(isinstance(item, dict) and STORED_OBJECT_KEY in item for item in value):
+        raise _invalid(
+            f"attachments[].{STORED_OBJECT_KEY} is reserved for files FormBridge stores; "
+            "describe a file of yours with url, filename, content_type, size."
+        )
     return tuple(value)
 
 

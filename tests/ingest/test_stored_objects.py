@@ -216,3 +216,25 @@ def test_an_unconfirmed_store_keeps_the_objects_its_row_may_name(signed, acme, s
     assert_error(response, 503, "storage_unconfirmed")
     row = Submission.objects.get(submission_id="big-1")  # it was stored after all
     assert objects_in(storage_dir) == [row.payload_object["key"]]
+
+
+def test_a_sender_cannot_name_a_stored_object(signed, acme, client, storage_dir):
+    # Given: a file FormBridge stored for one submission
+    form = form_services.form_create(tenant=acme.tenant, form_id="apply")
+    client.post(
+        f"/f/{form.form_key}",
+        data={"cv": SimpleUploadedFile("cv.txt", b"private", "text/plain")},
+        headers={"Accept": "application/json"},
+    )
+    [stored] = objects_in(storage_dir)
+
+    # When: a signed envelope names that object as its own attachment
+    response = signed.post(
+        acme, {"payload": {"a": 1}, "attachments": [{"key": stored, "filename": "x"}]}
+    )
+
+    # Then: refused, so no link is signed for it, no destination reads it, no erase deletes it
+    body = assert_error(response, 400, "invalid_payload")
+    assert "reserved" in body["error"]["message"]
+    assert Submission.objects.count() == 1
+    assert objects_in(storage_dir) == [stored]
