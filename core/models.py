@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from django.db import models
 
 
@@ -7,3 +9,11 @@ class TimeStampedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class SoftDeletedQuerySet(models.QuerySet):
+    """For models deleted softly (a `deleted_at` time): what is still there."""
+
+    def live(self) -> SoftDeletedQuerySet:
+        """Not deleted (enabled or not)."""
+        return self.filter(deleted_at__isnull=True)

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.ids import new_uuid7
-from core.models import TimeStampedModel
+from core.models import SoftDeletedQuerySet, TimeStampedModel
 from tenants.models import Tenant
 
 
@@ -17,12 +17,6 @@ class AuthMode(models.TextChoices):
     BEARER = "bearer", "Bearer token"
     BASIC = "basic", "Basic auth"
     OAUTH2_CLIENT_CREDENTIALS = "oauth2_client_credentials", "OAuth2 client credentials"
-
-
-class DestinationQuerySet(models.QuerySet):
-    def live(self) -> DestinationQuerySet:
-        """Not deleted (enabled or not)."""
-        return self.filter(deleted_at__isnull=True)
 
 
 class FilesAs(models.TextChoices):
@@ -72,7 +66,7 @@ class Destination(TimeStampedModel):
     # and their name is free again.
     deleted_at = models.DateTimeField(null=True, blank=True)
 
-    objects = DestinationQuerySet.as_manager()
+    objects = SoftDeletedQuerySet.as_manager()
 
     class Meta:
         ordering = ["tenant_id", "name"]

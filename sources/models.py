@@ -6,15 +6,10 @@ from datetime import datetime
 
 from django.db import models
 
-from core.models import TimeStampedModel
+from core.models import SoftDeletedQuerySet, TimeStampedModel
 from tenants.models import Tenant
 
 SOURCE_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
-
-
-class SourceQuerySet(models.QuerySet):
-    def live(self) -> SourceQuerySet:
-        return self.filter(deleted_at__isnull=True)
 
 
 class Source(TimeStampedModel):
@@ -24,7 +19,7 @@ class Source(TimeStampedModel):
     source's secrets) is what authenticates it.
     """
 
-    objects = SourceQuerySet.as_manager()
+    objects = SoftDeletedQuerySet.as_manager()
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sources")
     name = models.CharField(max_length=32, help_text="e.g. stripe-live; unique in the tenant.")

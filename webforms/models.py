@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from core.models import TimeStampedModel
+from core.models import SoftDeletedQuerySet, TimeStampedModel
 from tenants.models import Tenant
 
 DEFAULT_HONEYPOT_FIELD = "_gotcha"
@@ -19,16 +19,11 @@ class CaptchaProvider(models.TextChoices):
     RECAPTCHA = "recaptcha", "Google reCAPTCHA"
 
 
-class FormQuerySet(models.QuerySet):
-    def live(self) -> FormQuerySet:
-        return self.filter(deleted_at__isnull=True)
-
-
 class Form(TimeStampedModel):
     """One HTML form's endpoint. Its submissions carry `form_id`; its JSON Schema, if any, is
     the form_id's (ingest.PayloadSchema), which every way in applies."""
 
-    objects = FormQuerySet.as_manager()
+    objects = SoftDeletedQuerySet.as_manager()
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="forms")
     form_id = models.CharField(max_length=128, help_text="e.g. contact; unique in the tenant.")
