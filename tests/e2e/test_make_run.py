@@ -48,6 +48,15 @@ def wait_for_log(log: Path, text: str, seconds: float = 30) -> None:
     raise AssertionError(f"{text!r} not in the make run output:\n{log.read_text()[-3000:]}")
 
 
+def wait_for_row(database, sql: str, params: tuple, until, seconds: float = 15) -> list:
+    deadline = time.monotonic() + seconds
+    while True:
+        rows = database.execute(sql, params).fetchall()
+        if until(rows) or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.2)
+
+
 def assert_port_closes(port: int, seconds: float = 15) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -107,12 +116,15 @@ def test_make_run_serves_and_the_printed_curl_is_accepted(tmp_path):
 
         # The worker delivers it to the demo receiver, which checks the signature and prints it.
         wait_for_log(log, f"received submission {receipt['submission_id']} (signature verified)")
-        status = database.execute(
+        # The receiver prints before its 2xx reaches the worker, so the row settles a moment later.
+        status = wait_for_row(
+            database,
             "SELECT d.status, d.attempts FROM delivery_delivery d JOIN ingest_submission s "
             "ON s.id = d.submission_id JOIN delivery_destination t ON t.id = d.destination_id "
             "WHERE s.submission_id = ? AND t.kind = 'rest'",
             (receipt["submission_id"],),
-        ).fetchall()
+            until=lambda rows: rows and rows[0][0] != "in_flight",
+        )
         assert status == [("succeeded", 1)]
 
         # The printed API curls work: the submission reads back and waits in the inbox.
