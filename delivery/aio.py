@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import functools
 import os
 import threading
 import weakref
 from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -50,6 +52,22 @@ def loop_resource(name: str, factory: Callable[[], T]) -> T:
     if name not in resources:
         resources[name] = factory()
     return resources[name]
+
+
+# Blocking clients (boto3, smtplib) run on these threads; the loop never waits on them.
+BLOCKING_THREADS = 32
+
+
+@functools.cache
+def _blocking_pool(pid: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=BLOCKING_THREADS, thread_name_prefix="blocking")
+
+
+async def blocking(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Run a blocking call on the process's blocking threads (a forked child makes its own)."""
+    loop = asyncio.get_running_loop()
+    call = functools.partial(function, *args, **kwargs)
+    return await loop.run_in_executor(_blocking_pool(os.getpid()), call)
 
 
 def _close(loop: asyncio.AbstractEventLoop) -> None:

@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from core.storable import safe_text
 
 from .connectors.base import RESPONSE_BODY_LIMIT, DestinationSnapshot, Job, Outcome
+from .connectors.registry import connector_for
 from .models import AttemptOutcome
 
 REDACTED = "[redacted]"
@@ -43,12 +44,25 @@ def secrets_of(destination: DestinationSnapshot) -> tuple[str, ...]:
     """Every credential-like value a destination's requests carry."""
     candidates = [destination.auth_secret, destination.signing_secret]
     candidates += [v for v in (destination.config.get("headers") or {}).values()]
+    for key in connector_for(destination.kind).secret_config_keys:
+        value = destination.config.get(key)
+        candidates += [value, *_url_secrets(value)]
     url = destination.config.get("url") or ""
     with contextlib.suppress(ValueError):  # a URL that does not parse has no query values
         candidates += [v for _, v in parse_qsl(urlsplit(url).query)]
     return tuple(
         dict.fromkeys(v for v in candidates if isinstance(v, str) and len(v) >= _MIN_SECRET_LENGTH)
     )
+
+
+def _url_secrets(value: Any) -> list[str]:
+    """The path segments of a credential URL (a Slack webhook's T.../B.../token): any one of
+    them may be echoed back alone."""
+    if not isinstance(value, str):
+        return []
+    with contextlib.suppress(ValueError):
+        return [part for part in urlsplit(value).path.split("/") if len(part) >= 16]
+    return []
 
 
 def _scrub(text: str, secrets: tuple[str, ...]) -> str:

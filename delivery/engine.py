@@ -77,7 +77,7 @@ def _choose(
         for row in candidates:
             by_destination[row["destination_id"]].append(row)
         new = [d for d in by_destination if d not in destinations]
-        destinations |= Destination.objects.in_bulk(new)
+        destinations |= Destination.objects.select_related("tenant").in_bulk(new)
         in_flight = dict(
             Delivery.objects.filter(
                 destination_id__in=by_destination,

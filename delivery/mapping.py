@@ -35,6 +35,10 @@ class MappingLimitExceeded(Exception):
     """An evaluation went past its size, step or time bound."""
 
 
+# What render() may raise for one event: the same event would fail again (a permanent outcome).
+RENDER_ERRORS = (MappingLimitExceeded, jmespath.exceptions.JMESPathError)
+
+
 def _json_size(value: Any, memo: dict[int, int], keep: list[Any], limit: int) -> int:
     """Bytes of `value` as JSON (roughly), stopping once past `limit`."""
     if isinstance(value, str):

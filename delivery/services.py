@@ -65,6 +65,7 @@ DESTINATION_DEFAULTS: dict[str, Any] = {
 def _cleaned_settings(settings: dict[str, Any], auth_secret: str) -> dict[str, Any]:
     """Every destination setting validated together (they depend on each other)."""
     kind = validation.clean_kind(settings["kind"])
+    config = validation.clean_config(kind, settings["config"] or {})
     schedule, max_attempts = validation.clean_retry(
         settings["retry_schedule"], settings["max_attempts"]
     )
@@ -73,10 +74,10 @@ def _cleaned_settings(settings: dict[str, Any], auth_secret: str) -> dict[str, A
     )
     return {
         "kind": kind,
-        "config": validation.clean_config(kind, settings["config"] or {}),
+        "config": config,
         "auth_mode": settings["auth_mode"],
         "auth_config": validation.clean_auth(
-            settings["auth_mode"], settings["auth_config"] or {}, auth_secret
+            kind, config, settings["auth_mode"], settings["auth_config"] or {}, auth_secret
         ),
         "filter": validation.clean_filter(settings["filter"]),
         "retry_schedule": schedule,
@@ -226,7 +227,7 @@ def _checked_update(
     if "kind" in changes and changes["kind"] != destination.kind:
         raise validation.DestinationInvalid("kind", "cannot change; create a new destination")
     merged = _settings_after(destination, changes, config=config, url=url)
-    if merged["auth_mode"] == AuthMode.NONE:
+    if merged["auth_mode"] == AuthMode.NONE and connector_for(destination.kind).uses_auth_modes:
         auth_secret = ""
     kept_secret = (
         crypto.decrypt(destination.auth_secret_encrypted)
@@ -303,9 +304,10 @@ def sends_elsewhere(destination: Destination, url: str) -> bool:
 
 def _credentials_move(destination: Destination, changes: dict[str, Any]) -> bool:
     """Would these settings send the stored credentials to another scheme, host or port?"""
+    targets = [("config", key) for key in connector_for(destination.kind).credential_targets]
     moves = [
         (changes[field].get(key), getattr(destination, field).get(key))
-        for field, key in (("config", "url"), ("auth_config", "token_url"))
+        for field, key in (*targets, ("auth_config", "token_url"))
         if changes.get(field) is not None
     ]
     return any(_origin(new) != _origin(old) for new, old in moves)

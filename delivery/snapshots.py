@@ -26,4 +26,5 @@ def destination_snapshot(destination: Destination) -> DestinationSnapshot:
         timeout_seconds=destination.timeout_seconds,
         connect_timeout_seconds=destination.connect_timeout_seconds,
         files_as=destination.files_as,
+        retention_days=destination.tenant.retention_days,
     )

@@ -134,17 +134,27 @@ def check_url(url: str) -> Target:
         raise UnsafeDestination("the URL has no host")
     if parts.username or parts.password:
         raise UnsafeDestination("put credentials in the auth settings, not in the URL")
+    return Target(
+        scheme=parts.scheme,
+        host=parts.hostname,
+        port=port,
+        address=check_host(parts.hostname, port),
+    )
+
+
+def check_host(host: str, port: int) -> IPAddress:
+    """Resolve and vet a host (for protocols other than HTTP: SMTP); the address to connect to."""
     try:
-        addresses = [ipaddress.ip_address(parts.hostname)]
+        addresses = [ipaddress.ip_address(host)]
     except ValueError:
-        addresses = _resolve(parts.hostname, port)
+        addresses = _resolve(host, port)
     if not addresses:
-        raise UnsafeDestination(f"{parts.hostname!r} resolves to no address")
+        raise UnsafeDestination(f"{host!r} resolves to no address")
     refused = [a for a in addresses if is_forbidden(a)]
     if refused:
         # One private answer is enough to refuse: a resolver may hand out either.
         raise UnsafeDestination(
-            f"{parts.hostname} resolves to {refused[0]}, a private or reserved address; "
+            f"{host} resolves to {refused[0]}, a private or reserved address; "
             "ask an operator to allow-list it (DELIVERY_ALLOWED_NETWORKS)"
         )
-    return Target(scheme=parts.scheme, host=parts.hostname, port=port, address=addresses[0])
+    return addresses[0]

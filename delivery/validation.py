@@ -61,7 +61,21 @@ def clean_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
         ) from None
 
 
-def clean_auth(mode: str, auth_config: dict[str, Any], secret: str) -> dict[str, Any]:
+def clean_auth(
+    kind: str, config: dict[str, Any], mode: str, auth_config: dict[str, Any], secret: str
+) -> dict[str, Any]:
+    connector = connector_for(kind)
+    if not connector.uses_auth_modes:
+        # Other kinds take their one credential in auth_secret, checked by the connector.
+        if mode != AuthMode.NONE or auth_config:
+            raise DestinationInvalid(
+                "auth_mode", f"a {kind} destination takes its credential in auth_secret only"
+            )
+        try:
+            connector.validate_secret(config, secret)
+        except Invalid as exc:
+            raise DestinationInvalid("auth_secret", exc.message) from None
+        return {}
     if mode not in AUTH_FIELDS:
         raise DestinationInvalid("auth_mode", f"choose from {', '.join(AUTH_FIELDS)}")
     auth_config = dict(auth_config or {})

@@ -270,6 +270,25 @@ DELIVERY_CIRCUIT_COOLDOWN_SECONDS = env.int("DELIVERY_CIRCUIT_COOLDOWN_SECONDS",
 # A destination failing without a success for this long is disabled.
 DELIVERY_DISABLE_AFTER_DAYS = env.float("DELIVERY_DISABLE_AFTER_DAYS", default=5.0)
 
+# --- Connectors ---
+# Vendor API bases: settings, so tests and proxies point them elsewhere.
+SLACK_API_BASE = env.str("SLACK_API_BASE", default="https://slack.com")
+HUBSPOT_API_BASE = env.str("HUBSPOT_API_BASE", default="https://api.hubapi.com")
+HUBSPOT_FORMS_API_BASE = env.str("HUBSPOT_FORMS_API_BASE", default="https://api.hsforms.com")
+# The login URL a Salesforce destination uses when its config names none.
+SALESFORCE_LOGIN_URL = env.str("SALESFORCE_LOGIN_URL", default="https://login.salesforce.com")
+SALESFORCE_API_VERSION = env.str("SALESFORCE_API_VERSION", default="v62.0")
+# The SMTP relay of e-mail destinations (django-environ's form: smtp+tls://user:pass@host:587);
+# a destination's config.smtp_url overrides it.
+EMAIL_URL = env.str("EMAIL_URL", default="")
+# The From address of e-mail destinations that set none.
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="FormBridge <formbridge@localhost>")
+# The DynamoDB mirror for every tenant: a table name here gives each tenant a `mirror`
+# destination writing to it (empty: only tenants that add a dynamodb destination are mirrored).
+DYNAMODB_MIRROR_TABLE = env.str("DYNAMODB_MIRROR_TABLE", default="")
+# Write shards per tenant in the mirror table (recorded per tenant on its first write).
+DYNAMODB_MIRROR_SHARDS = env.int("DYNAMODB_MIRROR_SHARDS", default=8)
+
 REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.http_errors.drf_exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": [],

@@ -3,12 +3,15 @@ raises on an HTTP result (Saleor's send_webhook_using_http returns a WebhookResp
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
+
+from django.utils import timezone
 
 from core.errors import Invalid
 from delivery.models import AttemptOutcome
@@ -32,6 +35,7 @@ class DestinationSnapshot:
     timeout_seconds: float
     connect_timeout_seconds: float
     files_as: str = "link"
+    retention_days: int | None = None  # the tenant's (the DynamoDB mirror's TTL)
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,8 @@ class Job:
     submission_id: str
     event: dict[str, Any]
     destination: DestinationSnapshot
+    # Set on deliveries of an ordered (FIFO) destination: sent one at a time per key.
+    ordering_key: str | None = None
 
 
 @dataclass
@@ -60,11 +66,34 @@ class Outcome:
     response_body: str = ""
 
 
+class Clock:
+    """Times one attempt; `outcome()` builds its Outcome with the duration so far."""
+
+    def __init__(self) -> None:
+        self.started_at = timezone.now()
+        self._start = time.perf_counter()
+
+    def outcome(self, outcome: AttemptOutcome, **fields: Any) -> Outcome:
+        duration_ms = int((time.perf_counter() - self._start) * 1000)
+        return Outcome(
+            outcome=outcome, started_at=self.started_at, duration_ms=duration_ms, **fields
+        )
+
+
 class Connector:
     kind: ClassVar[str]
     label: ClassVar[str]  # what the admin shows
     # Inbox-like connectors never send: their deliveries wait for a pull consumer.
     waits_for_pull: ClassVar[bool] = False
+    # Only the REST connector speaks the generic auth modes (bearer, basic, OAuth2...); every
+    # other kind takes its one credential (a token, a password, a client secret) in auth_secret.
+    uses_auth_modes: ClassVar[bool] = False
+    # Config keys that say where the credential goes: changing one needs the secret again, so a
+    # stored secret is never sent to a host it was not entered for.
+    credential_targets: ClassVar[tuple[str, ...]] = ()
+    # Config keys that are credentials themselves (a Slack webhook URL): cut out of attempt
+    # rows and shown redacted.
+    secret_config_keys: ClassVar[tuple[str, ...]] = ()
 
     async def send(self, job: Job) -> Outcome:
         """Runs on the sender's event loop (delivery.aio): never block it."""
@@ -74,6 +103,9 @@ class Connector:
         """Check and normalise a destination's config; raise core.errors.Invalid naming the key
         at fault (field="url"), which the services report as config.url."""
         return config
+
+    def validate_secret(self, config: dict[str, Any], secret: str) -> None:
+        """Refuse a missing or malformed credential: Invalid(field="auth_secret")."""
 
 
 @contextmanager

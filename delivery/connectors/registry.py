@@ -9,10 +9,29 @@ from __future__ import annotations
 from functools import cache
 
 from .base import Connector
+from .dynamodb import DynamoDbConnector
+from .email import EmailConnector
+from .eventbridge import EventBridgeConnector
+from .hubspot import HubSpotConnector
 from .inbox import InboxConnector
 from .rest import RestConnector
+from .s3 import S3Connector
+from .salesforce import SalesforceConnector
+from .slack import SlackConnector
+from .sqs import SqsConnector
 
-CONNECTORS: tuple[type[Connector], ...] = (RestConnector, InboxConnector)
+CONNECTORS: tuple[type[Connector], ...] = (
+    RestConnector,
+    InboxConnector,
+    DynamoDbConnector,
+    S3Connector,
+    EventBridgeConnector,
+    SqsConnector,
+    SlackConnector,
+    EmailConnector,
+    HubSpotConnector,
+    SalesforceConnector,
+)
 
 _BY_KIND: dict[str, type[Connector]] = {cls.kind: cls for cls in CONNECTORS}
 DEFAULT_KIND = RestConnector.kind

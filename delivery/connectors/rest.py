@@ -10,13 +10,11 @@ import json
 import time
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import jmespath
 from django.utils import timezone
 
-import core
 from core.errors import Invalid
 from core.storable import safe_text
 from delivery import aio, mapping, signing, ssrf
@@ -24,6 +22,7 @@ from delivery.headers import clean_headers
 from delivery.models import AttemptOutcome, AuthMode
 from delivery.retry import classify_status, parse_retry_after
 
+from . import http
 from .base import (
     RESPONSE_BODY_LIMIT,
     Connector,
@@ -32,8 +31,8 @@ from .base import (
     Outcome,
     invalid_as,
 )
+from .http import USER_AGENT, checked_target, pinned_url, response_headers, server_hostname
 
-USER_AGENT = f"FormBridge/{core.__version__}"
 METHODS = ("POST", "PUT", "PATCH")
 REDACTED = "[redacted]"
 # Seconds before a cached OAuth2 token's expiry at which we fetch a new one.
@@ -109,11 +108,11 @@ class _TokenCache:
                 form[optional] = auth[optional]
         try:
             async with session.post(
-                _pinned_url(auth["token_url"], target),
+                pinned_url(auth["token_url"], target),
                 data=form,
                 headers={"Host": target.netloc, "User-Agent": USER_AGENT},
                 allow_redirects=False,
-                server_hostname=_server_hostname(target),
+                server_hostname=server_hostname(target),
                 timeout=aiohttp.ClientTimeout(total=destination.timeout_seconds, sock_connect=5.0),
             ) as response:
                 status = response.status
@@ -137,37 +136,6 @@ class _TokenCache:
         self._tokens.clear()
 
 
-async def checked_target(url: str) -> ssrf.Target:
-    """ssrf.check_url, with a DNS lookup (blocking) moved off the event loop."""
-    if ssrf.is_address_literal(url):
-        return ssrf.check_address_url(url)
-    return await asyncio.to_thread(ssrf.check_url, url)
-
-
-def _pinned_url(url: str, target: ssrf.Target) -> str:
-    """The URL with its host replaced by the address the SSRF guard checked."""
-    parts = urlsplit(url)
-    address = f"[{target.address}]" if target.address.version == 6 else str(target.address)
-    return urlunsplit(
-        (parts.scheme, f"{address}:{target.port}", parts.path or "/", parts.query, "")
-    )
-
-
-def _server_hostname(target: ssrf.Target) -> str | None:
-    # TLS must still verify the certificate for the name, not the pinned address.
-    return target.host if target.scheme == "https" else None
-
-
-def _new_session() -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=0, limit_per_host=100, enable_cleanup_closed=True),
-        # No cookie jar: a receiver's cookie must never ride along to another delivery.
-        cookie_jar=aiohttp.DummyCookieJar(),
-        trust_env=False,
-        skip_auto_headers=("User-Agent",),
-    )
-
-
 def _redacted(
     headers: dict[str, str], secret_headers: set[str], custom: dict[str, str]
 ) -> dict[str, str]:
@@ -180,14 +148,15 @@ def _redacted(
 class RestConnector(Connector):
     kind = "rest"
     label = "REST webhook"
+    uses_auth_modes = True
+    credential_targets = ("url",)
 
     def __init__(self) -> None:
         self.tokens = _TokenCache()
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        """One session (and keep-alive pool) per event loop; see delivery.aio."""
-        return aio.loop_resource("rest.session", _new_session)
+        return http.session()
 
     def validate(self, config: dict[str, Any]) -> dict[str, Any]:
         return validate_config(config)
@@ -272,20 +241,18 @@ class RestConnector(Connector):
         try:
             async with self.session.request(
                 method,
-                _pinned_url(url, target),
+                pinned_url(url, target),
                 data=body,
                 headers={**headers, "Host": target.netloc},
                 allow_redirects=False,  # a redirect could point anywhere, private networks too
-                server_hostname=_server_hostname(target),
+                server_hostname=server_hostname(target),
                 timeout=aiohttp.ClientTimeout(
                     total=destination.timeout_seconds,
                     sock_connect=destination.connect_timeout_seconds,
                 ),
             ) as response:
                 status = response.status
-                response_headers = {
-                    k.lower(): v[:256] for k, v in list(response.headers.items())[:30]
-                }
+                headers_back = response_headers(response.headers)
                 retry_after = response.headers.get("Retry-After")
                 captured = b""
                 while len(captured) < RESPONSE_BODY_LIMIT:
@@ -316,6 +283,6 @@ class RestConnector(Connector):
             disable_reason="the receiver answered 410 Gone" if status == 410 else "",
             request_method=method,
             request_headers=stored_headers,
-            response_headers=response_headers,
+            response_headers=headers_back,
             response_body=safe_text(captured, limit=RESPONSE_BODY_LIMIT),
         )

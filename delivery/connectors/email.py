@@ -1,0 +1,240 @@
+"""E-mail over SMTP: a subject, a plain-text and an optional HTML part from templates, to the
+destination's recipients, with Reply-To taken from a payload field when it holds an address.
+
+The relay is the operator's EMAIL_URL (smtp://, smtp+tls:// for STARTTLS, smtp+ssl://), or the
+destination's own config.smtp_url with its password in auth_secret; a tenant's relay is checked
+by the SSRF guard and the connection pinned to the checked address. Retries carry the same
+Message-ID, so a mail client shows a re-sent message once.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+from email.message import EmailMessage
+from email.utils import parseaddr
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import environ
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from core.errors import Invalid
+from delivery import aio, message_templates, ssrf
+from delivery.message_templates import Channel
+from delivery.models import AttemptOutcome
+
+from .base import Clock, Connector, Job, Outcome, invalid_as
+
+MAX_RECIPIENTS = 50
+SCHEMES = {"smtp": (False, False), "smtp+tls": (True, False), "smtp+ssl": (False, True)}
+SUBJECT_LIMIT = 250
+
+
+def _is_address(value: Any) -> bool:
+    try:
+        validate_email(value)
+    except ValidationError:
+        return False
+    return isinstance(value, str)
+
+
+class _Pinned:
+    """Connect to the address the SSRF guard checked, while TLS verifies the host's name."""
+
+    pinned_address: str
+
+    def _get_socket(self, host, port, timeout):
+        return super()._get_socket(self.pinned_address, port, timeout)
+
+
+class PinnedSMTP(_Pinned, smtplib.SMTP):
+    pass
+
+
+class PinnedSMTP_SSL(_Pinned, smtplib.SMTP_SSL):
+    pass
+
+
+def relay(config: dict[str, Any], secret: str) -> dict[str, Any]:
+    """Where and how to send: host, port, user, password, tls, ssl, and whether to pin."""
+    if config.get("smtp_url"):
+        parts = urlsplit(config["smtp_url"])
+        tls, implicit = SCHEMES[parts.scheme]
+        return {
+            "host": parts.hostname,
+            "port": parts.port or (465 if implicit else 587 if tls else 25),
+            "user": unquote(parts.username or ""),
+            "password": secret,
+            "tls": tls,
+            "ssl": implicit,
+            "checked": True,  # a tenant's relay: the SSRF guard applies
+        }
+    if not settings.EMAIL_URL:
+        raise smtplib.SMTPException("no relay: set EMAIL_URL, or config.smtp_url")
+    url = environ.Env.email_url_config(settings.EMAIL_URL)
+    return {
+        "host": url["EMAIL_HOST"],
+        "port": url["EMAIL_PORT"] or 25,
+        "user": url.get("EMAIL_HOST_USER") or "",
+        "password": url.get("EMAIL_HOST_PASSWORD") or "",
+        "tls": bool(url.get("EMAIL_USE_TLS")),
+        "ssl": bool(url.get("EMAIL_USE_SSL")),
+        "checked": False,  # the operator's own relay
+    }
+
+
+def build_message(job: Job) -> EmailMessage:
+    config = job.destination.config
+    event = job.event
+    subject = message_templates.render(config["subject"], event, Channel.TEXT)
+    message = EmailMessage()
+    message["Subject"] = " ".join(subject.split())[:SUBJECT_LIMIT] or "(no subject)"
+    message["From"] = config.get("from") or settings.DEFAULT_FROM_EMAIL
+    message["To"] = ", ".join(config["to"])
+    payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
+    reply_to = payload.get(config.get("reply_to_field") or "")
+    if reply_to and _is_address(reply_to):
+        message["Reply-To"] = reply_to
+    domain = parseaddr(message["From"])[1].rpartition("@")[2] or "formbridge.invalid"
+    message["Message-ID"] = f"<{job.delivery_id}@{domain}>"
+    message["X-FormBridge-Submission-Id"] = job.submission_id
+    message.set_content(message_templates.render(config["text_template"], event, Channel.TEXT))
+    if config.get("html_template"):
+        html = message_templates.render(config["html_template"], event, Channel.HTML)
+        message.add_alternative(html, subtype="html")
+    return message
+
+
+def _send(job: Job, message: EmailMessage) -> dict[str, Any]:
+    """Blocking: one SMTP session. Returns the recipients the server refused (if some were)."""
+    destination = job.destination
+    server = relay(destination.config, destination.auth_secret)
+    timeout = destination.timeout_seconds
+    address = server["host"]
+    if server["checked"]:
+        address = str(ssrf.check_host(server["host"], server["port"]))
+    context = ssl.create_default_context()
+    cls = PinnedSMTP_SSL if server["ssl"] else PinnedSMTP
+    kwargs = {"context": context} if server["ssl"] else {}
+    client = cls(timeout=timeout, **kwargs)
+    client.pinned_address = address
+    try:
+        client.connect(server["host"], server["port"])
+        if server["tls"]:
+            client.starttls(context=context)
+        if server["user"]:
+            client.login(server["user"], server["password"])
+        return client.send_message(message)
+    finally:
+        try:
+            client.quit()
+        except (smtplib.SMTPException, OSError):
+            client.close()
+
+
+def _classify(exc: Exception) -> tuple[AttemptOutcome, int | None, str]:
+    """SMTP's own rule: a 4xx reply is temporary, a 5xx permanent."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        temporary = any(400 <= code < 500 for code in codes)
+        detail = "; ".join(f"{rcpt}: {code}" for rcpt, (code, _) in exc.recipients.items())
+        outcome = AttemptOutcome.RETRYABLE if temporary else AttemptOutcome.PERMANENT
+        return outcome, max(codes, default=None), f"every recipient refused: {detail}"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        code = exc.smtp_code
+        text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else ""
+        outcome = AttemptOutcome.RETRYABLE if code < 500 else AttemptOutcome.PERMANENT
+        return outcome, code, f"SMTP {code}: {text}"[:500]
+    if isinstance(exc, ssrf.UnsafeDestination):
+        outcome = AttemptOutcome.RETRYABLE if exc.transient else AttemptOutcome.PERMANENT
+        return outcome, None, f"refused: {exc}"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return AttemptOutcome.PERMANENT, None, f"TLS: {exc}"[:500]
+    if isinstance(exc, smtplib.SMTPServerDisconnected | OSError | socket.timeout):
+        return AttemptOutcome.RETRYABLE, None, f"{type(exc).__name__}: {exc}"[:500]
+    if isinstance(exc, smtplib.SMTPException):
+        return AttemptOutcome.RETRYABLE, None, f"{type(exc).__name__}: {exc}"[:500]
+    raise exc
+
+
+class EmailConnector(Connector):
+    kind = "email"
+    label = "E-mail (SMTP)"
+    credential_targets = ("smtp_url",)
+
+    def validate(self, config: dict[str, Any]) -> dict[str, Any]:
+        to = config.get("to")
+        to = [to] if isinstance(to, str) else to
+        if not isinstance(to, list) or not 1 <= len(to) <= MAX_RECIPIENTS:
+            raise Invalid(f"1-{MAX_RECIPIENTS} e-mail addresses", field="to")
+        for address in to:
+            if not _is_address(address):
+                raise Invalid(f"{address!r} is not an e-mail address", field="to")
+        sender = config.get("from")
+        if sender is not None and not _is_address(parseaddr(str(sender))[1]):
+            raise Invalid("an address, or Name <address>", field="from")
+        for key, channel, required in (
+            ("subject", Channel.TEXT, True),
+            ("text_template", Channel.TEXT, True),
+            ("html_template", Channel.HTML, False),
+        ):
+            if config.get(key) is None and not required:
+                continue
+            try:
+                message_templates.validate(config.get(key), channel)
+            except message_templates.TemplateInvalid as exc:
+                raise Invalid(str(exc), field=key) from None
+        field = config.get("reply_to_field")
+        if field is not None and (not isinstance(field, str) or not field):
+            raise Invalid("the payload field holding the sender's address", field="reply_to_field")
+        if config.get("smtp_url") is not None:
+            self._validate_smtp_url(config["smtp_url"])
+        return {**config, "to": to}
+
+    def _validate_smtp_url(self, url: Any) -> None:
+        try:
+            parts = urlsplit(url) if isinstance(url, str) else None
+            port = parts.port if parts else None
+        except ValueError:
+            parts, port = None, None
+        if parts is None or parts.scheme not in SCHEMES or not parts.hostname:
+            raise Invalid("smtp://, smtp+tls:// or smtp+ssl://[user@]host[:port]", field="smtp_url")
+        if parts.password:
+            raise Invalid("the password goes in auth_secret, not in the URL", field="smtp_url")
+        with invalid_as("smtp_url"):
+            ssrf.check_host(parts.hostname, port or 25)
+
+    def validate_secret(self, config: dict[str, Any], secret: str) -> None:
+        if secret and not config.get("smtp_url"):
+            raise Invalid("a password goes with config.smtp_url (the relay it is for)")
+
+    async def send(self, job: Job) -> Outcome:
+        clock = Clock()
+        config = job.destination.config
+        url = config.get("smtp_url") or "EMAIL_URL"
+        sent = {"request_method": "SMTP", "request_url": f"{url} to {', '.join(config['to'])}"}
+        try:
+            message = build_message(job)
+        except message_templates.TemplateInvalid as exc:
+            return clock.outcome(AttemptOutcome.PERMANENT, error=f"template: {exc}", **sent)
+        sent["request_headers"] = {
+            name: str(message[name]) for name in ("Subject", "From", "To", "Reply-To", "Message-ID")
+            if message[name]
+        }  # fmt: skip
+        try:
+            refused = await aio.blocking(_send, job, message)
+        except Exception as exc:
+            outcome, code, error = _classify(exc)
+            return clock.outcome(outcome, status_code=code, error=error, **sent)
+        body = f"accepted for {len(config['to']) - len(refused)} of {len(config['to'])} recipients"
+        return clock.outcome(
+            AttemptOutcome.SUCCESS,
+            status_code=250,
+            error="; ".join(f"refused {rcpt}: {code}" for rcpt, (code, _) in refused.items()),
+            response_body=body,
+            **sent,
+        )
