@@ -131,6 +131,11 @@ def attempt_row(job: Job, outcome: Outcome) -> dict[str, Any]:
     )
 
 
+def safe_error(job: Job, outcome: Outcome) -> str:
+    """An outcome's error as it may be logged: storable, capped, the destination's secrets cut."""
+    return _scrub(safe_text(outcome.error, limit=500), secrets_of(job.destination))
+
+
 def minimal_attempt_row(job: Job, outcome: Outcome, reason: str) -> dict[str, Any]:
     """What is left to record when the full row could not be stored: no remote text at all."""
     return _row(

@@ -25,7 +25,7 @@ from core.storable import safe_text
 from reporting import services as reporting
 
 from . import lifecycle, retry, throttle
-from .attempts import attempt_row, minimal_attempt_row
+from .attempts import attempt_row, minimal_attempt_row, safe_error
 from .connectors.base import Job, Outcome
 from .connectors.registry import PULL_KINDS
 from .events import EVENT_FIELDS, event_from_values
@@ -409,7 +409,7 @@ def _report(results: list[tuple[Claimed, Outcome]], applied: list[tuple[Claimed,
                 "delivery_id": str(job.delivery_id),
                 "attempt": job.attempt_number,
                 "status_code": outcomes[job.delivery_id].status_code,
-                "error": outcomes[job.delivery_id].error[:500],
+                "error": safe_error(job, outcomes[job.delivery_id]),
             },
         )
 

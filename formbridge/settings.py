@@ -368,5 +368,9 @@ LOGGING = {
         # One line per task run (the dispatcher ticks every second) drowns everything else.
         "celery.app.trace": {"level": "WARNING"},
         "celery.worker.strategy": {"level": "WARNING"},
+        # AWS's SDK logs whole requests and answers at DEBUG (bodies that may echo a secret).
+        "botocore": {"level": "WARNING"},
+        "boto3": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
     },
 }

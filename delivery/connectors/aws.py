@@ -97,6 +97,11 @@ def _client(
     return session.client(service, region_name=region or None, config=config)
 
 
+def forget_clients() -> None:
+    """Drop cached clients (boto3 reads its environment when a client is made)."""
+    _client.cache_clear()
+
+
 def client(service: str, destination: DestinationSnapshot) -> Any:
     """A cached client for this destination's region, key and timeouts (thread-safe)."""
     config = destination.config
