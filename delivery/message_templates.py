@@ -16,7 +16,7 @@ from typing import Any
 
 import jinja2
 from jinja2 import nodes
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from markupsafe import Markup
 
 from .events import sample_event
@@ -46,8 +46,14 @@ def mrkdwn_escape(value: Any) -> str:
 def _bounded_range(*args: int) -> range:
     values = range(*args)
     if len(values) > MAX_RANGE:
-        raise jinja2.sandbox.SecurityError(f"range() longer than {MAX_RANGE}")
+        raise SecurityError(f"range() longer than {MAX_RANGE}")
     return values
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
+        # The default renders an unsafe attribute as empty; saying so at save time is clearer.
+        raise SecurityError(f"access to attribute {attribute!r} is not allowed")
 
 
 def _environment(channel: Channel) -> ImmutableSandboxedEnvironment:
@@ -58,7 +64,7 @@ def _environment(channel: Channel) -> ImmutableSandboxedEnvironment:
         def finalize(value: Any) -> Any:
             return value if isinstance(value, Markup) else mrkdwn_escape(value)
 
-    environment = ImmutableSandboxedEnvironment(
+    environment = _Sandbox(
         autoescape=channel is Channel.HTML,
         finalize=finalize,
         undefined=jinja2.ChainableUndefined,  # payload.missing.field renders empty, not an error
@@ -89,7 +95,10 @@ def _compiled(source: str, channel: Channel) -> jinja2.Template:
         raise TemplateInvalid(f"line {exc.lineno}: {exc.message}") from None
     if _loop_depth(tree) > MAX_LOOP_DEPTH:
         raise TemplateInvalid(f"loops nest deeper than {MAX_LOOP_DEPTH}")
-    return environment.from_string(source)
+    try:
+        return environment.from_string(source)
+    except jinja2.TemplateError as exc:  # an unknown filter or test is found when compiling
+        raise TemplateInvalid(str(exc)) from None
 
 
 def context(event: dict[str, Any]) -> dict[str, Any]:

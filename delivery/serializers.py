@@ -19,6 +19,10 @@ class DestinationHealthSerializer(serializers.Serializer):
 
 
 class DestinationSerializer(ModelSerializer):
+    config = serializers.SerializerMethodField(
+        help_text="The kind's settings; keys that are credentials (a Slack webhook URL) are "
+        "shown redacted."
+    )
     has_auth_secret = serializers.SerializerMethodField()
     signed = serializers.SerializerMethodField(
         help_text="Deliveries carry Standard Webhooks signatures."
@@ -49,6 +53,9 @@ class DestinationSerializer(ModelSerializer):
             "created_at",
             "updated_at",
         )
+
+    def get_config(self, destination) -> dict:
+        return registry.shown_config(destination.kind, destination.config)
 
     def get_has_auth_secret(self, destination) -> bool:
         return bool(destination.auth_secret_encrypted)

@@ -56,7 +56,7 @@ class _Server(ThreadingHTTPServer):
 @dataclass
 class VendorServer:
     calls: list[Call] = field(default_factory=list)
-    faults: list[Answer] = field(default_factory=list)
+    faults: list[tuple[str, Answer]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
 
@@ -69,7 +69,7 @@ class VendorServer:
                 call = Call(self.command, self.path, dict(self.headers), body)
                 with vendor.lock:
                     vendor.calls.append(call)
-                    fault = vendor.faults.pop(0) if vendor.faults else None
+                    fault = vendor.take_fault(urlsplit(call.path).path)
                 status, headers, reply = fault or vendor.answer(call)
                 self.send_response(status)
                 for name, value in headers.items():
@@ -91,9 +91,17 @@ class VendorServer:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def fail_next(self, *answers: Answer) -> None:
+    def fail_next(self, *answers: Answer, path: str = "/") -> None:
+        """Answer the next requests under `path` with these, before the vendor's own answer."""
         with self.lock:
-            self.faults.extend(answers)
+            self.faults.extend((path, answer) for answer in answers)
+
+    def take_fault(self, path: str) -> Answer | None:
+        for index, (prefix, answer) in enumerate(self.faults):
+            if path.startswith(prefix):
+                del self.faults[index]
+                return answer
+        return None
 
     def at(self, path_prefix: str) -> list[Call]:
         with self.lock:

@@ -60,3 +60,18 @@ def connector_for(kind: str) -> Connector:
         raise ValueError(
             f"no connector for kind {kind!r}; available: {', '.join(available_kinds())}"
         ) from None
+
+
+def shown_config(kind: str, config: dict) -> dict:
+    """A destination's config as shown back: a key that is a credential keeps only its origin."""
+    secret_keys = _BY_KIND[kind].secret_config_keys if kind in _BY_KIND else ()
+    return {
+        key: _redacted_url(value) if key in secret_keys else value for key, value in config.items()
+    }
+
+
+def _redacted_url(value: object) -> str:
+    text = str(value)
+    scheme, _, rest = text.partition("://")
+    host = rest.split("/", 1)[0]
+    return f"{scheme}://{host}/[redacted]" if rest else "[redacted]"
