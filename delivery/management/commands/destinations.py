@@ -21,6 +21,7 @@ def _destination_data(destination: Destination) -> dict:
         "name": destination.name,
         "kind": destination.kind,
         "url": destination.config.get("url"),
+        "config": registry.shown_config(destination.kind, destination.config),
         "enabled": destination.enabled,
         "filter": destination.filter,
         "auth_mode": destination.auth_mode,
@@ -68,6 +69,16 @@ class Command(SubcommandCommand):
             default=registry.DEFAULT_KIND,
             choices=registry.available_kinds(),
             help=f"{registry.DEFAULT_KIND} (default) or another connector's kind.",
+        )
+        add.add_argument(
+            "--config",
+            help="The kind's settings as JSON, e.g. "
+            '\'{"queue_url": "https://sqs.eu-west-1.amazonaws.com/123456789012/leads"}\'.',
+        )
+        add.add_argument(
+            "--auth-secret",
+            help="The credential (token, password, client secret); stored encrypted, never shown. "
+            "--auth-secret-env keeps it out of the shell history.",
         )
         add.add_argument("--method", default="POST")
         add.add_argument("--header", action="append", default=[], metavar="NAME:VALUE")
@@ -119,10 +130,15 @@ class Command(SubcommandCommand):
 
     def handle_add(self, *, tenant, name, **options):
         url = options["url"]
-        config = {
-            "method": options["method"],
-            "headers": _headers(options["header"]),
-        }
+        try:
+            config = json.loads(options["config"]) if options["config"] else {}
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"--config is not JSON: {exc}") from None
+        if not isinstance(config, dict):
+            raise CommandError("--config takes a JSON object")
+        if options["kind"] == registry.DEFAULT_KIND:
+            config.setdefault("method", options["method"])
+            config.setdefault("headers", _headers(options["header"]))
         if options["mapping"]:
             try:
                 config["mapping"] = json.loads(options["mapping"])
@@ -130,6 +146,7 @@ class Command(SubcommandCommand):
                 config["mapping"] = options["mapping"]  # a bare JMESPath expression
         if registry.is_pull(options["kind"]):
             url, config = None, {}
+        config = {key: value for key, value in config.items() if value not in (None, {})}
         auth_config = {
             key: options[option]
             for key, option in (
@@ -145,6 +162,7 @@ class Command(SubcommandCommand):
         auth_secret = os.environ.get(secret_env, "") if secret_env else ""
         if secret_env and not auth_secret:
             raise CommandError(f"${secret_env} is empty or unset")
+        auth_secret = options["auth_secret"] or auth_secret
         signing = options["signing_secret"]
         created = services.destination_create(
             tenant=tenant_named(tenant),
