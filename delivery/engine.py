@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +31,7 @@ from .connectors.base import Job, Outcome
 from .connectors.registry import PULL_KINDS
 from .events import EVENT_FIELDS, event_from_values
 from .models import (
+    FINAL_STATUSES,
     WAITING_STATUSES,
     AttemptOutcome,
     Delivery,
@@ -90,6 +92,8 @@ def _choose(
         parked = 0
         for destination_id, rows in by_destination.items():
             destination = destinations[destination_id]
+            if destination.ordering_key and destination.enabled:
+                rows = _fifo_turns(destination, rows, now)
             busy = in_flight.get(destination_id, 0) + taken[destination_id]
             allowed = _allowance(destination, len(rows), busy, now) if destination.enabled else 0
             chosen.extend(rows[:allowed])
@@ -100,6 +104,42 @@ def _choose(
         if len(candidates) < wanted or not parked or len(chosen) >= limit:
             break
     return chosen, destinations
+
+
+def _fifo_turns(destination: Destination, rows: list[dict], now: datetime) -> list[dict]:
+    """Of an ordered destination's due rows, those whose turn it is: each key's head, when
+    nothing of its key is in flight. The others wait, out of the due set, until promoted."""
+    keys = {row["ordering_key"] for row in rows if row["ordering_key"] is not None}
+    heads = lifecycle.fifo_heads(destination.id, keys) if keys else {}
+    busy = lifecycle.busy_keys(destination.id, keys, now=now) if keys else set()
+    turns, waiting = [], []
+    for row in rows:
+        key = row["ordering_key"]
+        if key is None:  # created before the destination was ordered: no order to keep
+            turns.append(row)
+        elif heads.get(key) == row["id"] and key not in busy:
+            turns.append(row)
+            busy.add(key)
+        else:
+            waiting.append(row["id"])
+    if waiting:
+        lifecycle.wait_turn(waiting, now=now)
+    return turns
+
+
+# How often a worker looks for FIFO heads left waiting (lifecycle.promote_stalled).
+FIFO_SWEEP_SECONDS = 5.0
+_last_sweep = 0.0
+
+
+def _sweep_fifo(now: datetime) -> None:
+    global _last_sweep
+    if time.monotonic() - _last_sweep < FIFO_SWEEP_SECONDS:
+        return
+    _last_sweep = time.monotonic()
+    promoted = lifecycle.promote_stalled(now=now)
+    if promoted:
+        logger.info("stalled FIFO heads promoted", extra={"deliveries": promoted})
 
 
 def _due(now: datetime) -> Q:
@@ -155,6 +195,7 @@ _CLAIM_COLUMNS = {
     **{f"submission__{name}": name for name in EVENT_FIELDS if name != "tenant_id"},
     "submission__payload_object": "payload_object",
     "tenant_id": "tenant_id",
+    "ordering_key": "ordering_key",
 }
 
 
@@ -166,6 +207,7 @@ def deliveries_claim(
     may wait behind them for a slot, so their lease covers it."""
     now = now or timezone.now()
     poisoned: list[tuple[UUID, str]] = []
+    _sweep_fifo(now)
     with transaction.atomic():
         chosen, destinations = _choose(limit, now, poisoned)
         if poisoned:
@@ -214,6 +256,7 @@ def deliveries_claim(
                     submission_id=row["submission_id"],
                     event=event,
                     destination=snapshots[destination.id],
+                    ordering_key=row["ordering_key"],
                 ),
                 lease_token=token,
                 cycle_attempt=row["attempts"] + 1 - row["cycle_started_at_attempt"],
@@ -362,6 +405,15 @@ def _apply_outcomes(
         for c, _ in results
         if c.job.delivery_id in moved
     ]
+    # An ordered delivery that is done hands its key's turn to the next one.
+    lifecycle.promote(
+        {
+            (c.job.destination.id, c.job.ordering_key)
+            for c, status in applied
+            if c.job.ordering_key is not None and status in FINAL_STATUSES
+        },
+        now=now,
+    )
     return lost, applied
 
 

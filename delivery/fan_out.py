@@ -15,7 +15,7 @@ from django.db import connection
 
 from core.db import CteFragment, prepared_values, typed_placeholders
 
-from . import lifecycle
+from . import lifecycle, ordering
 from .models import Delivery
 from .routes import Route
 
@@ -32,10 +32,25 @@ def delivery_rows(
             destination_id=route.id,
             pull=route.waits_for_pull,
             now=now,
+            ordering_key=ordering.key_of(route.ordering_key, _keyed(submission))
+            if route.ordering_key
+            else None,
         )
         for submission in submissions
         for route in routes
     ]
+
+
+def _keyed(submission: Any) -> dict[str, Any]:
+    """What an ordering key may read of a submission: the event's fields."""
+    return {
+        "tenant_id": submission.tenant_id,
+        "submission_id": submission.submission_id,
+        "source": submission.source,
+        "form_id": submission.form_id,
+        "event_type": submission.event_type,
+        "payload": submission.payload,
+    }
 
 
 @functools.cache

@@ -10,6 +10,8 @@ statuses a move starts from). Nothing else writes `status`, `lease_until`, `leas
     retrying ──(due)──▶ lease …            any open ──cancel──▶ cancelled
     succeeded | dead | cancelled | retrying ──replay──▶ pending (a new retry cycle)
     inbox: pending ──lease_pull──▶ in_flight ──ack──▶ succeeded; leased too often ──▶ dead
+    FIFO: a delivery behind its key's head ──wait_turn──▶ waiting, undue; when the head leaves
+          the open set (succeeded, dead, cancelled) ──promote──▶ the next one is due
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from django.db.models import F, QuerySet
-from django.db.models.functions import Greatest
+from django.db.models import F, QuerySet, Subquery, Window
+from django.db.models.functions import Greatest, RowNumber
 
 from . import retry
 from .models import OPEN_STATUSES, WAITING_STATUSES, AttemptOutcome, Delivery, DeliveryStatus
@@ -37,14 +39,24 @@ _NO_LEASE = {"lease_until": None, "lease_token": None}
 ACKABLE = (*OPEN_STATUSES, DeliveryStatus.DEAD)
 
 
-def new(*, tenant_id: str, submission, destination_id, pull: bool, now: datetime) -> Delivery:
-    """A pending delivery (unsaved): due at once, or, for a pull destination, when read."""
+def new(
+    *,
+    tenant_id: str,
+    submission,
+    destination_id,
+    pull: bool,
+    now: datetime,
+    ordering_key: str | None = None,
+) -> Delivery:
+    """A pending delivery (unsaved): due at once, or, for a pull destination, when read. One with
+    an ordering key is due too: the claim holds it back if it is not its key's head."""
     return Delivery(
         tenant_id=tenant_id,
         submission=submission,
         destination_id=destination_id,
         status=DeliveryStatus.PENDING,
         next_attempt_at=None if pull else now,
+        ordering_key=ordering_key,
         created_at=now,
         updated_at=now,
     )
@@ -161,25 +173,121 @@ def _leased(deliveries: QuerySet[Delivery], token: UUID) -> QuerySet[Delivery]:
 
 def dead(delivery_id: UUID, *, reason: str, now: datetime) -> None:
     """Dead-letter one delivery the engine cannot handle, whatever state it was in."""
-    Delivery.objects.filter(id=delivery_id).update(
+    deliveries = Delivery.objects.filter(id=delivery_id)
+    keys = _open_keys(deliveries)
+    deliveries.update(
         status=DeliveryStatus.DEAD,
         next_attempt_at=None,
         last_error=reason,
         updated_at=now,
         **_NO_LEASE,
     )
+    promote(keys, now=now)
 
 
 def cancel(deliveries: QuerySet[Delivery], *, reason: str, now: datetime) -> int:
     """Never send or serve these again (their destination was deleted, their submission
     erased). Returns how many."""
-    return deliveries.update(
+    keys = _open_keys(deliveries)
+    cancelled = deliveries.update(
         status=DeliveryStatus.CANCELLED,
         next_attempt_at=None,
         last_error=reason,
         updated_at=now,
         **_NO_LEASE,
     )
+    promote(keys, now=now)
+    return cancelled
+
+
+# --- ordered (FIFO) destinations ---
+
+FifoKey = tuple[UUID, str]  # (destination id, ordering key)
+
+
+def _open_keys(deliveries: QuerySet[Delivery]) -> set[FifoKey]:
+    """The FIFO keys whose open deliveries are among these (their next may need promoting)."""
+    return set(
+        deliveries.filter(ordering_key__isnull=False, status__in=OPEN_STATUSES).values_list(
+            "destination_id", "ordering_key"
+        )
+    )
+
+
+def wait_turn(ids: Iterable[UUID], *, now: datetime) -> None:
+    """Claimed rows that are not their key's head: out of the due set until promoted."""
+    park(ids, when=None, now=now)
+
+
+def _head(destination_id: UUID, key: str) -> QuerySet[Delivery]:
+    return Delivery.objects.filter(
+        destination_id=destination_id, ordering_key=key, status__in=OPEN_STATUSES
+    ).order_by("created_at", "id")
+
+
+def promote(keys: Iterable[FifoKey], *, now: datetime) -> int:
+    """Make each key's head due if it waits for its turn (its predecessor just left)."""
+    promoted = 0
+    for destination_id, key in sorted(keys, key=str):
+        promoted += Delivery.objects.filter(
+            id=Subquery(_head(destination_id, key).values("id")[:1]),
+            status__in=WAITING_STATUSES,
+            next_attempt_at__isnull=True,
+        ).update(next_attempt_at=now, updated_at=now)
+    return promoted
+
+
+def fifo_heads(destination_id: UUID, keys: Iterable[str]) -> dict[str, UUID]:
+    """Each key's head: its oldest open delivery, the only one of the key that may be sent."""
+    ranked = (
+        Delivery.objects.filter(
+            destination_id=destination_id, ordering_key__in=list(keys), status__in=OPEN_STATUSES
+        )
+        .annotate(
+            rank=Window(
+                RowNumber(), partition_by=[F("ordering_key")], order_by=[F("created_at"), F("id")]
+            )
+        )
+        .filter(rank=1)
+        .values_list("ordering_key", "id")
+    )
+    return dict(ranked)
+
+
+def busy_keys(destination_id: UUID, keys: Iterable[str], *, now: datetime) -> set[str]:
+    """Keys with a delivery in flight under a live lease: nothing else of theirs may go."""
+    return set(
+        Delivery.objects.filter(
+            destination_id=destination_id,
+            ordering_key__in=list(keys),
+            status=DeliveryStatus.IN_FLIGHT,
+            lease_until__gte=now,
+        ).values_list("ordering_key", flat=True)
+    )
+
+
+def promote_stalled(*, now: datetime, limit: int = 500) -> int:
+    """The safety net of promote(): a head left waiting (its predecessor settled while the claim
+    that parked it was still committing) is made due. Disabled destinations keep theirs."""
+    heads = (
+        Delivery.objects.filter(ordering_key__isnull=False, status__in=OPEN_STATUSES)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("destination_id"), F("ordering_key")],
+                order_by=[F("created_at"), F("id")],
+            )
+        )
+        .filter(rank=1)
+        .values("id")
+    )
+    stalled = Delivery.objects.filter(
+        id__in=heads,
+        status__in=WAITING_STATUSES,
+        next_attempt_at__isnull=True,
+        destination__enabled=True,
+    ).values_list("id", flat=True)[:limit]
+    return Delivery.objects.filter(id__in=list(stalled)).update(next_attempt_at=now, updated_at=now)
 
 
 def resume(deliveries: QuerySet[Delivery], *, now: datetime) -> int:

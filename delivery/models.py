@@ -55,6 +55,15 @@ class Destination(TimeStampedModel):
         db_default=FilesAs.LINK,
         help_text="Stored files and large payloads: a signed, expiring link, or inline.",
     )
+    # FIFO: a JMESPath over the event (form_id, event_type, payload.customer_id); deliveries
+    # with the same key go one at a time in received order. Empty: unordered.
+    ordering_key = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="Ordered delivery: a JMESPath over the event (e.g. form_id); empty: unordered.",
+    )
     enabled = models.BooleanField(default=True)
     # Health: the circuit breaker and auto-disable read and write these.
     consecutive_failures = models.PositiveIntegerField(default=0)
@@ -124,6 +133,9 @@ class Delivery(TimeStampedModel):
     last_status_code = models.PositiveIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # Its destination's ordering key, evaluated on this submission; null when unordered ("" is
+    # a key: the events that have no value for the expression).
+    ordering_key = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         ordering = ["-created_at"]
@@ -157,6 +169,12 @@ class Delivery(TimeStampedModel):
                 fields=["destination", "created_at", "id"],
                 name="delivery_open_by_destination",
                 condition=Q(status__in=OPEN_STATUSES),
+            ),
+            # A FIFO key's head: its oldest open delivery.
+            models.Index(
+                fields=["destination", "ordering_key", "created_at", "id"],
+                name="delivery_fifo_open",
+                condition=Q(status__in=OPEN_STATUSES, ordering_key__isnull=False),
             ),
         ]
 

@@ -21,6 +21,7 @@ class Route:
     enabled: bool
     filter: dict
     waits_for_pull: bool
+    ordering_key: str = ""  # a FIFO destination's key expression
 
     @classmethod
     def of(cls, destination: Destination) -> Route:
@@ -30,6 +31,7 @@ class Route:
             enabled=destination.enabled,
             filter=destination.filter,
             waits_for_pull=is_pull(destination.kind),
+            ordering_key=destination.ordering_key,
         )
 
 

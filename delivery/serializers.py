@@ -48,6 +48,7 @@ class DestinationSerializer(ModelSerializer):
             "max_concurrency",
             "rate_limit_per_second",
             "files_as",
+            "ordering_key",
             "enabled",
             "health",
             "created_at",
@@ -82,7 +83,12 @@ class DestinationWriteSerializer(serializers.Serializer):
         required=False, max_length=2048, help_text="Shorthand for config.url."
     )
     config = serializers.DictField(
-        required=False, help_text="rest: url, method (POST/PUT/PATCH), headers, mapping."
+        required=False,
+        help_text="The kind's settings. rest: url, method, headers, mapping; sqs: queue_url, "
+        "message_group; eventbridge: event_bus, source; s3: bucket, key_template; dynamodb: "
+        "table; slack: webhook_url or channel, template; email: to, subject, text_template, "
+        "html_template, reply_to_field, smtp_url; hubspot: mode, portal_id, form_guid, mapping; "
+        "salesforce: login_url, client_id, sobject, external_id_field, mapping.",
     )
     auth_mode = serializers.ChoiceField(choices=AuthMode.choices, required=False)
     auth_config = serializers.DictField(
@@ -115,6 +121,14 @@ class DestinationWriteSerializer(serializers.Serializer):
         required=False,
         help_text="Stored files and large payloads in events: link (a signed, expiring URL) "
         "or inline (the bytes).",
+    )
+    ordering_key = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="Ordered (FIFO) delivery: a JMESPath over the event, such as form_id, "
+        "event_type or payload.customer_id; deliveries with the same key are sent one at a "
+        "time in received order. Empty: unordered.",
     )
     enabled = serializers.BooleanField(required=False)
 

@@ -59,6 +59,7 @@ DESTINATION_DEFAULTS: dict[str, Any] = {
     "max_concurrency": 10,
     "rate_limit_per_second": 0,
     "files_as": "link",
+    "ordering_key": "",
 }
 
 
@@ -89,6 +90,7 @@ def _cleaned_settings(settings: dict[str, Any], auth_secret: str) -> dict[str, A
             "rate_limit_per_second", settings["rate_limit_per_second"]
         ),
         "files_as": validation.clean_files_as(settings["files_as"]),
+        "ordering_key": validation.clean_ordering_key(kind, settings["ordering_key"]),
     }
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from core.errors import Invalid
 
-from . import signing
+from . import ordering, signing
 from .connectors.registry import available_kinds, connector_for
 from .headers import header_name_problem
 from .models import AuthMode, FilesAs
@@ -157,3 +157,14 @@ def clean_files_as(value: Any) -> str:
     if value not in FilesAs.values:
         raise DestinationInvalid("files_as", f"one of {', '.join(FilesAs.values)}")
     return value
+
+
+def clean_ordering_key(kind: str, expression: Any) -> str:
+    if not expression:
+        return ""
+    if connector_for(kind).waits_for_pull:
+        raise DestinationInvalid("ordering_key", "a pulled destination is read in order already")
+    try:
+        return ordering.validate(expression)
+    except ordering.OrderingKeyInvalid as exc:
+        raise DestinationInvalid("ordering_key", str(exc)) from None

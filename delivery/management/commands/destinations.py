@@ -107,6 +107,12 @@ class Command(SubcommandCommand):
             default=FilesAs.LINK,
             help="Stored files and large payloads: a signed, expiring link (default) or inline.",
         )
+        add.add_argument(
+            "--ordered-by",
+            default="",
+            metavar="JMESPATH",
+            help="Ordered (FIFO) delivery by this key, e.g. form_id or payload.customer_id.",
+        )
         add.add_argument("--auth-mode", default=AuthMode.NONE, choices=AuthMode.values)
         add.add_argument("--auth-header", help="Header for api_key_header (default X-API-Key).")
         add.add_argument("--auth-username", help="Username for basic auth.")
@@ -186,6 +192,7 @@ class Command(SubcommandCommand):
             max_concurrency=options["max_concurrency"],
             rate_limit_per_second=options["rate_limit"],
             files_as=options["files_as"],
+            ordering_key=options["ordered_by"],
         )
         data = _destination_data(created.destination)
         text = f"Added {options['kind']} destination {name} for {tenant}."
