@@ -229,3 +229,27 @@ class DeliveryAttempt(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of {self.delivery_id}: {self.outcome}"
+
+
+class MirrorStream(models.TextChoices):
+    BACKFILL = "backfill"  # manage.py mirror backfill: submissions, by (received_at, id)
+    ATTEMPTS = "attempts"  # the beat's attempt log copy: DeliveryAttempt ids
+
+
+class MirrorCursor(TimeStampedModel):
+    """How far a DynamoDB mirror destination has copied a stream: a backfill resumes here, the
+    attempt log goes on from here."""
+
+    destination = models.ForeignKey(Destination, on_delete=models.CASCADE, related_name="+")
+    stream = models.CharField(max_length=16, choices=MirrorStream.choices)
+    position = models.JSONField(default=dict, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["destination_id", "stream"]
+        constraints = [
+            models.UniqueConstraint(fields=["destination", "stream"], name="mirror_cursor_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.destination_id} {self.stream} at {self.position}"

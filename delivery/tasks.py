@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from . import dispatcher, engine, wakeup
+from .mirror.attempts import copy_all_attempts
 
 
 @shared_task(name=wakeup.DRAIN_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -15,3 +16,9 @@ def deliveries_drain() -> int:
 def deliveries_dispatch_due() -> bool:
     """Every second (beat): wake a drain if retries fell due or a worker died holding a lease."""
     return engine.has_due_work() and wakeup.request_drain()
+
+
+@shared_task(name="delivery.mirror_attempts", ignore_result=True)
+def mirror_attempts() -> int:
+    """Every few seconds (beat): copy new delivery attempts of mirrored tenants to DynamoDB."""
+    return copy_all_attempts()

@@ -165,6 +165,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 50},
     },
+    "mirror-delivery-attempts": {
+        "task": "delivery.mirror_attempts",
+        "schedule": 10.0,
+        "options": {"expires": 9},
+    },
     "purge-expired-submissions": {
         "task": "ingest.purge_expired",
         "schedule": 3600.0,

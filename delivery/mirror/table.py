@@ -12,6 +12,7 @@ import copy
 from typing import Any
 
 TTL_ATTRIBUTE = "ttl"
+DEFAULT_NAME = "formbridge-mirror"
 GSI_BY_TENANT = "GSI1"
 GSI_BY_STATUS = "GSI2"
 

@@ -47,19 +47,19 @@ def shard_count(client: Any, table: str, tenant_id: str, *, default: int) -> int
         if cache_key in _shard_counts:
             return _shard_counts[cache_key]
     key = {"PK": f"TENANT#{tenant_id}", "SK": SHARDS_SK}
-    found = client.get_item(TableName=table, Key=_typed(key), ConsistentRead=True).get("Item")
+    found = client.get_item(TableName=table, Key=typed(key), ConsistentRead=True).get("Item")
     if found is None:
         try:
             client.put_item(
                 TableName=table,
-                Item=_typed(shards_item(tenant_id, default)),
+                Item=typed(shards_item(tenant_id, default)),
                 ConditionExpression="attribute_not_exists(PK)",
             )
             count = default
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
-            found = client.get_item(TableName=table, Key=_typed(key), ConsistentRead=True)["Item"]
+            found = client.get_item(TableName=table, Key=typed(key), ConsistentRead=True)["Item"]
     if found is not None:
         count = int(found["shard_count"]["N"])
     with _lock:
@@ -78,7 +78,7 @@ def put_submission(client: Any, table: str, item: dict[str, Any]) -> bool:
     try:
         client.put_item(
             TableName=table,
-            Item=_typed(item),
+            Item=typed(item),
             ConditionExpression="attribute_not_exists(SK) OR #status <> :status",
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues={":status": {"S": item["status"]}},
@@ -96,7 +96,7 @@ def batch_write(client: Any, table: str, items: Iterable[dict[str, Any]]) -> int
     written = 0
     chunk: list[dict[str, Any]] = []
     for item in items:
-        chunk.append({"PutRequest": {"Item": _typed(item)}})
+        chunk.append({"PutRequest": {"Item": typed(item)}})
         if len(chunk) == BATCH_SIZE:
             written += _write_chunk(client, table, chunk)
             chunk = []
@@ -121,7 +121,7 @@ def _write_chunk(client: Any, table: str, requests: list[dict[str, Any]]) -> int
     raise BatchIncomplete(len(requests))
 
 
-def _typed(item: dict[str, Any]) -> dict[str, Any]:
+def typed(item: dict[str, Any]) -> dict[str, Any]:
     """Plain values as DynamoDB's typed attribute values."""
     return {name: _value(value) for name, value in item.items()}
 
@@ -137,7 +137,7 @@ def _value(value: Any) -> dict[str, Any]:
 def plain(item: dict[str, Any]) -> dict[str, Any]:
     """A typed item read back, as plain values (verify compares these)."""
     values = {}
-    for name, typed in item.items():
-        ((kind, value),) = typed.items()
+    for name, attribute in item.items():
+        ((kind, value),) = attribute.items()
         values[name] = int(value) if kind == "N" else value
     return values
