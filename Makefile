@@ -77,9 +77,11 @@ bench-ingest: install .env  ## FormBridge ingest vs a minimal WSGI floor, fresh 
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) \
 		$(BIN)/python bench/ingest.py $(BENCH_ARGS)
 
-bench-delivery: install .env  ## end-to-end deliveries/s vs an aiohttp floor, ingest -> first attempt latency, worker RSS
+bench-delivery: install .env  ## deliveries/s vs a floor (REST and every connector kind), FIFO, mirror backfill, latency, RSS
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) CELERY_BROKER_URL=$(BENCH_BROKER_URL) \
 		$(BIN)/python bench/delivery.py $(BENCH_ARGS)
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) CELERY_BROKER_URL=$(BENCH_BROKER_URL) \
+		$(BIN)/python bench/connectors.py $(CONNECTOR_BENCH_ARGS)
 
 bench-query: install .env  ## read API p50/p99 with 1M submissions across 100 tenants
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) \

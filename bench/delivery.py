@@ -151,8 +151,9 @@ def rss_of_tree(root_pid: int) -> int:
     return largest
 
 
-def queue_deliveries(database_url: str, count: int) -> None:
-    """N submissions with one pending delivery each: the 'queued' state the engine starts from."""
+def queue_deliveries(database_url: str, count: int, *, ordering_keys: int = 0) -> None:
+    """N submissions with one pending delivery each: the 'queued' state the engine starts from.
+    With `ordering_keys`, the deliveries are spread over that many FIFO keys."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("TRUNCATE delivery_deliveryattempt, delivery_delivery, ingest_submission")
         conn.execute(
@@ -171,11 +172,15 @@ def queue_deliveries(database_url: str, count: int) -> None:
             """
             INSERT INTO delivery_delivery (id, tenant_id, submission_id, destination_id, status,
                 attempts, cycle_started_at_attempt, next_attempt_at, last_error, created_at,
-                updated_at)
+                updated_at, ordering_key)
             SELECT gen_random_uuid(), s.tenant_id, s.id, d.id, 'pending', 0, 0, now(), '',
-                now(), now()
+                clock_timestamp(), now(),
+                CASE WHEN %(keys)s > 0 THEN 'k' || abs(hashtext(s.submission_id) %% %(keys)s) END
             FROM ingest_submission s CROSS JOIN delivery_destination d
-            """
+            WHERE d.deleted_at IS NULL
+            ORDER BY s.submission_id
+            """,
+            {"keys": ordering_keys},
         )
         conn.execute("VACUUM ANALYZE delivery_delivery")
 

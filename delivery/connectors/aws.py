@@ -9,11 +9,10 @@ auth_secret. boto3 retries nothing here: the engine owns retries, with backoff a
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
 import os
 import re
+import threading
 from typing import Any
 
 import boto3
@@ -81,25 +80,36 @@ def validate_secret(config: dict[str, Any], secret: str) -> None:
         raise Invalid("a secret access key needs config.access_key_id")
 
 
-@functools.cache
-def _client(
-    service: str, region: str | None, key_id: str, secret: str, timeouts: tuple, pid: int
-) -> Any:
-    session = boto3.session.Session(
-        aws_access_key_id=key_id or None, aws_secret_access_key=secret or None
-    )
-    config = Config(
-        connect_timeout=timeouts[0],
-        read_timeout=timeouts[1],
-        retries={"total_max_attempts": 1},
-        max_pool_connections=aio.BLOCKING_THREADS,
-    )
-    return session.client(service, region_name=region or None, config=config)
+_clients: dict[tuple, Any] = {}
+# Sends start on many threads at once: without the lock each would build its own client (boto3
+# loads its service model per client: hundreds of ms of CPU and tens of MB each).
+_clients_lock = threading.Lock()
+
+
+def _client(service: str, region: str | None, key_id: str, secret: str, timeouts: tuple) -> Any:
+    cache_key = (service, region, key_id, secret, timeouts, os.getpid())
+    found = _clients.get(cache_key)
+    if found is not None:
+        return found
+    with _clients_lock:
+        if cache_key not in _clients:
+            session = boto3.session.Session(
+                aws_access_key_id=key_id or None, aws_secret_access_key=secret or None
+            )
+            config = Config(
+                connect_timeout=timeouts[0],
+                read_timeout=timeouts[1],
+                retries={"total_max_attempts": 1},
+                max_pool_connections=aio.BLOCKING_THREADS,
+            )
+            _clients[cache_key] = session.client(service, region_name=region or None, config=config)
+        return _clients[cache_key]
 
 
 def forget_clients() -> None:
     """Drop cached clients (boto3 reads its environment when a client is made)."""
-    _client.cache_clear()
+    with _clients_lock:
+        _clients.clear()
 
 
 def client(service: str, destination: DestinationSnapshot) -> Any:
@@ -111,12 +121,7 @@ def client(service: str, destination: DestinationSnapshot) -> Any:
         config.get("access_key_id", ""),
         destination.auth_secret,
         (destination.connect_timeout_seconds, destination.timeout_seconds),
-        os.getpid(),
     )
-
-
-def secret_fingerprint(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()[:12]
 
 
 def summary(data: Any) -> str:

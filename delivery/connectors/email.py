@@ -9,6 +9,7 @@ Message-ID, so a mail client shows a re-sent message once.
 
 from __future__ import annotations
 
+import functools
 import smtplib
 import socket
 import ssl
@@ -109,6 +110,12 @@ def build_message(job: Job) -> EmailMessage:
     return message
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # Loading the system's CA bundle costs milliseconds of CPU: once per process, not per send.
+    return ssl.create_default_context()
+
+
 def _send(job: Job, message: EmailMessage) -> dict[str, Any]:
     """Blocking: one SMTP session. Returns the recipients the server refused (if some were)."""
     destination = job.destination
@@ -117,7 +124,7 @@ def _send(job: Job, message: EmailMessage) -> dict[str, Any]:
     address = server["host"]
     if server["checked"]:
         address = str(ssrf.check_host(server["host"], server["port"]))
-    context = ssl.create_default_context()
+    context = _tls_context()
     cls = PinnedSMTP_SSL if server["ssl"] else PinnedSMTP
     kwargs = {"context": context} if server["ssl"] else {}
     client = cls(timeout=timeout, **kwargs)

@@ -43,9 +43,15 @@ def shard_count(client: Any, table: str, tenant_id: str, *, default: int) -> int
     """The tenant's shard count as recorded in the table; recorded now (conditionally, so two
     writers agree) when it is not. Never changes once written: it decides every item's PK."""
     cache_key = (table, tenant_id)
-    with _lock:
-        if cache_key in _shard_counts:
-            return _shard_counts[cache_key]
+    if cache_key in _shard_counts:
+        return _shard_counts[cache_key]
+    with _lock:  # the first sends of a batch arrive together: one of them asks DynamoDB
+        if cache_key not in _shard_counts:
+            _shard_counts[cache_key] = _recorded_shard_count(client, table, tenant_id, default)
+        return _shard_counts[cache_key]
+
+
+def _recorded_shard_count(client: Any, table: str, tenant_id: str, default: int) -> int:
     key = {"PK": f"TENANT#{tenant_id}", "SK": SHARDS_SK}
     found = client.get_item(TableName=table, Key=typed(key), ConsistentRead=True).get("Item")
     if found is None:
@@ -62,8 +68,6 @@ def shard_count(client: Any, table: str, tenant_id: str, *, default: int) -> int
             found = client.get_item(TableName=table, Key=typed(key), ConsistentRead=True)["Item"]
     if found is not None:
         count = int(found["shard_count"]["N"])
-    with _lock:
-        _shard_counts[cache_key] = count
     return count
 
 
