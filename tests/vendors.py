@@ -318,10 +318,50 @@ class FaultProxy(VendorServer):
     def __init__(self, target: str) -> None:
         super().__init__()
         self.target = urlsplit(target)
+        self.held_back: list[int] = []
+        self.throttled_batches = 0
+
+    def hold_back_next_batch(self, count: int) -> None:
+        """The next BatchWriteItem writes all but its first `count` requests, and answers them
+        as UnprocessedItems, as DynamoDB does when a partition is over its capacity."""
+        with self.lock:
+            self.held_back.append(count)
+
+    def throttle_next_batch(self) -> None:
+        """The next BatchWriteItem is refused whole: ProvisionedThroughputExceededException."""
+        with self.lock:
+            self.throttled_batches += 1
 
     def answer(self, call: Call) -> Answer:
+        target = {k.lower(): v for k, v in call.headers.items()}.get("x-amz-target", "")
+        if target.endswith(".BatchWriteItem"):
+            with self.lock:
+                held = self.held_back.pop(0) if self.held_back else None
+                throttled = held is None and self.throttled_batches > 0
+                self.throttled_batches -= throttled
+            if held is not None:
+                return self._partial_batch(call, held)
+            if throttled:
+                return aws_json_error(400, "ProvisionedThroughputExceededException", "capacity")
+        return self._forward(call)
+
+    def _partial_batch(self, call: Call, count: int) -> Answer:
+        request = call.json()
+        [(table, writes)] = request["RequestItems"].items()
+        kept, unprocessed = writes[count:], writes[:count]
+        body = json.dumps({"RequestItems": {table: kept}}).encode() if kept else b""
+        if kept:
+            self._forward(Call(call.method, call.path, call.headers, body))
+        return json_answer(
+            200, {"UnprocessedItems": {table: unprocessed}},
+            {"Content-Type": "application/x-amz-json-1.0"},
+        )  # fmt: skip
+
+    def _forward(self, call: Call) -> Answer:
         connection = http.client.HTTPConnection(self.target.hostname, self.target.port, timeout=30)
-        headers = {k: v for k, v in call.headers.items() if k.lower() != "host"}
+        headers = {
+            k: v for k, v in call.headers.items() if k.lower() not in ("host", "content-length")
+        }
         connection.request(call.method, call.path, body=call.body or None, headers=headers)
         response = connection.getresponse()
         body = response.read()

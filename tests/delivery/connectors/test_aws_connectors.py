@@ -280,3 +280,41 @@ def test_dynamodb_throttling_is_transient_and_a_missing_table_is_dead(
     [_, gone] = deliver()
     assert gone.status == DeliveryStatus.DEAD
     assert "ResourceNotFoundException" in gone.last_error
+
+
+# --- every AWS kind: its own key stays out of attempts and logs ---
+
+
+@pytest.mark.parametrize("kind", ["sqs", "eventbridge", "s3", "dynamodb"])
+def test_aws_kinds_keep_their_key_out_of_attempts_and_logs(
+    kind, aws_stack, destination, deliver, logs
+):
+    sqs, events = aws_stack.client("sqs"), aws_stack.client("events")
+    config = {
+        "sqs": lambda: {"queue_url": sqs.create_queue(QueueName="q")["QueueUrl"]},
+        "eventbridge": lambda: events.create_event_bus(Name="forms") and {"event_bus": "forms"},
+        "s3": lambda: (
+            aws_stack.client("s3").create_bucket(Bucket="acme-b") and {"bucket": "acme-b"}
+        ),
+        "dynamodb": lambda: (
+            mirror_table.create_table(aws_stack.client("dynamodb"), "acme-mirror")
+            and {"table": "acme-mirror"}
+        ),
+    }[kind]()
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    destination(kind, {**config, "access_key_id": "AKIAIOSFODNN7EXAMPLE"}, auth_secret=secret)
+    aws_stack.proxy.fail_next(aws_json_error(500, "InternalError", f"echo {secret}"))
+
+    [delivery] = deliver()
+
+    assert [a.outcome for a in attempts_of(delivery)] == ["retryable", "success"]
+    assert_secret_kept(secret, logs)
+
+
+def test_eventbridge_to_a_missing_bus_is_dead(aws_stack, destination, deliver):
+    destination("eventbridge", {"event_bus": "no-such-bus"})
+
+    [delivery] = deliver()
+
+    assert delivery.status == DeliveryStatus.DEAD
+    assert "ResourceNotFoundException" in delivery.last_error

@@ -169,3 +169,20 @@ def test_delivery_attempts_are_copied_to_the_mirror(signed, acme, dynamodb, rece
     assert crm[0]["GSI2PK"] == {"S": f"DEST#{hook.id}"}
     assert crm[0]["GSI2SK"]["S"].startswith("STATUS#success#")
     assert crm[0]["status_code"] == {"N": "200"}
+
+
+def test_batch_writes_retry_unprocessed_items_and_throttling(signed, acme, aws_stack, dynamodb):
+    mirror_table.create_table(dynamodb, TABLE)
+    signed.submit(acme, 30)
+    run("destinations", "add", "t_acme", "mirror", "--kind", "dynamodb",
+        "--config", json.dumps({"table": TABLE}))  # fmt: skip
+    # The first batch of 25: 7 come back unprocessed; then a whole call is throttled.
+    aws_stack.proxy.hold_back_next_batch(7)
+    aws_stack.proxy.throttle_next_batch()
+
+    [result] = run_json("mirror", "backfill")
+
+    assert result["written"] == 30
+    assert len(tenant_items(dynamodb)) == 30
+    batches = [c for c in aws_stack.proxy.calls if "BatchWriteItem" in str(c.headers)]
+    assert len(batches) >= 3  # the partial one, the throttled one, and the retries
