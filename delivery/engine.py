@@ -60,8 +60,11 @@ class Claimed:
 
 
 # A claim reads past rows it had to park (a throttled destination's backlog) this many times, so
-# one tenant's backlog cannot crowd another tenant's due rows out of a claim.
+# one tenant's backlog cannot crowd another tenant's due rows out of a claim; and, while it has
+# chosen nothing yet, up to MAX_EMPTY_CLAIM_READS times (a FIFO backlog whose keys' heads sit
+# behind rows that must wait their turn), so a claim comes back empty only when nothing is due.
 MAX_CLAIM_READS = 4
+MAX_EMPTY_CLAIM_READS = 16
 
 
 def _choose(
@@ -72,7 +75,7 @@ def _choose(
     chosen: list[dict] = []
     destinations: dict[UUID, Destination] = {}
     taken: dict[UUID, int] = defaultdict(int)  # chosen per destination, in this claim
-    for _ in range(MAX_CLAIM_READS):
+    for reads in range(1, MAX_EMPTY_CLAIM_READS + 1):
         wanted = limit - len(chosen)
         candidates = _read_candidates(wanted, now, poisoned, skip=[r["id"] for r in chosen])
         by_destination: dict[UUID, list[dict]] = defaultdict(list)
@@ -93,7 +96,9 @@ def _choose(
         for destination_id, rows in by_destination.items():
             destination = destinations[destination_id]
             if destination.ordering_key and destination.enabled:
+                waiting = len(rows)
                 rows = _fifo_turns(destination, rows, now)
+                parked += waiting - len(rows)
             busy = in_flight.get(destination_id, 0) + taken[destination_id]
             allowed = _allowance(destination, len(rows), busy, now) if destination.enabled else 0
             chosen.extend(rows[:allowed])
@@ -102,6 +107,8 @@ def _choose(
                 _park([row["id"] for row in rows[allowed:]], destination, now)
                 parked += len(rows) - allowed
         if len(candidates) < wanted or not parked or len(chosen) >= limit:
+            break
+        if reads >= MAX_CLAIM_READS and chosen:
             break
     return chosen, destinations
 
@@ -280,7 +287,8 @@ def _due_rows(now: datetime):
         Delivery.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(_due(now))
         .exclude(destination__kind__in=PULL_KINDS)
-        .order_by("next_attempt_at")
+        # Oldest first among rows due together: an ordered key's head comes before its queue.
+        .order_by("next_attempt_at", "created_at")
     )
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from django.db import connection
 from django.db.models import F, QuerySet, Subquery, Window
 from django.db.models.functions import Greatest, RowNumber
 
@@ -238,20 +239,24 @@ def promote(keys: Iterable[FifoKey], *, now: datetime) -> int:
 
 
 def fifo_heads(destination_id: UUID, keys: Iterable[str]) -> dict[str, UUID]:
-    """Each key's head: its oldest open delivery, the only one of the key that may be sent."""
-    ranked = (
-        Delivery.objects.filter(
-            destination_id=destination_id, ordering_key__in=list(keys), status__in=OPEN_STATUSES
-        )
-        .annotate(
-            rank=Window(
-                RowNumber(), partition_by=[F("ordering_key")], order_by=[F("created_at"), F("id")]
-            )
-        )
-        .filter(rank=1)
-        .values_list("ordering_key", "id")
+    """Each key's head: its oldest open delivery, the only one of the key that may be sent.
+    One index probe per key (delivery_fifo_open), however long the key's queue."""
+    keys = sorted(set(keys))
+    if connection.vendor != "postgresql":
+        return {
+            key: head
+            for key in keys
+            if (head := _head(destination_id, key).values_list("id", flat=True).first())
+        }
+    table, statuses = Delivery._meta.db_table, [str(s) for s in OPEN_STATUSES]
+    sql = (
+        f"SELECT k.key, h.id FROM unnest(%s::text[]) AS k(key) CROSS JOIN LATERAL ("  # noqa: S608
+        f"SELECT d.id FROM {table} d WHERE d.destination_id = %s AND d.ordering_key = k.key "
+        "AND d.status = ANY(%s) ORDER BY d.created_at, d.id LIMIT 1) h"
     )
-    return dict(ranked)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [keys, destination_id, statuses])
+        return dict(cursor.fetchall())
 
 
 def busy_keys(destination_id: UUID, keys: Iterable[str], *, now: datetime) -> set[str]:
