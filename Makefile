@@ -28,10 +28,12 @@ SQLITE_TESTS ?= tests/ingest tests/delivery tests/reporting
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# The Python client, as a site would install it; its tests run in the suite (tests/clients).
+	$(BIN)/python -m pip install --quiet -e ./clients/python
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install pinned dependencies

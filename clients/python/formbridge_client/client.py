@@ -1,0 +1,274 @@
+"""The FormBridge client: signed submissions, API-key events, the pull inbox.
+
+    client = Client("https://forms.example.com", tenant_id="t_acme", secret="fbs_...")
+    client.submit(form_id="contact", payload={"email": "jane@example.com"})
+    # {"submission_id": "...", "status": "accepted", "received_at": "...", "deliveries": 2}
+
+Every submission gets its `submission_id` before the first try (a UUIDv7 unless given), so a
+retry after a lost answer is answered `duplicate`, never stored twice. Retries back off
+exponentially with jitter and honour `Retry-After`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from . import errors, signing
+
+__version__ = "0.1.0"
+USER_AGENT = f"formbridge-client-python/{__version__}"
+# Seconds between tries: 0.5, 1, 2, 4 ... with ±50 % jitter, capped.
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 30.0
+MAX_RETRY_AFTER = 300.0
+
+
+def uuid7() -> str:
+    """A time-ordered UUID (RFC 9562 version 7): submission ids that sort by creation."""
+    millis = time.time_ns() // 1_000_000
+    value = (millis & ((1 << 48) - 1)) << 80 | int.from_bytes(os.urandom(10), "big")
+    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+@dataclass(frozen=True)
+class InboxEvent:
+    event_id: str
+    event_type: str
+    form_id: str
+    source: str
+    payload: Any
+    timestamp: int  # received at, epoch milliseconds
+    attempt: int  # how many times it has been leased
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    events: list[InboxEvent]
+    next_cursor: str | None
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    seconds = moment.timestamp() - time.time()
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
+
+
+class Client:
+    """One FormBridge installation, as a tenant (signing secret) and/or an API key holder."""
+
+    def __init__(
+        self,
+        base_url: str,
+        tenant_id: str | None = None,
+        secret: str | None = None,
+        *,
+        api_key: str | None = None,
+        timeout: float = 10.0,
+        max_retries: int = 3,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError("base_url must start with http:// or https://")
+        self.base_url = base_url.rstrip("/")
+        self.tenant_id = tenant_id
+        self.secret = secret
+        self.api_key = api_key
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self._sleep = sleep
+
+    # --- sending ---
+
+    def submit(
+        self,
+        *,
+        form_id: str,
+        payload: dict[str, Any],
+        submission_id: str | None = None,
+        source: str | None = None,
+        event_type: str | None = None,
+        submitted_at: datetime | str | None = None,
+        attachments: list[dict[str, Any]] | None = None,
+        destinations: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Sign and send one submission (POST /v1/ingest), retrying what may be retried.
+        Returns FormBridge's answer: `status` is `accepted` or `duplicate`."""
+        if not (self.tenant_id and self.secret):
+            raise ValueError("submit() needs tenant_id and secret")
+        envelope = self.envelope(
+            form_id=form_id, payload=payload, submission_id=submission_id, source=source,
+            event_type=event_type, submitted_at=submitted_at, attachments=attachments,
+            destinations=destinations,
+        )  # fmt: skip
+        body = json.dumps(envelope, separators=(",", ":"), default=str).encode()
+        return self._send_with_retries(
+            lambda: self._request(
+                "POST", "/v1/ingest", body,
+                lambda: signing.signed_headers(self.tenant_id, self.secret, body),
+            )
+        )  # fmt: skip
+
+    @staticmethod
+    def envelope(
+        *,
+        form_id: str,
+        payload: dict[str, Any],
+        submission_id: str | None = None,
+        source: str | None = None,
+        event_type: str | None = None,
+        submitted_at: datetime | str | None = None,
+        attachments: list[dict[str, Any]] | None = None,
+        destinations: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """The canonical envelope of a submission (its id fixed now, before any try)."""
+        if not isinstance(payload, dict):
+            raise TypeError("payload must be a dict")
+        envelope: dict[str, Any] = {
+            "submission_id": submission_id or uuid7(),
+            "form_id": form_id,
+            "payload": payload,
+        }
+        for name, value in (
+            ("source", source),
+            ("event_type", event_type),
+            ("attachments", attachments),
+            ("destinations", destinations),
+        ):
+            if value is not None:
+                envelope[name] = value
+        if submitted_at is not None:
+            envelope["submitted_at"] = (
+                submitted_at.isoformat() if isinstance(submitted_at, datetime) else submitted_at
+            )
+        return envelope
+
+    def send_event(self, event: dict[str, Any], *, idempotency_key: str | None = None) -> dict:
+        """Send an event with the API key (POST /v1/events); its `event_type` routes it. The
+        idempotency key (generated unless given) makes the retries safe."""
+        key = idempotency_key or uuid7()
+        body = json.dumps(event, separators=(",", ":"), default=str).encode()
+        return self._send_with_retries(
+            lambda: self._request(
+                "POST", "/v1/events", body, lambda: {**self._bearer(), "Idempotency-Key": key}
+            )
+        )
+
+    # --- the pull inbox ---
+
+    def inbox(
+        self,
+        *,
+        lease: int | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        inbox: str | None = None,
+    ) -> InboxPage:
+        """Undelivered events, oldest first. With `lease` (seconds) each one is yours alone until
+        then: process it and `ack()` it, or it comes back."""
+        query = {
+            k: v
+            for k, v in (("lease", lease), ("limit", limit), ("cursor", cursor), ("inbox", inbox))
+            if v is not None
+        }
+        path = "/v1/inbox" + (f"?{urlencode(query)}" if query else "")
+        page = self._send_with_retries(lambda: self._request("GET", path, None, self._bearer))
+        return InboxPage(
+            events=[InboxEvent(**{f: e[f] for f in InboxEvent.__dataclass_fields__})
+                    for e in page["events"]],
+            next_cursor=page.get("next_cursor"),
+        )  # fmt: skip
+
+    def ack(self, ids: Iterable[str] | str, *, inbox: str | None = None) -> int:
+        """Acknowledge events (idempotent; all or nothing). Returns how many were acknowledged."""
+        ids = [ids] if isinstance(ids, str) else list(ids)
+        body: dict[str, Any] = {"event_ids": ids}
+        if inbox:
+            body["inbox"] = inbox
+        raw = json.dumps(body).encode()
+        answer = self._send_with_retries(
+            lambda: self._request("POST", "/v1/ack", raw, self._bearer)
+        )
+        return int(answer["acknowledged"])
+
+    # --- transport ---
+
+    def _bearer(self) -> dict[str, str]:
+        if not self.api_key:
+            raise ValueError("this call needs an api_key")
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        headers: Callable[[], dict[str, str]],
+    ) -> dict[str, Any]:
+        request = urllib.request.Request(  # noqa: S310 (base_url is http(s), checked above)
+            self.base_url + path,
+            data=body,
+            method=method,
+            headers={
+                "User-Agent": USER_AGENT,
+                "Accept": "application/json",
+                **({"Content-Type": "application/json"} if body is not None else {}),
+                **headers(),  # built per try: a retry is signed with a fresh timestamp
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                return json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            raise self._error(exc) from None
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise errors.ConnectionFailed(f"cannot reach {self.base_url}: {reason}") from None
+
+    @staticmethod
+    def _error(response: urllib.error.HTTPError) -> errors.FormBridgeError:
+        try:
+            body = json.loads(response.read() or b"{}")
+        except ValueError:
+            body = {}
+        error = body.get("error", {}) if isinstance(body, dict) else {}
+        cls = errors.error_for(response.code)
+        return cls(
+            error.get("message") or f"HTTP {response.code}",
+            code=error.get("code", ""),
+            status=response.code,
+            retry_after=_retry_after(response.headers.get("Retry-After")),
+            body=body if isinstance(body, dict) else {},
+        )
+
+    def _send_with_retries(self, send: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        for attempt in range(self.max_retries + 1):
+            try:
+                return send()
+            except errors.FormBridgeError as exc:
+                if not exc.retryable or attempt == self.max_retries:
+                    raise
+                delay = min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt) * random.uniform(0.5, 1.5)  # noqa: S311
+                self._sleep(max(delay, exc.retry_after or 0.0))
+        raise AssertionError("unreachable")  # pragma: no cover
