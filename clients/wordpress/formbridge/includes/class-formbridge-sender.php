@@ -1,0 +1,196 @@
+<?php
+/**
+ * Sends queued submissions with FormBridge's signed contract and records what happened.
+ *
+ * 2xx (accepted or duplicate) is sent; no answer, 408, 425, 429 and 5xx wait and are tried
+ * again (429 and 503 after their Retry-After); any other 4xx is parked with its error.
+ *
+ * @package FormBridge
+ */
+
+if ( ! defined( 'ABSPATH' ) ) {
+	exit;
+}
+
+/**
+ * Signing, sending and the retry policy.
+ */
+class FormBridge_Sender {
+
+	/** Seconds to wait after the 1st, 2nd, ... failed send; the last repeats. */
+	const BACKOFF = array( 30, 120, 600, 1800, 3600, 10800 );
+
+	/** A Retry-After is honoured up to a day. */
+	const MAX_RETRY_AFTER = 86400;
+
+	/**
+	 * The three signature headers for a body: HMAC-SHA256 of timestamp, newline and body.
+	 *
+	 * @param string $body The exact bytes sent.
+	 * @return array<string,string>
+	 */
+	public static function signed_headers( $body ) {
+		$timestamp = gmdate( 'c' );
+		return array(
+			'Content-Type' => 'application/json',
+			'X-Tenant-Id'  => FormBridge_Settings::tenant_id(),
+			'X-Timestamp'  => $timestamp,
+			'X-Signature'  => hash_hmac( 'sha256', $timestamp . "\n" . $body, FormBridge_Settings::secret() ),
+			'User-Agent'   => 'FormBridge-WordPress/' . FORMBRIDGE_VERSION . '; ' . home_url(),
+		);
+	}
+
+	/**
+	 * Sends due rows (or only $ids) and records each outcome.
+	 *
+	 * @param int        $limit At most this many.
+	 * @param int[]|null $ids   Only these rows.
+	 * @return array<string,int> sent, retrying, parked.
+	 */
+	public static function flush( $limit = 50, $ids = null ) {
+		$result = array(
+			'sent'     => 0,
+			'retrying' => 0,
+			'parked'   => 0,
+		);
+		if ( ! FormBridge_Settings::ready() ) {
+			return $result;
+		}
+		foreach ( FormBridge_Queue::due( $limit, $ids ) as $row ) {
+			if ( ! FormBridge_Queue::claim( $row ) ) {
+				continue; // another sender has it.
+			}
+			$outcome = self::send_row( $row );
+			++$result[ $outcome ];
+		}
+		return $result;
+	}
+
+	/**
+	 * Sends one row and records the outcome.
+	 *
+	 * @param array $row The queue row.
+	 * @return string sent, retrying or parked.
+	 */
+	public static function send_row( array $row ) {
+		$attempts = (int) $row['attempts'] + 1;
+		$answer   = self::post( '/v1/ingest', $row['envelope'] );
+		$outcome  = self::classify( $answer );
+		if ( 'sent' === $outcome ) {
+			FormBridge_Queue::record(
+				$row['id'],
+				FormBridge_Queue::SENT,
+				$attempts,
+				array(
+					'last_status'     => $answer['status'],
+					'last_error'      => null,
+					'next_attempt_at' => null,
+				)
+			);
+		} elseif ( 'parked' === $outcome ) {
+			FormBridge_Queue::record(
+				$row['id'],
+				FormBridge_Queue::PARKED,
+				$attempts,
+				array(
+					'last_status'     => $answer['status'],
+					'last_error'      => $answer['error'],
+					'next_attempt_at' => null,
+				)
+			);
+		} else {
+			$delay = self::BACKOFF[ min( $attempts, count( self::BACKOFF ) ) - 1 ];
+			$delay = (int) round( $delay * ( 0.8 + 0.4 * wp_rand( 0, 1000 ) / 1000 ) );
+			$delay = max( $delay, (int) $answer['retry_after'] );
+			FormBridge_Queue::record(
+				$row['id'],
+				FormBridge_Queue::PENDING,
+				$attempts,
+				array(
+					'last_status'     => $answer['status'] ? $answer['status'] : null,
+					'last_error'      => $answer['error'],
+					'next_attempt_at' => gmdate( 'Y-m-d H:i:s', time() + $delay ),
+				)
+			);
+		}
+		return $outcome;
+	}
+
+	/**
+	 * Posts a signed body; never throws.
+	 *
+	 * @param string $path The API path.
+	 * @param string $body The JSON body.
+	 * @return array{status:int,body:string,error:string,retry_after:int}
+	 */
+	public static function post( $path, $body ) {
+		$response = wp_remote_post(
+			FormBridge_Settings::endpoint() . $path,
+			array(
+				'headers'     => self::signed_headers( $body ),
+				'body'        => $body,
+				'timeout'     => FormBridge_Settings::timeout(),
+				'redirection' => 0,
+				'blocking'    => true,
+			)
+		);
+		if ( is_wp_error( $response ) ) {
+			return array(
+				'status'      => 0,
+				'body'        => '',
+				'error'       => $response->get_error_message(),
+				'retry_after' => 0,
+			);
+		}
+		$status  = (int) wp_remote_retrieve_response_code( $response );
+		$text    = (string) wp_remote_retrieve_body( $response );
+		$decoded = json_decode( $text, true );
+		$error   = '';
+		if ( $status >= 300 ) {
+			$error = is_array( $decoded ) && isset( $decoded['error']['code'] )
+				? $decoded['error']['code'] . ': ' . ( isset( $decoded['error']['message'] ) ? $decoded['error']['message'] : '' )
+				: 'HTTP ' . $status;
+		}
+		return array(
+			'status'      => $status,
+			'body'        => $text,
+			'error'       => substr( $error, 0, 2000 ),
+			'retry_after' => self::retry_after( wp_remote_retrieve_header( $response, 'retry-after' ) ),
+		);
+	}
+
+	/**
+	 * Retry-After as seconds (delta-seconds or an HTTP date), capped.
+	 *
+	 * @param string $value The header.
+	 * @return int
+	 */
+	public static function retry_after( $value ) {
+		$value = trim( (string) $value );
+		if ( '' === $value ) {
+			return 0;
+		}
+		if ( ctype_digit( $value ) ) {
+			return min( (int) $value, self::MAX_RETRY_AFTER );
+		}
+		$when = strtotime( $value );
+		return false === $when ? 0 : min( max( 0, $when - time() ), self::MAX_RETRY_AFTER );
+	}
+
+	/**
+	 * What an answer means for the row.
+	 *
+	 * @param array $answer From post().
+	 * @return string sent, retrying or parked.
+	 */
+	public static function classify( array $answer ) {
+		$status = $answer['status'];
+		if ( $status >= 200 && $status < 300 ) {
+			return 'sent';
+		}
+		if ( 0 === $status || in_array( $status, array( 408, 425, 429 ), true ) || $status >= 500 ) {
+			return 'retrying';
+		}
+		return 'parked';
+	}
+}
