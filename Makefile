@@ -23,7 +23,7 @@ BENCH_BROKER_URL ?= redis://127.0.0.1:6379/12
 # The pipeline on the embedded default `make run` uses: SQLite on a file, no Redis, no broker.
 SQLITE_TESTS ?= tests/ingest tests/delivery tests/reporting
 
-.PHONY: help install run test test-postgres test-sqlite test-faults lint format bench-ingest bench-delivery bench-query bench-soak bench-schema clean
+.PHONY: help install run test wordpress-plugin test-postgres test-sqlite test-faults lint format bench-ingest bench-delivery bench-query bench-soak bench-schema clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -98,3 +98,8 @@ bench-schema: install .env  ## the JSON Schema check: jsonschema-rs (used) vs th
 
 clean:  ## remove the virtualenv and local state (var/, .env)
 	rm -rf $(VENV) var .env
+
+wordpress-plugin:  ## build dist/formbridge.zip, the WordPress plugin as a site installs it (Plugins > Add New > Upload)
+	rm -rf dist/formbridge.zip && mkdir -p dist
+	cd clients/wordpress && $(PYTHON) -c "import shutil; shutil.make_archive('../../dist/formbridge', 'zip', '.', 'formbridge')"
+	@echo "dist/formbridge.zip"

@@ -333,6 +333,13 @@ class FaultProxy(VendorServer):
             self.throttled_batches += 1
 
     def answer(self, call: Call) -> Answer:
+        if urlsplit(call.path).path == "/__fault":
+            # A client under test in another process (PHP) scripts the next answer itself.
+            script = call.json()
+            answer = json_answer(script["status"], script.get("body", {}), script.get("headers"))
+            with self.lock:
+                self.faults.append((script.get("path", "/"), answer))
+            return 204, {}, b""
         target = {k.lower(): v for k, v in call.headers.items()}.get("x-amz-target", "")
         if target.endswith(".BatchWriteItem"):
             with self.lock:
