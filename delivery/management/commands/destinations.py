@@ -34,6 +34,19 @@ def _destination_data(destination: Destination) -> dict:
     }
 
 
+# Where each kind sends, as the list shows it (the first of these keys its config has).
+_TARGET_KEYS = (
+    "url", "queue_url", "event_bus", "bucket", "table", "channel", "webhook_url", "to",
+    "login_url", "mode",
+)  # fmt: skip
+
+
+def _target(destination: Destination) -> str:
+    shown = registry.shown_config(destination.kind, destination.config)
+    value = next((shown[key] for key in _TARGET_KEYS if shown.get(key)), "")
+    return ", ".join(value) if isinstance(value, list) else str(value)
+
+
 def _headers(pairs: list[str]) -> dict[str, str]:
     headers = {}
     for pair in pairs:
@@ -209,12 +222,12 @@ class Command(SubcommandCommand):
             options,
             [_destination_data(d) for d in destinations],
             format_table(
-                ["NAME", "KIND", "URL", "ENABLED", "FAILURES", "DISABLED REASON"],
+                ["NAME", "KIND", "TARGET", "ENABLED", "FAILURES", "DISABLED REASON"],
                 [
                     [
                         d.name,
                         d.kind,
-                        d.config.get("url", ""),
+                        _target(d),
                         d.enabled,
                         d.consecutive_failures,
                         d.disabled_reason,

@@ -12,7 +12,7 @@ from core import crypto
 from delivery.connectors.registry import available_kinds
 from delivery.models import Destination
 from tests.admin.conftest import DESTINATION_FORM
-from tests.delivery.test_commands import run_json
+from tests.delivery.test_commands import run, run_json
 from tests.vendors import Slack
 
 pytestmark = pytest.mark.django_db
@@ -96,6 +96,13 @@ def test_created_by_the_command(kind, acme):
     assert stored.config == {**config_of(kind), **stored.config}  # defaults may be added
     if kind in SECRETS:
         assert crypto.decrypt(stored.auth_secret_encrypted) == SECRETS[kind]
+    listed = run("destinations", "list", "t_acme")[0]
+    target = {
+        "dynamodb": "formbridge-mirror", "s3": "acme-archive", "eventbridge": "forms",
+        "sqs": config_of("sqs")["queue_url"], "slack": "C0SALES", "email": "sales@example.com",
+        "hubspot": "contacts", "salesforce": "http://127.0.0.1:9/",
+    }[kind]  # fmt: skip
+    assert target in listed
 
 
 @pytest.fixture
