@@ -98,6 +98,11 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
         "Send the same request again.",
     ),
     "limits_unavailable": (503, "Rate limits cannot be checked right now; nothing was stored."),
+    "secret_unavailable": (
+        503,
+        "The source's secret (a Secrets Manager reference) cannot be read right now; nothing "
+        "was stored.",
+    ),
 }
 
 # Every endpoint can answer these.

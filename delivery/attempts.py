@@ -131,6 +131,20 @@ def attempt_row(job: Job, outcome: Outcome) -> dict[str, Any]:
     )
 
 
+def without_secret(outcome: Outcome, secret: str) -> Outcome:
+    """The outcome with one more secret cut out of its texts (a credential read again mid-send,
+    which the job's destination does not list)."""
+    if len(secret) < _MIN_SECRET_LENGTH:
+        return outcome
+    for name in ("error", "response_body", "request_url"):
+        setattr(outcome, name, _scrub(getattr(outcome, name), (secret,)))
+    for name in ("request_headers", "response_headers"):
+        setattr(
+            outcome, name, {k: _scrub(str(v), (secret,)) for k, v in getattr(outcome, name).items()}
+        )
+    return outcome
+
+
 def safe_error(job: Job, outcome: Outcome) -> str:
     """An outcome's error as it may be logged: storable, capped, the destination's secrets cut."""
     return _scrub(safe_text(outcome.error, limit=500), secrets_of(job.destination))

@@ -11,12 +11,16 @@ import asyncio
 import logging
 import math
 import time
+from dataclasses import replace
 
 from django.conf import settings
 from django.utils import timezone
 
+from core import secret_refs
+
 from . import aio, engine, wakeup
-from .connectors.base import Outcome
+from .attempts import without_secret
+from .connectors.base import Job, Outcome
 from .connectors.registry import connector_for
 from .engine import Claimed
 from .models import AttemptOutcome
@@ -33,8 +37,20 @@ RECORD_EVERY_SECONDS = 0.1
 async def send_one(claimed: Claimed) -> Outcome:
     """Never raises: a connector bug becomes a retryable attempt with the error recorded."""
     job = claimed.job
+    if job.destination.secret_error:
+        return Outcome(
+            outcome=AttemptOutcome.RETRYABLE
+            if job.destination.secret_error_transient
+            else AttemptOutcome.PERMANENT,
+            started_at=timezone.now(),
+            duration_ms=0,
+            error=job.destination.secret_error,
+        )
     try:
-        return await connector_for(job.destination.kind).send(job)
+        outcome = await connector_for(job.destination.kind).send(job)
+        if job.destination.secret_reference and outcome.status_code in (401, 403):
+            outcome = await _with_fresh_secret(job, outcome)
+        return outcome
     except Exception as exc:
         logger.exception(
             "connector failed",
@@ -46,6 +62,21 @@ async def send_one(claimed: Claimed) -> Outcome:
             duration_ms=0,
             error=f"internal error in the {job.destination.kind} connector: {type(exc).__name__}",
         )
+
+
+async def _with_fresh_secret(job: Job, refused: Outcome) -> Outcome:
+    """The credential from a Secrets Manager reference was refused: it may have been rotated
+    there. Read it again and, if it changed, send once more in the same attempt."""
+    reference = job.destination.secret_reference
+    secret_refs.forget(reference)
+    try:
+        fresh = await aio.blocking(secret_refs.resolve, reference)
+    except secret_refs.SecretUnavailable:
+        return refused
+    if fresh == job.destination.auth_secret:
+        return refused
+    retried = replace(job, destination=replace(job.destination, auth_secret=fresh))
+    return without_secret(await connector_for(job.destination.kind).send(retried), fresh)
 
 
 def _slots() -> asyncio.Semaphore:

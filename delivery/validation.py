@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from core import secret_refs
 from core.errors import Invalid
 
 from . import ordering, signing
@@ -65,6 +66,12 @@ def clean_auth(
     kind: str, config: dict[str, Any], mode: str, auth_config: dict[str, Any], secret: str
 ) -> dict[str, Any]:
     connector = connector_for(kind)
+    if secret_refs.is_reference(secret):
+        # Resolved when used: only its form can be checked now, not the credential it names.
+        try:
+            secret_refs.validate(secret)
+        except Invalid as exc:
+            raise DestinationInvalid("auth_secret", exc.message) from None
     if not connector.uses_auth_modes:
         # Other kinds take their one credential in auth_secret, checked by the connector.
         if mode != AuthMode.NONE or auth_config:
@@ -72,7 +79,8 @@ def clean_auth(
                 "auth_mode", f"a {kind} destination takes its credential in auth_secret only"
             )
         try:
-            connector.validate_secret(config, secret)
+            if not secret_refs.is_reference(secret):
+                connector.validate_secret(config, secret)
         except Invalid as exc:
             raise DestinationInvalid("auth_secret", exc.message) from None
         return {}

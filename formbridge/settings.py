@@ -275,6 +275,10 @@ DELIVERY_CIRCUIT_COOLDOWN_SECONDS = env.int("DELIVERY_CIRCUIT_COOLDOWN_SECONDS",
 # A destination failing without a success for this long is disabled.
 DELIVERY_DISABLE_AFTER_DAYS = env.float("DELIVERY_DISABLE_AFTER_DAYS", default=5.0)
 
+# --- Secret references (aws-sm://<arn>#<key> in place of a stored secret) ---
+# Seconds a resolved reference is reused; a credential that is refused is fetched again at once.
+SECRET_REF_CACHE_SECONDS = env.float("SECRET_REF_CACHE_SECONDS", default=60.0)
+
 # --- Connectors ---
 # Vendor API bases: settings, so tests and proxies point them elsewhere.
 SLACK_API_BASE = env.str("SLACK_API_BASE", default="https://slack.com")

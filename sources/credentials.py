@@ -14,7 +14,8 @@ from datetime import datetime
 
 from django.conf import settings
 
-from core import crypto
+from core import crypto, secret_refs
+from core.errors import Unavailable
 from core.ttl_cache import CredentialCache
 
 from .models import Source, SourceSecret
@@ -46,15 +47,32 @@ def fetch(token: str, now: datetime) -> SourceCredentials | None:
         return None
     return SourceCredentials(
         source=rows[0].source,
-        secrets=tuple(
-            (Secret(crypto.decrypt(row.secret_encrypted)), row.expires_at) for row in rows
-        ),
+        secrets=tuple((Secret(_resolved(row)), row.expires_at) for row in rows),
     )
+
+
+def _resolved(row: SourceSecret) -> str:
+    """The secret, or the one its Secrets Manager reference names (core.secret_refs)."""
+    try:
+        return secret_refs.resolve(crypto.decrypt(row.secret_encrypted))
+    except secret_refs.SecretUnavailable as exc:
+        # Not the sender's fault: 503, so the provider retries (they all do).
+        raise Unavailable(
+            "The source's secret cannot be read right now; nothing was stored. Retry shortly.",
+            code="secret_unavailable",
+            retry_after=5,
+        ) from exc
 
 
 _cache: CredentialCache[str, SourceCredentials | None] = CredentialCache(
     fetch, ttl=lambda: settings.TENANT_CACHE_SECONDS
 )
 get = _cache.get
-refetch_after_mismatch = _cache.refetch_after_mismatch
 forget = _cache.forget
+
+
+def refetch_after_mismatch(token: str, now: datetime) -> SourceCredentials | None:
+    """Fetch again after a signature did not match: the secret may have been rotated, in
+    FormBridge or in Secrets Manager (references are read again too)."""
+    with secret_refs.fresh():
+        return _cache.refetch_after_mismatch(token, now)

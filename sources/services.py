@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from core import crypto
+from core import crypto, secret_refs
 from core.errors import Invalid
 from core.ids import random_token
 from tenants.models import Tenant
@@ -76,6 +76,11 @@ def _secret_for(preset: str, secret: str | None) -> tuple[str, bool]:
         raise Invalid("must be printable text without surrounding spaces", field="secret")
     if len(secret) > MAX_SECRET_LENGTH:
         raise Invalid(f"at most {MAX_SECRET_LENGTH} characters", field="secret")
+    if secret_refs.is_reference(secret):
+        try:
+            return secret_refs.validate(secret), False
+        except Invalid as exc:
+            raise Invalid(exc.message, field="secret") from None
     if preset == StandardWebhooks.name:
         check_secret(secret)
     return secret, False

@@ -36,6 +36,11 @@ class DestinationSnapshot:
     connect_timeout_seconds: float
     files_as: str = "link"
     retention_days: int | None = None  # the tenant's (the DynamoDB mirror's TTL)
+    # auth_secret came from this Secrets Manager reference (core.secret_refs), if it did.
+    secret_reference: str = ""
+    # Why the reference could not be resolved (the send is then an attempt that failed).
+    secret_error: str = ""
+    secret_error_transient: bool = True
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,16 @@ def test_sigkill_and_lost_messages_lose_nothing(signed, tmp_path, settings):
         for n in range(SUBMISSIONS):
             assert signed.post(acme, {"n": n}).status_code == 202
 
-        wait_until(lambda: len(receiver.at("/crm")) >= 3, seconds=30, what="first receipts")
+        # Kill while sends are in flight: after the first receipts, at a moment when leases are
+        # held (under a loaded machine the worker can momentarily have caught up with ingest).
+        wait_until(
+            lambda: (
+                len(receiver.at("/crm")) >= 3
+                and Delivery.objects.filter(status=DeliveryStatus.IN_FLIGHT).exists()
+            ),
+            seconds=30,
+            what="first receipts with deliveries in flight",
+        )
         stop(worker, signal.SIGKILL)  # mid-flight: leases held, outcomes unrecorded
         in_flight_at_kill = Delivery.objects.filter(status=DeliveryStatus.IN_FLIGHT).count()
         broker.flushdb()  # every queued wake-up is gone
