@@ -50,18 +50,56 @@ def test_compose_runs_web_postgres_redis_with_known_settings():
     assert {"web", "worker", "beat", "postgres", "redis"} <= set(services)
     assert services["worker"]["command"][:4] == ["celery", "-A", "formbridge", "worker"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "formbridge", "beat"]
-    assert services["worker"]["environment"]["MIGRATE"] == "0"  # only web migrates
     web = services["web"]
     assert web["build"] == "."
     assert web["command"][0] == "gunicorn"
     assert (ROOT / web["command"][-1]).is_file()  # the gunicorn config it names
-    assert set(web["depends_on"]) == {"postgres", "redis"}
+    assert set(web["depends_on"]) == {"migrate", "postgres", "redis"}
     documented = set(documented_settings())
     unknown = sorted(set(web["environment"]) - documented)
     assert not unknown, f"compose sets settings .env.example does not list: {unknown}"
     assert web["environment"]["DATABASE_URL"].startswith("postgres://")
     assert "@postgres:5432/" in web["environment"]["DATABASE_URL"]
     assert "redis://redis:6379" in web["environment"]["REDIS_URL"]
+
+
+def test_compose_migrates_once_before_the_app_and_checks_every_service():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    migrate = services["migrate"]
+
+    assert migrate["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    assert migrate["restart"] == "no"
+    for app in ("web", "worker", "beat"):
+        # Never inside a replica's start-up, where two replicas would race.
+        assert services[app]["environment"]["MIGRATE"] == "0", app
+        assert services[app]["depends_on"]["migrate"] == {
+            "condition": "service_completed_successfully"
+        }, app
+    for name, service in services.items():
+        if name != "migrate":
+            assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
+            assert service["restart"] == "unless-stopped", name
+
+
+def test_compose_runs_the_procfiles_commands():
+    procfile = dict(
+        line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line
+    )
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+
+    for process in ("web", "worker", "beat"):
+        expected = procfile[process].replace(".venv/bin/", "").split()
+        assert compose[process]["command"][: len(expected)] == expected, process
+
+
+def test_the_image_is_built_in_stages_and_runs_unprivileged_with_a_health_check():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+
+    assert len(re.findall(r"^FROM ", dockerfile, re.M)) == 2  # build, then run
+    assert re.search(r"^USER formbridge$", dockerfile, re.M)
+    assert "HEALTHCHECK" in dockerfile and "/readyz" in dockerfile
+    assert "--no-index" in dockerfile  # the run stage installs only the built wheels
 
 
 def test_dockerfile_entrypoint_exists_and_is_executable():
