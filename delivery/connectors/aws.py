@@ -13,6 +13,7 @@ import json
 import os
 import re
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -21,10 +22,10 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from core.errors import Invalid
 from core.storable import safe_text
-from delivery import aio
+from delivery import aio, mapping
 from delivery.models import AttemptOutcome
 
-from .base import RESPONSE_BODY_LIMIT, Clock, Connector, DestinationSnapshot, Outcome
+from .base import RESPONSE_BODY_LIMIT, Clock, Connector, DestinationSnapshot, Job, Outcome
 
 REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 ACCESS_KEY_ID = re.compile(r"[A-Z0-9]{16,128}")
@@ -190,3 +191,53 @@ class AwsConnector(Connector):
 
     def validate_secret(self, config: dict[str, Any], secret: str) -> None:
         validate_secret(config, secret)
+
+
+# One entry's result in a batch answer: its outcome, its error, what AWS said of it.
+EntryResult = tuple[AttemptOutcome, str, Any]
+
+
+async def send_batch(
+    jobs: list[Job],
+    *,
+    entry: Callable[[int, Job], dict[str, Any]],
+    call: Callable[[list[dict[str, Any]]], Any],
+    results: Callable[[Any, list[int]], dict[int, EntryResult]],
+    operation: str,
+    url: str,
+    service: str,
+) -> list[Outcome]:
+    """One batch API call (SendMessageBatch, PutEvents) for these jobs, each with its own
+    outcome: a job whose entry cannot be built is permanent alone, a failed call fails them all,
+    an entry the answer leaves out is retried. `results` reads the answer per job index."""
+    clock = Clock()
+    outcomes: dict[int, Outcome] = {}
+    indexed: list[tuple[int, dict[str, Any]]] = []
+    for index, job in enumerate(jobs):
+        try:
+            indexed.append((index, entry(index, job)))
+        except mapping.RENDER_ERRORS as exc:
+            outcomes[index] = clock.outcome(
+                AttemptOutcome.PERMANENT, error=f"mapping failed: {exc}", request_url=url
+            )
+    if indexed:
+        try:
+            reply = await run(call, [e for _, e in indexed])
+        except Exception as exc:
+            failed = failure(clock, exc, operation=operation, url=url)
+            return [outcomes.get(i, failed) for i in range(len(jobs))]
+        status = http_status(reply)
+        for index, (outcome, error, answer) in results(reply, [i for i, _ in indexed]).items():
+            outcomes[index] = clock.outcome(
+                outcome,
+                status_code=status,
+                error=error[:500],
+                request_method="POST",
+                request_url=url,
+                request_headers={"x-amz-operation": operation},
+                response_body=summary(answer),
+            )
+    missing = clock.outcome(
+        AttemptOutcome.RETRYABLE, error=f"{service} answered without this entry", request_url=url
+    )
+    return [outcomes.get(i, missing) for i in range(len(jobs))]

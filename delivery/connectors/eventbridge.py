@@ -16,7 +16,7 @@ from delivery import mapping
 from delivery.models import AttemptOutcome
 
 from . import aws
-from .base import Clock, Job, Outcome, invalid_as
+from .base import Job, Outcome, invalid_as
 from .batching import Batcher
 
 BUS = re.compile(r"(arn:aws[\w-]*:events:[\w-]+:\d{12}:event-bus/)?[\w.\-/]{1,256}")
@@ -61,50 +61,31 @@ class EventBridgeConnector(aws.AwsConnector):
         }
 
     async def _send_group(self, jobs: list[Job]) -> list[Outcome]:
-        clock = Clock()
         destination = jobs[0].destination
         client = aws.client("events", destination)
-        url = f"{aws.endpoint(client)} {destination.config['event_bus']}"
-        outcomes: dict[int, Outcome] = {}
-        indexed = []
-        for index, job in enumerate(jobs):
-            try:
-                indexed.append((index, self._entry(job)))
-            except mapping.RENDER_ERRORS as exc:
-                outcomes[index] = clock.outcome(
-                    AttemptOutcome.PERMANENT, error=f"mapping failed: {exc}", request_url=url
-                )
-        if indexed:
-            try:
-                reply = await aws.run(client.put_events, Entries=[e for _, e in indexed])
-            except Exception as exc:
-                failed = aws.failure(clock, exc, operation="PutEvents", url=url)
-                return [outcomes.get(i, failed) for i in range(len(jobs))]
-            status = aws.http_status(reply)
-            # PutEvents answers its entries in the order they were given.
-            for (index, _), result in zip(indexed, reply.get("Entries", []), strict=False):
-                code = result.get("ErrorCode")
-                if code:
-                    outcome = (
-                        AttemptOutcome.RETRYABLE
-                        if code in TRANSIENT_ENTRY_CODES or aws.is_transient_code(code)
-                        else AttemptOutcome.PERMANENT
-                    )
-                    error = f"{code}: {result.get('ErrorMessage', '')}"[:500]
-                else:
-                    outcome, error = AttemptOutcome.SUCCESS, ""
-                outcomes[index] = clock.outcome(
-                    outcome,
-                    status_code=status,
-                    error=error,
-                    request_method="POST",
-                    request_url=url,
-                    request_headers={"x-amz-operation": "PutEvents"},
-                    response_body=aws.summary(result),
-                )
-        missing = clock.outcome(
-            AttemptOutcome.RETRYABLE,
-            error="EventBridge answered without this entry",
-            request_url=url,
+        return await aws.send_batch(
+            jobs,
+            entry=lambda index, job: self._entry(job),
+            call=lambda entries: client.put_events(Entries=entries),
+            results=_results,
+            operation="PutEvents",
+            url=f"{aws.endpoint(client)} {destination.config['event_bus']}",
+            service="EventBridge",
         )
-        return [outcomes.get(i, missing) for i in range(len(jobs))]
+
+
+def _results(reply: dict[str, Any], indexes: list[int]) -> dict[int, aws.EntryResult]:
+    """PutEvents answers its entries in the order they were given."""
+    results: dict[int, aws.EntryResult] = {}
+    for index, result in zip(indexes, reply.get("Entries", []), strict=False):
+        code = result.get("ErrorCode")
+        if not code:
+            results[index] = (AttemptOutcome.SUCCESS, "", result)
+            continue
+        transient = code in TRANSIENT_ENTRY_CODES or aws.is_transient_code(code)
+        results[index] = (
+            AttemptOutcome.RETRYABLE if transient else AttemptOutcome.PERMANENT,
+            f"{code}: {result.get('ErrorMessage', '')}",
+            result,
+        )
+    return results

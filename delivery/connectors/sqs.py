@@ -16,7 +16,7 @@ from delivery import mapping, ordering
 from delivery.models import AttemptOutcome
 
 from . import aws
-from .base import Clock, Job, Outcome, invalid_as
+from .base import Job, Outcome, invalid_as
 from .batching import Batcher
 
 QUEUE_URL = re.compile(r"https?://[^\s/]+/\d{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?")
@@ -75,50 +75,33 @@ class SqsConnector(aws.AwsConnector):
         return entry
 
     async def _send_group(self, jobs: list[Job]) -> list[Outcome]:
-        clock = Clock()
         destination = jobs[0].destination
         queue_url = destination.config["queue_url"]
-        outcomes: dict[int, Outcome] = {}
-        entries = []
-        for index, job in enumerate(jobs):
-            try:
-                entries.append(self._entry(index, job))
-            except mapping.RENDER_ERRORS as exc:
-                outcomes[index] = clock.outcome(
-                    AttemptOutcome.PERMANENT, error=f"mapping failed: {exc}", request_url=queue_url
-                )
-        if entries:
-            client = aws.client("sqs", destination)
-            try:
-                reply = await aws.run(
-                    client.send_message_batch, QueueUrl=queue_url, Entries=entries
-                )
-            except Exception as exc:
-                failed = aws.failure(clock, exc, operation="SendMessageBatch", url=queue_url)
-                return [outcomes.get(i, failed) for i in range(len(jobs))]
-            status = aws.http_status(reply)
-            for item in reply.get("Successful", []):
-                outcomes[int(item["Id"])] = clock.outcome(
-                    AttemptOutcome.SUCCESS,
-                    status_code=status,
-                    request_method="POST",
-                    request_url=queue_url,
-                    request_headers={"x-amz-operation": "SendMessageBatch"},
-                    response_body=aws.summary({"MessageId": item.get("MessageId")}),
-                )
-            for item in reply.get("Failed", []):
-                code = str(item.get("Code", ""))
-                transient = not item.get("SenderFault") or aws.is_transient_code(code)
-                outcomes[int(item["Id"])] = clock.outcome(
-                    AttemptOutcome.RETRYABLE if transient else AttemptOutcome.PERMANENT,
-                    status_code=status,
-                    error=f"{code}: {item.get('Message', '')}"[:500],
-                    request_method="POST",
-                    request_url=queue_url,
-                    request_headers={"x-amz-operation": "SendMessageBatch"},
-                    response_body=aws.summary(item),
-                )
-        missing = clock.outcome(
-            AttemptOutcome.RETRYABLE, error="SQS answered without this entry", request_url=queue_url
+        client = aws.client("sqs", destination)
+        return await aws.send_batch(
+            jobs,
+            entry=self._entry,
+            call=lambda entries: client.send_message_batch(QueueUrl=queue_url, Entries=entries),
+            results=_results,
+            operation="SendMessageBatch",
+            url=queue_url,
+            service="SQS",
         )
-        return [outcomes.get(i, missing) for i in range(len(jobs))]
+
+
+def _results(reply: dict[str, Any], indexes: list[int]) -> dict[int, aws.EntryResult]:
+    """SendMessageBatch answers by entry Id (the job's index): Successful and Failed lists."""
+    results: dict[int, aws.EntryResult] = {}
+    for item in reply.get("Successful", []):
+        results[int(item["Id"])] = (
+            AttemptOutcome.SUCCESS, "", {"MessageId": item.get("MessageId")}
+        )  # fmt: skip
+    for item in reply.get("Failed", []):
+        code = str(item.get("Code", ""))
+        transient = not item.get("SenderFault") or aws.is_transient_code(code)
+        results[int(item["Id"])] = (
+            AttemptOutcome.RETRYABLE if transient else AttemptOutcome.PERMANENT,
+            f"{code}: {item.get('Message', '')}",
+            item,
+        )
+    return results
