@@ -25,21 +25,16 @@ import aiohttp
 import boto3
 import httpx
 import psycopg
-import redis
 from aiosmtpd.controller import Controller
-from celery import Celery
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.delivery import (
     BODY,
     prepare_tenant,
-    queue_deliveries,
-    rss_of_tree,
     start,
     stop,
-    succeeded,
+    throughput,
     wait_port,
-    worker_command,
 )
 from bench.ingest import PYTHON, TENANT, free_port, log, manage
 from tests.vendors import HubSpot, Salesforce, Slack
@@ -57,31 +52,6 @@ class Mailbox:
     async def handle_DATA(self, server, session, envelope):
         self.count += 1
         return "250 OK"
-
-
-def drain_rate(args, env: dict, count: int, *, ordering_keys: int = 0) -> dict:
-    """The real worker drains `count` queued deliveries to the one live destination."""
-    queue_deliveries(args.database_url, count, ordering_keys=ordering_keys)
-    redis.Redis.from_url(env["CELERY_BROKER_URL"]).flushdb()
-    worker = start(worker_command(args), env)
-    peak = 0
-    try:
-        time.sleep(3)
-        publisher = Celery(broker=env["CELERY_BROKER_URL"])
-        started = time.perf_counter()
-        for _ in range(args.worker_concurrency):
-            publisher.send_task("delivery.drain")
-        done = 0
-        while done < count:
-            time.sleep(0.05)
-            done = succeeded(args.database_url)
-            peak = max(peak, rss_of_tree(worker.pid))
-            if time.perf_counter() - started > 300:
-                raise RuntimeError(f"only {done} of {count} delivered in 300 s")
-        elapsed = time.perf_counter() - started
-    finally:
-        stop(worker)
-    return {"per_second": count / elapsed, "seconds": elapsed, "rss_mb": peak / 2**20}
 
 
 def only_destination(env: dict, database_url: str, name: str, kind: str, config: dict,
@@ -165,7 +135,7 @@ def main() -> None:
                     count: int = n):  # fmt: skip
             only_destination(env, args.database_url, kind, kind, config, secret, *extra)
             log(f"{kind}: draining {count} deliveries (floor {floor:.0f}/s)")
-            lines.append((kind, floor, {**drain_rate(args, env, count), "count": count}))
+            lines.append((kind, floor, throughput(args, env, count)))
 
         sink_url = f"http://127.0.0.1:{sink_port}/hook"
         measure("rest", {"url": sink_url}, http_floor(sink_url, n, event_body()))
@@ -251,8 +221,8 @@ def main() -> None:
         log("FIFO: the REST destination ordered by a key (10 keys) beside unordered")
         only_destination(env, args.database_url, "fifo", "rest", {"url": sink_url}, "",
                          "--ordered-by", "form_id")  # fmt: skip
-        fifo = drain_rate(args, env, n, ordering_keys=10)
-        fifo_100 = drain_rate(args, env, n, ordering_keys=100)
+        fifo = throughput(args, env, n, ordering_keys=10)
+        fifo_100 = throughput(args, env, n, ordering_keys=100)
 
         log(f"mirror: backfill of {args.mirror_submissions} submissions, then verify")
         mirror = mirror_backfill(args, env, moto_url)
@@ -269,9 +239,9 @@ def main() -> None:
            f"  {'kind':<12}{'floor/s':>9}{'formbridge/s':>14}{'of floor':>10}{'of rest':>9}"
            f"{'worker RSS':>12}"]  # fmt: skip
     for kind, floor, result in lines:
-        rate = result["per_second"]
+        rate, rss = result["per_second"], result["worker_peak_rss_mb"]
         out.append(f"  {kind:<12}{floor:9.0f}{rate:14.0f}{rate / floor:10.0%}{rate / rest:9.0%}"
-                   f"{result['rss_mb']:10.0f} MB  ({result['count']})")  # fmt: skip
+                   f"{rss:10.0f} MB  ({result['deliveries']})")  # fmt: skip
     out += [
         f"  FIFO rest, 10 keys   {fifo['per_second']:8.0f} deliveries/s "
         f"({fifo['per_second'] / rest:.0%} of unordered rest)",
