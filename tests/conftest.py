@@ -39,6 +39,21 @@ def _clean_shared_state():
     yield
 
 
+@pytest.fixture(scope="session")
+def moto_server():
+    """moto's AWS server on loopback (real HTTP for real boto3), one per test session; tests
+    that use it reset its state first."""
+    from moto.server import ThreadedMotoServer
+
+    from tests.faults.stack import free_port
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
 @pytest.fixture
 def acme(db):
     return tenant_with_secret("t_acme")

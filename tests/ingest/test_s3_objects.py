@@ -13,16 +13,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import boto3
+import httpx
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from moto.server import ThreadedMotoServer
 
 from delivery import dispatcher
 from delivery import services as delivery_services
 from ingest.models import Submission
 from tenants.models import Tenant
-from tests.faults.stack import free_port
 from webforms import services as form_services
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,15 +32,6 @@ AWS_ENV = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 def storage_from_settings(env: dict[str, str]) -> dict:
@@ -62,15 +52,16 @@ def storage_from_settings(env: dict[str, str]) -> dict:
 
 
 @pytest.fixture
-def s3(s3_endpoint, settings, monkeypatch):
+def s3(moto_server, settings, monkeypatch):
+    httpx.post(f"{moto_server}/moto-api/reset")
     for name, value in AWS_ENV.items():
         monkeypatch.setenv(name, value)
-    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    client = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1")
     client.create_bucket(Bucket=BUCKET)
     storage = storage_from_settings(
         {
             "ATTACHMENTS_S3_BUCKET": BUCKET,
-            "ATTACHMENTS_S3_ENDPOINT_URL": s3_endpoint,
+            "ATTACHMENTS_S3_ENDPOINT_URL": moto_server,
             "ATTACHMENTS_S3_REGION": "us-east-1",
             "ATTACHMENTS_S3_PREFIX": "files",
         }

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 import boto3
 import httpx
 import pytest
-from moto.server import ThreadedMotoServer
 
 from delivery import dispatcher
 from delivery import services as delivery_services
@@ -18,20 +17,10 @@ from delivery.connectors import aws
 from delivery.connectors.registry import connector_for
 from delivery.mirror import writer
 from delivery.models import Delivery, DeliveryAttempt
-from tests.faults.stack import free_port
 from tests.vendors import FaultProxy
 
 REGION = "us-east-1"
 LEAD = {"email": "jane@example.com", "first_name": "Jane", "last_name": "Doe", "company": "Acme"}
-
-
-@pytest.fixture(scope="session")
-def moto_server():
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 @dataclass
