@@ -18,6 +18,8 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
+from core import tracing
+
 _context: ContextVar[dict[str, Any] | None] = ContextVar("formbridge_log_context", default=None)
 
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -93,6 +95,8 @@ class Formatter(logging.Formatter):
         for key, value in record.__dict__.items():
             if key not in _RECORD_ATTRIBUTES and not key.startswith("_"):
                 line[key] = scrub(value, key)
+        if tracing.enabled() and (ids := tracing.current_ids()):
+            line["trace_id"], line["span_id"] = ids
         if record.exc_info:
             line["exc_info"] = scrub(self.formatException(record.exc_info))
         return json.dumps(line, default=str)

@@ -15,11 +15,12 @@ from dataclasses import replace
 
 from django.conf import settings
 from django.utils import timezone
+from opentelemetry import trace
 
-from core import secret_refs
+from core import secret_refs, tracing
 
 from . import aio, engine, wakeup
-from .attempts import without_secret
+from .attempts import safe_error, without_secret
 from .connectors.base import Job, Outcome
 from .connectors.registry import connector_for
 from .engine import Claimed
@@ -35,8 +36,31 @@ RECORD_EVERY_SECONDS = 0.1
 
 
 async def send_one(claimed: Claimed) -> Outcome:
-    """Never raises: a connector bug becomes a retryable attempt with the error recorded."""
+    """Never raises: a connector bug becomes a retryable attempt with the error recorded.
+    Traced as one span under the delivery's stored context (its outbound call nests in it)."""
     job = claimed.job
+    with tracing.span(
+        f"formbridge.attempt {job.destination.kind}",
+        job.trace_context,
+        {
+            "formbridge.tenant_id": job.destination.tenant_id,
+            "formbridge.submission_id": job.submission_id,
+            "formbridge.delivery_id": str(job.delivery_id),
+            "formbridge.destination_id": str(job.destination.id),
+            "formbridge.attempt": job.attempt_number,
+        },
+    ) as span:
+        outcome = await _attempt(job)
+        if span.is_recording():
+            span.set_attribute("formbridge.outcome", str(outcome.outcome))
+            if outcome.status_code is not None:
+                span.set_attribute("http.response.status_code", outcome.status_code)
+            if outcome.outcome != AttemptOutcome.SUCCESS:
+                span.set_status(trace.StatusCode.ERROR, safe_error(job, outcome))
+        return outcome
+
+
+async def _attempt(job: Job) -> Outcome:
     if job.destination.secret_error:
         return Outcome(
             outcome=AttemptOutcome.RETRYABLE

@@ -203,6 +203,7 @@ _CLAIM_COLUMNS = {
     "submission__payload_object": "payload_object",
     "tenant_id": "tenant_id",
     "ordering_key": "ordering_key",
+    "trace_context": "trace_context",
 }
 
 
@@ -264,6 +265,7 @@ def deliveries_claim(
                     event=event,
                     destination=snapshots[destination.id],
                     ordering_key=row["ordering_key"],
+                    trace_context=row["trace_context"],
                 ),
                 lease_token=token,
                 cycle_attempt=row["attempts"] + 1 - row["cycle_started_at_attempt"],

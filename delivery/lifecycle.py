@@ -25,6 +25,8 @@ from django.db import connection
 from django.db.models import F, QuerySet, Subquery, Window
 from django.db.models.functions import Greatest, RowNumber
 
+from core import tracing
+
 from . import retry
 from .models import OPEN_STATUSES, WAITING_STATUSES, AttemptOutcome, Delivery, DeliveryStatus
 
@@ -51,7 +53,7 @@ def new(
 ) -> Delivery:
     """A pending delivery (unsaved): due at once, or, for a pull destination, when read. One with
     an ordering key is due too: the claim holds it back if it is not its key's head."""
-    return Delivery(
+    delivery = Delivery(
         tenant_id=tenant_id,
         submission=submission,
         destination_id=destination_id,
@@ -61,6 +63,17 @@ def new(
         created_at=now,
         updated_at=now,
     )
+    if tracing.enabled():
+        delivery.trace_context = tracing.context_of(
+            "formbridge.delivery",
+            {
+                "formbridge.tenant_id": tenant_id,
+                "formbridge.submission_id": submission.submission_id,
+                "formbridge.delivery_id": str(delivery.id),
+                "formbridge.destination_id": str(destination_id),
+            },
+        )
+    return delivery
 
 
 def lease(ids: Iterable[UUID], *, token: UUID, until: datetime, now: datetime) -> int:

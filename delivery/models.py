@@ -136,6 +136,9 @@ class Delivery(TimeStampedModel):
     # Its destination's ordering key, evaluated on this submission; null when unordered ("" is
     # a key: the events that have no value for the expression).
     ordering_key = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001
+    # The W3C traceparent of the span that created it (core.tracing): every attempt, however
+    # late, joins the submission's trace. "" when tracing is off.
+    trace_context = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-created_at"]

@@ -74,7 +74,6 @@ API_PATH_PREFIX = "/v1/"
 API_MIDDLEWARE = [
     "core.logs.RequestIdMiddleware",
     "formbridge.middleware.RefuseUnstorableUrlMiddleware",
-    "formbridge.middleware.RefuseUnstorableUrlMiddleware",
     "django.middleware.security.SecurityMiddleware",
 ]
 

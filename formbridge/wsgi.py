@@ -11,8 +11,13 @@ from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.wsgi import get_wsgi_application
 
+from core import tracing
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "formbridge.settings")
 
+# gunicorn imports this in each worker after the fork (no preload), where tracing may start;
+# before the handlers below load their middleware, which it extends.
+tracing.configure("web")
 site_application = get_wsgi_application()
 
 

@@ -52,6 +52,8 @@ class Job:
     destination: DestinationSnapshot
     # Set on deliveries of an ordered (FIFO) destination: sent one at a time per key.
     ordering_key: str | None = None
+    # The W3C traceparent stored when the delivery was created ("" when tracing is off).
+    trace_context: str = ""
 
 
 @dataclass

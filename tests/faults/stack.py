@@ -66,7 +66,8 @@ class OwnRedis:
         return f"redis://127.0.0.1:{self.port}/{db}"
 
 
-def start_web(env: dict, port: int) -> subprocess.Popen:
+def start_web(env: dict, port: int, log: Path | None = None) -> subprocess.Popen:
+    output = log.open("ab") if log else subprocess.DEVNULL
     process = subprocess.Popen(
         [
             sys.executable,
@@ -78,8 +79,8 @@ def start_web(env: dict, port: int) -> subprocess.Popen:
         ],
         cwd=ROOT,
         env={**env, "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "2"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=output,
+        stderr=output,
         start_new_session=True,
     )
 
