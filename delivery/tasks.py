@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import dispatcher, engine, wakeup
+from . import backlog, dispatcher, engine, wakeup
 from .mirror.attempts import copy_all_attempts
 
 
@@ -22,3 +22,10 @@ def deliveries_dispatch_due() -> bool:
 def mirror_attempts() -> int:
     """Every few seconds (beat): copy new delivery attempts of mirrored tenants to DynamoDB."""
     return copy_all_attempts()
+
+
+@shared_task(name="delivery.publish_backlog", ignore_result=True)
+def publish_backlog() -> bool:
+    """Every period (beat, when CLOUDWATCH_METRICS_NAMESPACE is set): the backlog as CloudWatch
+    metrics, which the worker service scales on and the alarms watch."""
+    return backlog.publish() is not None

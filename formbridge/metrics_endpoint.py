@@ -11,40 +11,34 @@ import hmac
 from collections.abc import Iterator
 
 from django.conf import settings
-from django.db.models import Count, Min
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from core.http_errors import error_response
-from delivery.models import WAITING_STATUSES, Delivery, DeliveryStatus
+from delivery.backlog import backlog
 
 
 class DeliveryBacklogCollector(Collector):
     """Due and dead deliveries and the age of the oldest due one, read at scrape time."""
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        now = timezone.now()
-        due = Delivery.objects.filter(status__in=WAITING_STATUSES, next_attempt_at__lte=now)
-        expired = Delivery.objects.filter(status=DeliveryStatus.IN_FLIGHT, lease_until__lt=now)
-        waiting = due.aggregate(n=Count("id"), oldest=Min("next_attempt_at"))
-        oldest = waiting["oldest"]
+        figures = backlog()
         yield GaugeMetricFamily(
             "formbridge_deliveries_due",
             "Deliveries waiting to be sent now (retries due and expired leases included).",
-            value=waiting["n"] + expired.count(),
+            value=figures.due,
         )
         yield GaugeMetricFamily(
             "formbridge_deliveries_dead",
             "Dead deliveries (dead letters) awaiting a redrive.",
-            value=Delivery.objects.filter(status=DeliveryStatus.DEAD).count(),
+            value=figures.dead,
         )
         yield GaugeMetricFamily(
             "formbridge_oldest_due_delivery_age_seconds",
             "How long the oldest due delivery has been due (0 when none is).",
-            value=(now - oldest).total_seconds() if oldest else 0.0,
+            value=figures.oldest_due_age_seconds,
         )
 
 

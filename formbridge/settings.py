@@ -176,6 +176,19 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- CloudWatch metrics (AWS): the delivery backlog as embedded-metric-format log lines. ---
+# Empty: not published (/metrics serves the same figures to Prometheus).
+CLOUDWATCH_METRICS_NAMESPACE = env.str("CLOUDWATCH_METRICS_NAMESPACE", default="")
+# The Environment dimension of each metric (the stack's Environment parameter).
+CLOUDWATCH_METRICS_ENVIRONMENT = env.str("CLOUDWATCH_METRICS_ENVIRONMENT", default="production")
+CLOUDWATCH_METRICS_PERIOD_SECONDS = env.int("CLOUDWATCH_METRICS_PERIOD_SECONDS", default=60)
+if CLOUDWATCH_METRICS_NAMESPACE:
+    CELERY_BEAT_SCHEDULE["publish-backlog-metrics"] = {
+        "task": "delivery.publish_backlog",
+        "schedule": float(CLOUDWATCH_METRICS_PERIOD_SECONDS),
+        "options": {"expires": CLOUDWATCH_METRICS_PERIOD_SECONDS * 0.9},
+    }
+
 # --- Encryption at rest: Fernet keys, newest first (older keys still decrypt, for rotation). ---
 FORMBRIDGE_ENCRYPTION_KEYS = env.list("FORMBRIDGE_ENCRYPTION_KEYS")
 
@@ -356,6 +369,7 @@ LOGGING = {
     "filters": {"context": {"()": "core.logs.ContextFilter"}},
     "formatters": {
         "json": {"()": "core.logs.Formatter"},
+        "message": {"format": "%(message)s"},
         "plain": {
             "()": "core.logs.PlainFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
@@ -366,7 +380,13 @@ LOGGING = {
             "class": "logging.StreamHandler",
             "formatter": "json" if LOG_FORMAT == "json" else "plain",
             "filters": ["context"],
-        }
+        },
+        # Celery swaps sys.stdout for a logger in its workers; EMF lines must bypass it.
+        "emf": {
+            "class": "logging.StreamHandler",
+            "formatter": "message",
+            "stream": "ext://sys.__stdout__",
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
@@ -380,5 +400,7 @@ LOGGING = {
         "botocore": {"level": "WARNING"},
         "boto3": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
+        # CloudWatch EMF lines (core.emf): the bare JSON object on the real stdout.
+        "formbridge.emf": {"handlers": ["emf"], "level": "INFO", "propagate": False},
     },
 }

@@ -1,0 +1,110 @@
+"""The backlog as CloudWatch metrics: embedded-metric-format lines on the process's stdout, as
+the awslogs driver ships them and CloudWatch Logs extracts them (the worker service scales on
+formbridge_deliveries_due; the alarms watch the oldest due age and the dead letters)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from delivery import services as delivery_services
+from delivery.models import Delivery, DeliveryStatus
+from delivery.tasks import publish_backlog
+from tests.e2e.stack import ROOT
+
+pytestmark = pytest.mark.django_db
+
+
+def emf_lines(captured: str) -> list[dict]:
+    return [json.loads(line) for line in captured.splitlines() if line.startswith('{"_aws"')]
+
+
+def test_publishes_nothing_unless_a_namespace_is_set(settings, capfd):
+    settings.CLOUDWATCH_METRICS_NAMESPACE = ""
+
+    assert publish_backlog() is False
+    assert emf_lines(capfd.readouterr().out) == []
+
+
+def test_backlog_as_one_emf_line(settings, capfd, signed, acme, receiver):
+    settings.CLOUDWATCH_METRICS_NAMESPACE = "FormBridge"
+    settings.CLOUDWATCH_METRICS_ENVIRONMENT = "staging"
+    for name in ("crm", "sheet", "chat"):
+        delivery_services.destination_create(
+            tenant=acme.tenant, name=name, config={"url": receiver.url(f"/{name}")}
+        )
+    assert signed.post(acme, {"email": "a@example.com"}).status_code == 202
+    now = timezone.now()
+    chat = Delivery.objects.filter(destination__name="chat")
+    sheet = Delivery.objects.filter(destination__name="sheet")
+    sheet.update(status=DeliveryStatus.RETRYING, next_attempt_at=now - timedelta(minutes=2))
+    chat.update(status=DeliveryStatus.DEAD, next_attempt_at=None, updated_at=now)
+    capfd.readouterr()
+
+    assert publish_backlog() is True
+
+    (line,) = emf_lines(capfd.readouterr().out)
+    meta = line["_aws"]["CloudWatchMetrics"][0]
+    assert meta["Namespace"] == "FormBridge"
+    assert meta["Dimensions"] == [["Environment"]]
+    assert {m["Name"]: m["Unit"] for m in meta["Metrics"]} == {
+        "formbridge_deliveries_due": "Count",
+        "formbridge_oldest_due_delivery_age_seconds": "Seconds",
+        "formbridge_deliveries_dead": "Count",
+        "formbridge_dead_letters": "Count",
+    }
+    assert abs(line["_aws"]["Timestamp"] / 1000 - timezone.now().timestamp()) < 60
+    assert line["Environment"] == "staging"
+    assert line["formbridge_deliveries_due"] == 2  # crm (new) and sheet (retry due)
+    assert 119 <= line["formbridge_oldest_due_delivery_age_seconds"] <= 150
+    assert line["formbridge_deliveries_dead"] == 1
+    assert line["formbridge_dead_letters"] == 1  # died within the period
+
+
+def test_dead_letters_count_only_the_last_period(settings, capfd, signed, acme, receiver):
+    settings.CLOUDWATCH_METRICS_NAMESPACE = "FormBridge"
+    settings.CLOUDWATCH_METRICS_PERIOD_SECONDS = 60
+    delivery_services.destination_create(
+        tenant=acme.tenant, name="crm", config={"url": receiver.url("/crm")}
+    )
+    assert signed.post(acme, {"email": "a@example.com"}).status_code == 202
+    Delivery.objects.update(
+        status=DeliveryStatus.DEAD,
+        next_attempt_at=None,
+        updated_at=timezone.now() - timedelta(minutes=5),
+    )
+    capfd.readouterr()
+
+    publish_backlog()
+
+    (line,) = emf_lines(capfd.readouterr().out)
+    assert line["formbridge_deliveries_dead"] == 1
+    assert line["formbridge_dead_letters"] == 0
+
+
+def test_the_beat_schedules_it_only_when_a_namespace_is_set():
+    """Settings are read once: the beat schedule follows the environment it started with."""
+    script = (
+        "import django, os; django.setup(); from django.conf import settings; "
+        "print('publish-backlog-metrics' in settings.CELERY_BEAT_SCHEDULE)"
+    )
+    for namespace, expected in (("FormBridge", "True"), ("", "False")):
+        shown = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "DJANGO_SETTINGS_MODULE": "formbridge.settings",
+                "CLOUDWATCH_METRICS_NAMESPACE": namespace,
+            },
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert shown.stdout.strip() == expected
