@@ -8,6 +8,8 @@ from pathlib import Path
 
 import environ
 
+from core.redis_client import url_with_password
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -100,6 +102,9 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'formbridge.sqlite3'}")
 }
+# The password apart from the URL (on ECS, a secret injected from Secrets Manager) wins.
+if env.str("DATABASE_PASSWORD", default=""):
+    DATABASES["default"]["PASSWORD"] = env.str("DATABASE_PASSWORD")
 # Persistent connections were a 4x lever on ingest throughput.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
 # A health check costs a SELECT 1 per request; off, a dead connection fails one request and is
@@ -109,10 +114,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Repeated queries are prepared after a few runs: planning was up to a third of a read
     # request's database time. Turn off behind a transaction-mode pooler (PgBouncer < 1.21).
     _prepare_threshold = env.int("DATABASE_PREPARE_THRESHOLD", default=5)
-    DATABASES["default"]["OPTIONS"] = {
-        "server_side_binding": _prepare_threshold > 0,
-        "prepare_threshold": _prepare_threshold or None,
-    }
+    # Added to what the URL's query gave (sslmode=require on RDS), never in its place.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "server_side_binding": _prepare_threshold > 0,
+            "prepare_threshold": _prepare_threshold or None,
+        }
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["OPTIONS"] = {
@@ -130,6 +138,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Empty REDIS_URL: counters live in process memory (fine for the embedded single-box default).
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+# ElastiCache's AUTH token apart from the URLs (on ECS, a secret), put into both.
+_redis_password = env.str("REDIS_PASSWORD", default="")
+if _redis_password:
+    REDIS_URL = url_with_password(REDIS_URL, _redis_password)
+    CELERY_BROKER_URL = url_with_password(CELERY_BROKER_URL, _redis_password)
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"

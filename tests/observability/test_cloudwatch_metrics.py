@@ -5,9 +5,6 @@ formbridge_deliveries_due; the alarms watch the oldest due age and the dead lett
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
@@ -16,7 +13,7 @@ from django.utils import timezone
 from delivery import services as delivery_services
 from delivery.models import Delivery, DeliveryStatus
 from delivery.tasks import publish_backlog
-from tests.e2e.stack import ROOT
+from tests.settings_probe import settings_under
 
 pytestmark = pytest.mark.django_db
 
@@ -89,22 +86,6 @@ def test_dead_letters_count_only_the_last_period(settings, capfd, signed, acme, 
 
 
 def test_the_beat_schedules_it_only_when_a_namespace_is_set():
-    """Settings are read once: the beat schedule follows the environment it started with."""
-    script = (
-        "import django, os; django.setup(); from django.conf import settings; "
-        "print('publish-backlog-metrics' in settings.CELERY_BEAT_SCHEDULE)"
-    )
-    for namespace, expected in (("FormBridge", "True"), ("", "False")):
-        shown = subprocess.run(
-            [sys.executable, "-c", script],
-            cwd=ROOT,
-            env={
-                **os.environ,
-                "DJANGO_SETTINGS_MODULE": "formbridge.settings",
-                "CLOUDWATCH_METRICS_NAMESPACE": namespace,
-            },
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        assert shown.stdout.strip() == expected
+    for namespace, expected in (("FormBridge", True), ("", False)):
+        shown = settings_under({"CLOUDWATCH_METRICS_NAMESPACE": namespace}, "CELERY_BEAT_SCHEDULE")
+        assert ("publish-backlog-metrics" in shown["CELERY_BEAT_SCHEDULE"]) is expected
