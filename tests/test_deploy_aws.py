@@ -1,0 +1,211 @@
+"""deploy/aws, read as AWS would read it: what the task definitions run and set, where secrets
+come from, tags, the beat's one-task rule, the nested stacks' wiring, and the data tiers'
+protections. (cfn-lint and the moto stack tests are in tests/delivery/connectors.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from cfnlint.decode import decode
+from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+from tests.test_project_files import documented_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+AWS = ROOT / "deploy" / "aws"
+SECRET_SETTINGS = {
+    "SECRET_KEY",
+    "FORMBRIDGE_ENCRYPTION_KEYS",
+    "DATABASE_PASSWORD",
+    "REDIS_PASSWORD",
+}
+
+
+def template(name: str) -> dict:
+    decoded, problems = decode(str(AWS / name))
+    assert not problems, problems
+    return decoded
+
+
+def resources(name: str, kind: str) -> dict[str, dict]:
+    return {
+        key: resource["Properties"]
+        for key, resource in template(name)["Resources"].items()
+        if resource["Type"] == kind
+    }
+
+
+def app_containers() -> dict[str, dict]:
+    """The FormBridge container of each task definition (the collector sidecar left out)."""
+    tasks = resources("services.yaml", "AWS::ECS::TaskDefinition")
+    return {
+        key.removesuffix("Task").lower(): next(
+            c
+            for c in task["ContainerDefinitions"]
+            if isinstance(c, dict) and c.get("Name") == "app"
+        )
+        for key, task in tasks.items()
+    }
+
+
+def names_set(container: dict) -> set[str]:
+    """Every variable a container sets, the conditional ones (Fn::If) included."""
+    names = set()
+    for entry in container.get("Environment", []) + container.get("Secrets", []):
+        if "Fn::If" in entry:
+            names |= {e["Name"] for e in entry["Fn::If"][1:] if isinstance(e, dict) and "Name" in e}
+        else:
+            names.add(entry["Name"])
+    return names
+
+
+def test_every_variable_the_tasks_set_is_in_env_example():
+    documented = set(documented_settings())
+    for process, container in app_containers().items():
+        unknown = sorted(names_set(container) - documented)
+        assert not unknown, f"{process} sets what .env.example does not list: {unknown}"
+
+
+def test_the_tasks_run_the_procfiles_commands_and_migrate_runs_alone():
+    procfile = dict(
+        line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line
+    )
+    containers = app_containers()
+    assert set(containers) == {"web", "worker", "beat", "migrate"}
+    for process in ("web", "worker", "beat"):
+        expected = procfile[process].replace(".venv/bin/", "").split()
+        assert containers[process]["Command"][: len(expected)] == expected, process
+        assert names_set(containers[process]) >= {"MIGRATE"}
+        assert {"Name": "MIGRATE", "Value": "0"} in containers[process]["Environment"], process
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    assert containers["migrate"]["Command"] == compose["migrate"]["command"]
+
+
+def test_secrets_come_from_secrets_manager_never_plain_environment():
+    for process, container in app_containers().items():
+        plain = {e["Name"] for e in container["Environment"] if "Name" in e}
+        injected = {s["Name"] for s in container["Secrets"]}
+        assert not plain & SECRET_SETTINGS, process
+        needed = SECRET_SETTINGS - ({"REDIS_PASSWORD"} if process == "migrate" else set())
+        assert injected == needed, process
+        for value in container["Environment"]:
+            if "Value" in value and isinstance(value["Value"], str):
+                assert "password" not in value["Value"].lower(), process
+
+
+def test_web_answers_behind_https_with_readyz_as_target_health():
+    (group,) = resources("services.yaml", "AWS::ElasticLoadBalancingV2::TargetGroup").values()
+    assert group["HealthCheckPath"] == "/readyz"
+    assert group["Port"] == 8000 and group["TargetType"] == "ip"
+    listeners = resources("services.yaml", "AWS::ElasticLoadBalancingV2::Listener")
+    https = listeners["HttpsListener"]
+    assert https["Protocol"] == "HTTPS"
+    assert https["Certificates"] == [{"CertificateArn": {"Ref": "CertificateArn"}}]
+    assert listeners["HttpRedirectListener"]["DefaultActions"][0]["Type"] == "redirect"
+
+
+def test_beat_is_exactly_one_task_and_deployments_never_run_two():
+    services = resources("services.yaml", "AWS::ECS::Service")
+    beat = services["BeatService"]
+    assert beat["DesiredCount"] == 1
+    assert beat["DeploymentConfiguration"]["MaximumPercent"] == 100
+    assert beat["DeploymentConfiguration"]["MinimumHealthyPercent"] == 0
+    for name in ("WebService", "WorkerService"):
+        # Autoscaling owns their counts; a DesiredCount would reset it on each update.
+        assert "DesiredCount" not in services[name], name
+
+
+def test_autoscaling_web_on_cpu_and_requests_worker_on_backlog_and_cpu():
+    policies = resources("services.yaml", "AWS::ApplicationAutoScaling::ScalingPolicy")
+    metric = {
+        name: policy["TargetTrackingScalingPolicyConfiguration"]
+        for name, policy in policies.items()
+    }
+    web = {"WebCpuScaling", "WebRequestScaling"}
+    assert {metric[n]["PredefinedMetricSpecification"]["PredefinedMetricType"] for n in web} == {
+        "ECSServiceAverageCPUUtilization",
+        "ALBRequestCountPerTarget",
+    }
+    backlog = metric["WorkerBacklogScaling"]["CustomizedMetricSpecification"]["Metrics"]
+    published = {
+        q["MetricStat"]["Metric"]["MetricName"]
+        for q in backlog
+        if q.get("MetricStat", {}).get("Metric", {}).get("Namespace") == "FormBridge"
+    }
+    assert published == {"formbridge_deliveries_due"}
+    beat = app_containers()["beat"]
+    assert {"Name": "CLOUDWATCH_METRICS_NAMESPACE", "Value": "FormBridge"} in beat["Environment"]
+    assert (
+        metric["WorkerCpuScaling"]["PredefinedMetricSpecification"]["PredefinedMetricType"]
+        == "ECSServiceAverageCPUUtilization"
+    )
+
+
+def test_each_process_has_its_own_task_role_and_its_own_log_group_with_retention():
+    tasks = resources("services.yaml", "AWS::ECS::TaskDefinition")
+    roles = [t["TaskRoleArn"]["Fn::GetAtt"][0] for k, t in tasks.items() if "TaskRoleArn" in t]
+    assert sorted(roles) == ["BeatTaskRole", "WebTaskRole", "WorkerTaskRole"]
+    groups = [
+        c["LogConfiguration"]["Options"]["awslogs-group"]["Ref"] for c in app_containers().values()
+    ]
+    assert len(set(groups)) == 4
+    for name, group in resources("services.yaml", "AWS::Logs::LogGroup").items():
+        assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}, name
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in AWS.glob("*.yaml")))
+def test_every_taggable_resource_carries_environment_and_service(name):
+    for key, resource in template(name)["Resources"].items():
+        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource["Type"])
+        if "Tags" not in schema.schema.get("properties", {}):
+            continue
+        tags = resource["Properties"].get("Tags", [])
+        keys = {tag["Key"] for tag in tags} if isinstance(tags, list) else set(tags)
+        assert {"Environment", "Service"} <= keys, f"{name}: {key}"
+
+
+def test_the_root_stack_passes_each_nested_template_what_it_declares():
+    for key, stack in resources("formbridge.yaml", "AWS::CloudFormation::Stack").items():
+        child = template(stack["TemplateURL"].removeprefix("./"))
+        declared = child["Parameters"]
+        passed = set(stack["Parameters"])
+        assert passed <= set(declared), f"{key} passes unknown {passed - set(declared)}"
+        required = {n for n, p in declared.items() if "Default" not in p}
+        assert required <= passed, f"{key} misses {required - passed}"
+
+
+def test_the_database_is_encrypted_backed_up_tls_only_and_multi_az_by_parameter():
+    (instance,) = resources("database.yaml", "AWS::RDS::DBInstance").values()
+    assert instance["StorageEncrypted"] is True
+    assert instance["BackupRetentionPeriod"] == {"Ref": "BackupRetentionDays"}
+    assert instance["MultiAZ"] == {"Ref": "MultiAZ"}
+    assert instance["PubliclyAccessible"] is False
+    assert "resolve:secretsmanager" in instance["MasterUserPassword"]["Fn::Sub"]
+    (parameters,) = resources("database.yaml", "AWS::RDS::DBParameterGroup").values()
+    assert parameters["Parameters"]["rds.force_ssl"] == "1"
+
+
+def test_redis_speaks_tls_and_auth():
+    (group,) = resources("cache.yaml", "AWS::ElastiCache::ReplicationGroup").values()
+    assert group["TransitEncryptionEnabled"] is True
+    assert group["AtRestEncryptionEnabled"] is True
+    assert "resolve:secretsmanager" in group["AuthToken"]["Fn::Sub"]
+    for container in app_containers().values():
+        for entry in container["Environment"]:
+            if entry.get("Name") in ("REDIS_URL", "CELERY_BROKER_URL"):
+                assert entry["Value"]["Fn::Sub"].startswith("rediss://")
+
+
+def test_alarms_watch_backlog_age_dead_letters_5xx_and_database_storage():
+    alarms = resources("alarms.yaml", "AWS::CloudWatch::Alarm").values()
+    watched = {(a["Namespace"], a["MetricName"]) for a in alarms}
+    assert watched == {
+        ("FormBridge", "formbridge_oldest_due_delivery_age_seconds"),
+        ("FormBridge", "formbridge_dead_letters"),
+        ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count"),
+        ("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count"),
+        ("AWS/RDS", "FreeStorageSpace"),
+    }
+    assert all(a["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms)
