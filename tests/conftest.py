@@ -45,6 +45,7 @@ def moto_server():
     that use it reset its state first."""
     from moto.server import ThreadedMotoServer
 
+    import tests.moto_secrets_cfn  # noqa: F401 (teaches moto's CloudFormation about secrets)
     from tests.faults.stack import free_port
 
     port = free_port()

@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 from cfnlint.decode import decode
 
+from core import secret_refs
 from delivery import dispatcher
 from delivery import services as delivery_services
 from delivery.mirror import table as mirror_table
+from tests.settings_probe import settings_under
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[3]
@@ -40,32 +42,77 @@ def test_the_data_stack_holds_the_mirror_tables_one_definition():
     assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
 
 
-def test_the_data_stack_on_moto_serves_the_mirror(aws_stack, acme, signed):
-    cloudformation = aws_stack.client("cloudformation")
+def create_stack(cloudformation, name: str, template: str, **parameters: str) -> dict[str, str]:
+    """Create a stack from one of deploy/aws's templates; its outputs once CREATE_COMPLETE."""
     cloudformation.create_stack(
-        StackName="formbridge-data",
-        TemplateBody=(ROOT / "deploy" / "aws" / "data.yaml").read_text(),
-        Parameters=[
-            {"ParameterKey": "CreateMirrorTable", "ParameterValue": "true"},
-            {"ParameterKey": "CreateFilesBucket", "ParameterValue": "true"},
-            {"ParameterKey": "Environment", "ParameterValue": "test"},
-        ],
+        StackName=name,
+        TemplateBody=(ROOT / "deploy" / "aws" / template).read_text(),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
     )
-    [stack] = cloudformation.describe_stacks(StackName="formbridge-data")["Stacks"]
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
-    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    [stack] = cloudformation.describe_stacks(StackName=name)["Stacks"]
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack
+    return {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+
+
+def test_the_data_stack_on_moto_serves_the_mirror_and_the_stored_files(
+    aws_stack, acme, signed, settings, receiver
+):
+    outputs = create_stack(
+        aws_stack.client("cloudformation"),
+        "formbridge-data",
+        "data.yaml",
+        CreateMirrorTable="true",
+        CreateFilesBucket="true",
+        Environment="test",
+    )
+    # FormBridge's file storage, configured from its settings as the ECS task sets them.
+    storage = settings_under(
+        {
+            "ATTACHMENTS_S3_BUCKET": outputs["FilesBucketName"],
+            "ATTACHMENTS_S3_ENDPOINT_URL": aws_stack.moto,
+            "ATTACHMENTS_S3_REGION": "us-east-1",
+        },
+        "STORAGES",
+    )["STORAGES"]["attachments"]
+    settings.STORAGES = {**settings.STORAGES, "attachments": storage}
+    settings.PAYLOAD_INLINE_MAX_BYTES = 1024
     delivery_services.destination_create(
         tenant=acme.tenant, name="mirror", kind="dynamodb",
         config={"table": outputs["MirrorTableName"]},
     )  # fmt: skip
-    [submission_id] = signed.submit(acme)
+    [submission_id] = signed.submit(acme, payload={"notes": "n" * 4096})
 
     dispatcher.drain()
 
     items = aws_stack.client("dynamodb").scan(TableName=outputs["MirrorTableName"])["Items"]
     assert f"SUB#{submission_id}" in {i["SK"]["S"] for i in items}
-    # moto's CloudFormation makes the bucket but not all its settings (versioning, lifecycle):
-    # the template test and cfn-lint above hold those.
+    # The payload, too large for its row, went to the stack's bucket, encrypted.
     s3 = aws_stack.client("s3")
-    s3.put_object(Bucket=outputs["FilesBucketName"], Key="probe", Body=b"x")
-    assert s3.get_object(Bucket=outputs["FilesBucketName"], Key="probe")["Body"].read() == b"x"
+    [stored] = s3.list_objects_v2(Bucket=outputs["FilesBucketName"])["Contents"]
+    head = s3.head_object(Bucket=outputs["FilesBucketName"], Key=stored["Key"])
+    assert head["ServerSideEncryption"] == "AES256"
+    body = s3.get_object(Bucket=outputs["FilesBucketName"], Key=stored["Key"])["Body"].read()
+    assert b"n" * 4096 in body
+    # moto's CloudFormation makes the bucket but not all its settings (versioning, lifecycle):
+    # tests/test_deploy_aws.py and cfn-lint hold those.
+
+
+def test_the_secrets_stack_on_moto_generates_what_the_tasks_are_given(aws_stack):
+    outputs = create_stack(
+        aws_stack.client("cloudformation"), "formbridge-secrets", "secrets.yaml", Environment="test"
+    )
+    secret_refs.forget()
+
+    # What ECS injects (<arn>:<json-key>::) is what FormBridge's own references read.
+    secret_key = secret_refs.resolve(f"aws-sm://{outputs['AppSecretArn']}#SECRET_KEY")
+    database = secret_refs.resolve(f"aws-sm://{outputs['DatabaseSecretArn']}#username")
+    password = secret_refs.resolve(f"aws-sm://{outputs['DatabaseSecretArn']}#password")
+    token = secret_refs.resolve(f"aws-sm://{outputs['CacheAuthSecretArn']}#token")
+
+    assert len(secret_key) == 64 and secret_key.isalnum()
+    assert database == "formbridge"
+    assert len(password) == 40 and password.isalnum()  # nothing RDS or a URL would refuse
+    assert len(token) == 64 and token.isalnum()
+    names = {s["Name"] for s in aws_stack.client("secretsmanager").list_secrets()["SecretList"]}
+    assert names == {"formbridge/test/app", "formbridge/test/database", "formbridge/test/redis"}
+    secret_refs.forget()
