@@ -37,5 +37,15 @@ def decrypt(token: str) -> str:
         ) from exc
 
 
+def reencrypt(token: str) -> str:
+    """The same secret encrypted with the first (newest) key; any listed key may decrypt it."""
+    try:
+        return _fernet().rotate(token.encode()).decode()
+    except InvalidToken as exc:
+        raise ImproperlyConfigured(
+            "A stored secret cannot be decrypted: is FORMBRIDGE_ENCRYPTION_KEYS missing a key?"
+        ) from exc
+
+
 def generate_key() -> str:
     return Fernet.generate_key().decode()
