@@ -3,6 +3,7 @@ supervisor that restarts what exits, as Docker's restart policy or ECS would."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import socket
@@ -67,22 +68,23 @@ class OwnRedis:
 
 
 def start_web(env: dict, port: int, log: Path | None = None) -> subprocess.Popen:
-    output = log.open("ab") if log else subprocess.DEVNULL
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "formbridge.wsgi:application",
-            "--config",
-            "deploy/gunicorn.conf.py",
-        ],
-        cwd=ROOT,
-        env={**env, "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "2"},
-        stdout=output,
-        stderr=output,
-        start_new_session=True,
-    )
+    """gunicorn on loopback; its output to `log` (appended) or nowhere."""
+    with log.open("ab") if log else open(os.devnull, "wb") as output:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "formbridge.wsgi:application",
+                "--config",
+                "deploy/gunicorn.conf.py",
+            ],
+            cwd=ROOT,
+            env={**env, "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "2"},
+            stdout=output,
+            stderr=output,
+            start_new_session=True,
+        )
 
     def serving() -> bool:
         if process.poll() is not None:
