@@ -111,7 +111,9 @@ def prepare(env: dict, database_url: str, *, with_inbox: bool) -> dict[str, str]
     }
 
 
-def write_requests(path: Path, count: int, salt: str, url_path: str = "/v1/ingest") -> None:
+def write_requests(
+    path: Path, count: int, salt: str, url_path: str = "/v1/ingest", tenant: str = TENANT
+) -> None:
     """Signed requests like a WordPress contact form's, each body unique."""
     timestamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
     key = SECRET.encode()
@@ -133,15 +135,18 @@ def write_requests(path: Path, count: int, salt: str, url_path: str = "/v1/inges
             ).hexdigest()
             headers = {
                 "Content-Type": "application/json",
-                "X-Tenant-Id": TENANT,
+                "X-Tenant-Id": tenant,
                 "X-Timestamp": timestamp,
                 "X-Signature": signature,
             }
             out.write(request_line("POST", url_path, headers, body))
 
 
-def start_server(target: str, env: dict, port: int, workers: int) -> subprocess.Popen:
-    app = "bench.floor_app:application" if target == "floor" else "formbridge.wsgi:application"
+def start_server(
+    target: str, env: dict, port: int, workers: int, app: str | None = None
+) -> subprocess.Popen:
+    default = "bench.floor_app:application" if target == "floor" else "formbridge.wsgi:application"
+    app = app or default
     server_env = {**env, "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": str(workers)}
     process = subprocess.Popen(
         [PYTHON, "-m", "gunicorn", app, "--config", "deploy/gunicorn.conf.py"],
