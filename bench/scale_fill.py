@@ -125,7 +125,12 @@ def fill(env: dict, database_url: str, *, submissions: int, tenants: int, secret
     return meta
 
 
-_BULK_TABLES = ("ingest_submission", "delivery_delivery", "delivery_deliveryattempt")
+_BULK_TABLES = (
+    "ingest_submission",
+    "delivery_delivery",
+    "delivery_deliveryattempt",
+    "floor_submission",
+)
 
 
 def _drop_secondary_indexes(conn, tables: tuple[str, ...]) -> list[str]:
