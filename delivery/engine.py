@@ -156,10 +156,7 @@ def _due(now: datetime) -> Q:
 
 def has_due_work(now: datetime | None = None) -> bool:
     """Cheap: both halves of the condition are served by partial indexes."""
-    due = Delivery.objects.filter(_due(now or timezone.now())).exclude(
-        destination__kind__in=PULL_KINDS
-    )
-    return due.exists()
+    return _push(Delivery.objects.filter(_due(now or timezone.now()))).exists()
 
 
 def _allowance(destination: Destination, waiting: int, in_flight: int, now: datetime) -> int:
@@ -216,6 +213,7 @@ def deliveries_claim(
     now = now or timezone.now()
     poisoned: list[tuple[UUID, str]] = []
     _sweep_fifo(now)
+    lifecycle.requeue_expired(_push(Delivery.objects.all()), now=now)
     with transaction.atomic():
         chosen, destinations = _choose(limit, now, poisoned)
         if poisoned:
@@ -284,11 +282,19 @@ def deliveries_claim(
 _UNREADABLE = (DataError, ValueError, OverflowError, TypeError, UnicodeError)
 
 
+def _push(deliveries):
+    """Deliveries a worker sends (a pull inbox's wait for their consumer). A subquery, not a
+    join: the due rows keep their index order, so a claim stops after the rows it takes."""
+    pull = Destination.objects.filter(kind__in=PULL_KINDS).values("id")
+    return deliveries.exclude(destination_id__in=pull)
+
+
 def _due_rows(now: datetime):
+    """Due rows in the due index's order, so a claim reads only the rows it takes, however
+    large the backlog (expired leases are made due first: lifecycle.requeue_expired)."""
     return (
-        Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(_due(now))
-        .exclude(destination__kind__in=PULL_KINDS)
+        _push(Delivery.objects.select_for_update(skip_locked=True, of=("self",)))
+        .filter(status__in=WAITING_STATUSES, next_attempt_at__lte=now)
         # Oldest first among rows due together: an ordered key's head comes before its queue.
         .order_by("next_attempt_at", "created_at")
     )

@@ -151,7 +151,8 @@ class Delivery(TimeStampedModel):
         indexes = [
             # The dispatcher's query touches only due rows, not the whole (mostly final) table.
             models.Index(
-                fields=["next_attempt_at"],
+                # In the claim's order: it reads the oldest due rows and stops.
+                fields=["next_attempt_at", "created_at"],
                 name="delivery_due",
                 condition=Q(status__in=WAITING_STATUSES, next_attempt_at__isnull=False),
             ),

@@ -8,6 +8,7 @@ import socket
 from datetime import timedelta
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from delivery import dispatcher, engine
@@ -201,6 +202,26 @@ def test_claims_never_overlap_and_expired_leases_come_back(signed, acme, make_de
     Delivery.objects.filter(id__in=first).update(lease_until=timezone.now() - timedelta(seconds=1))
 
     assert {c.job.delivery_id for c in engine.deliveries_claim(limit=10)} == first
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plan")
+def test_a_claim_reads_the_due_index_in_order_and_stops_however_large_the_backlog(
+    signed, acme, make_destination
+):
+    """It used to sort every due row (with expired leases OR-ed in) to take a batch: at a
+    46,000-row backlog each claim took 0.6 s (make bench-scale). Expired leases are now made
+    due first, and the due rows are read in (next_attempt_at, created_at) order, then stop."""
+    make_destination(max_concurrency=0)
+    signed.submit(acme, payload=EMAIL, n=30)
+    with transaction.atomic(), connection.cursor() as cursor:
+        due = engine._due_rows(timezone.now()).values_list(*engine._CLAIM_COLUMNS)[:10]
+        sql, params = due.query.sql_with_params()
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table would be read whole
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "Index Scan using delivery_due" in plan, plan
+    assert "Sort" not in plan, plan
 
 
 def test_a_lost_lease_keeps_the_attempt_but_not_the_state(signed, acme, receiver, make_destination):
