@@ -153,7 +153,7 @@ class Delivery(TimeStampedModel):
             models.Index(
                 # In the claim's order: it reads the oldest due rows and stops.
                 fields=["next_attempt_at", "created_at"],
-                name="delivery_due",
+                name="delivery_due_in_order",
                 condition=Q(status__in=WAITING_STATUSES, next_attempt_at__isnull=False),
             ),
             models.Index(

@@ -84,6 +84,14 @@ class Submission(TimeStampedModel):
         indexes = [
             # Keyset pagination by arrival: (received_at, id) is unique and never reordered.
             models.Index(fields=["tenant", "received_at", "id"], name="submission_keyset"),
+            # The same pages filtered by form or by source: without them a filter walks the
+            # tenant's whole history when few (or no) rows match (1.8 s at 10 M rows, cold).
+            models.Index(
+                fields=["tenant", "form_id", "received_at", "id"], name="submission_by_form"
+            ),
+            models.Index(
+                fields=["tenant", "source", "received_at", "id"], name="submission_by_source"
+            ),
         ]
 
     def __str__(self) -> str:
