@@ -11,22 +11,15 @@ import os
 import uuid
 from datetime import UTC, datetime
 
-import psycopg
 import redis
 
+from bench.floor_db import db
+
 SECRET = os.environ["FLOOR_SECRET"].encode()
-_connection = None
 _redis = redis.Redis.from_url(os.environ["REDIS_URL"])
 
 ACCEPTED = b"202 Accepted"
 UNAUTHORIZED = b"401 Unauthorized"
-
-
-def _db() -> psycopg.Connection:
-    global _connection
-    if _connection is None or _connection.closed:
-        _connection = psycopg.connect(os.environ["FLOOR_DATABASE_URL"], autocommit=True)
-    return _connection
 
 
 def application(environ, start_response):
@@ -37,7 +30,7 @@ def application(environ, start_response):
         start_response("401 Unauthorized", [("Content-Type", "application/json")])
         return [b'{"error": "invalid_signature"}']
     submission_id = uuid.uuid4()
-    _db().execute(
+    db().execute(
         "INSERT INTO floor_submission (id, tenant_id, payload, received_at) "
         "VALUES (%s, %s, %s, %s)",
         (submission_id, environ.get("HTTP_X_TENANT_ID", ""), body.decode(), datetime.now(UTC)),

@@ -7,12 +7,9 @@ fraction of this.
 
 import base64
 import json
-import os
 from urllib.parse import parse_qs
 
-import psycopg
-
-_connection = None
+from bench.floor_db import db
 
 PAGE = """
     SELECT id, submission_id, source, form_id, event_type, received_at, payload
@@ -25,13 +22,6 @@ PAGE = """
 FIRST = ("9999-12-31T00:00:00+00:00", "ffffffff-ffff-ffff-ffff-ffffffffffff")
 
 
-def _db() -> psycopg.Connection:
-    global _connection
-    if _connection is None or _connection.closed:
-        _connection = psycopg.connect(os.environ["FLOOR_DATABASE_URL"], autocommit=True)
-    return _connection
-
-
 def application(environ, start_response):
     query = parse_qs(environ.get("QUERY_STRING", ""))
     cursor = query.get("cursor", [""])[0]
@@ -41,7 +31,7 @@ def application(environ, start_response):
         moment, row_id = FIRST
     limit = int(query.get("limit", ["50"])[0])
     rows = (
-        _db()
+        db()
         .execute(PAGE, (environ.get("HTTP_X_TENANT_ID", ""), moment, row_id, limit), prepare=True)
         .fetchall()
     )

@@ -180,23 +180,8 @@ def floor_requests(deep: dict[str, str], count: int) -> dict[str, list[str]]:
 
 
 def queue_inbox(database_url: str, count: int) -> None:
-    """`count` submissions waiting in t_drain's inbox (pull deliveries, never leased)."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        _forget_drain_rows(conn)
-        _insert_drain_submissions(conn, count)
-        conn.execute(
-            """
-            INSERT INTO delivery_delivery (id, tenant_id, submission_id, destination_id, status,
-                attempts, cycle_started_at_attempt, next_attempt_at, last_error, created_at,
-                updated_at, trace_context)
-            SELECT gen_random_uuid(), s.tenant_id, s.id, d.id, 'pending', 0, 0, NULL, '',
-                s.received_at, s.received_at, ''
-            FROM ingest_submission s JOIN delivery_destination d
-              ON d.tenant_id = s.tenant_id AND d.kind = 'inbox'
-            WHERE s.tenant_id = %s ORDER BY s.received_at
-            """,
-            (DRAIN_TENANT,),
-        )
+    """`count` submissions waiting in t_drain's inbox (pull deliveries: no due time)."""
+    _queue(database_url, count, destination="inbox", due=False)
 
 
 def reads(args, env: dict, wrk: str, meta: dict) -> dict:
@@ -311,6 +296,13 @@ def _insert_drain_submissions(conn, count: int) -> None:
 
 
 def queue_deliveries(database_url: str, count: int) -> None:
+    """`count` submissions with a delivery to the sink, due now."""
+    _queue(database_url, count, destination="sink", due=True)
+
+
+def _queue(database_url: str, count: int, *, destination: str, due: bool) -> None:
+    """t_drain's rows of an earlier run gone, `count` new submissions with a pending delivery
+    each to its destination of that name, due now or (a pull inbox) not at all."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         _forget_drain_rows(conn)
         _insert_drain_submissions(conn, count)
@@ -319,13 +311,13 @@ def queue_deliveries(database_url: str, count: int) -> None:
             INSERT INTO delivery_delivery (id, tenant_id, submission_id, destination_id, status,
                 attempts, cycle_started_at_attempt, next_attempt_at, last_error, created_at,
                 updated_at, trace_context)
-            SELECT gen_random_uuid(), s.tenant_id, s.id, d.id, 'pending', 0, 0, now(), '',
-                clock_timestamp(), now(), ''
+            SELECT gen_random_uuid(), s.tenant_id, s.id, d.id, 'pending', 0, 0,
+                CASE WHEN %(due)s THEN now() END, '', clock_timestamp(), now(), ''
             FROM ingest_submission s JOIN delivery_destination d
-              ON d.tenant_id = s.tenant_id AND d.name = 'sink' AND d.deleted_at IS NULL
-            WHERE s.tenant_id = %s ORDER BY s.received_at
+              ON d.tenant_id = s.tenant_id AND d.name = %(destination)s AND d.deleted_at IS NULL
+            WHERE s.tenant_id = %(tenant)s ORDER BY s.received_at
             """,
-            (DRAIN_TENANT,),
+            {"due": due, "destination": destination, "tenant": DRAIN_TENANT},
         )
         conn.execute("ANALYZE delivery_delivery")
 

@@ -11,43 +11,41 @@ from __future__ import annotations
 from django.db import migrations
 
 
+def _add(schema_editor, model, index) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.add_index(model, index, concurrently=True)
+    else:
+        schema_editor.add_index(model, index)
+
+
+def _remove(schema_editor, model, index) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.remove_index(model, index, concurrently=True)
+    else:
+        schema_editor.remove_index(model, index)
+
+
 class AddIndexOnline(migrations.AddIndex):
     def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
         model = to_state.apps.get_model(app_label, self.model_name)
-        if not self.allow_migrate_model(schema_editor.connection.alias, model):
-            return
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.add_index(model, self.index, concurrently=True)
-        else:
-            schema_editor.add_index(model, self.index)
+        if self.allow_migrate_model(schema_editor.connection.alias, model):
+            _add(schema_editor, model, self.index)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
         model = from_state.apps.get_model(app_label, self.model_name)
-        if not self.allow_migrate_model(schema_editor.connection.alias, model):
-            return
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.remove_index(model, self.index, concurrently=True)
-        else:
-            schema_editor.remove_index(model, self.index)
+        if self.allow_migrate_model(schema_editor.connection.alias, model):
+            _remove(schema_editor, model, self.index)
 
 
 class RemoveIndexOnline(migrations.RemoveIndex):
     def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
         model = from_state.apps.get_model(app_label, self.model_name)
-        if not self.allow_migrate_model(schema_editor.connection.alias, model):
-            return
-        index = from_state.models[app_label, self.model_name_lower].get_index_by_name(self.name)
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.remove_index(model, index, concurrently=True)
-        else:
-            schema_editor.remove_index(model, index)
+        if self.allow_migrate_model(schema_editor.connection.alias, model):
+            state = from_state.models[app_label, self.model_name_lower]
+            _remove(schema_editor, model, state.get_index_by_name(self.name))
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
         model = to_state.apps.get_model(app_label, self.model_name)
-        if not self.allow_migrate_model(schema_editor.connection.alias, model):
-            return
-        index = to_state.models[app_label, self.model_name_lower].get_index_by_name(self.name)
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.add_index(model, index, concurrently=True)
-        else:
-            schema_editor.add_index(model, index)
+        if self.allow_migrate_model(schema_editor.connection.alias, model):
+            state = to_state.models[app_label, self.model_name_lower]
+            _add(schema_editor, model, state.get_index_by_name(self.name))

@@ -86,6 +86,14 @@ class SubmissionDetailView(TenantApiView):
         responses={200: SubmissionDetailSerializer, **error_responses("not_found")},
     )
     def get(self, request, submission_id: str):
+        if rendered_pages.supported():
+            # PostgreSQL renders it whole (ingest/rendered_pages.py).
+            text = rendered_pages.rendered_detail(
+                tenant_id=self.tenant.id, submission_id=submission_id
+            )
+            if text is None:
+                raise _no_submission(submission_id)
+            return HttpResponse(text, content_type="application/json")
         detail = selectors.submission_detail(tenant=self.tenant, submission_id=submission_id)
         if detail is None:
             raise _no_submission(submission_id)

@@ -1,10 +1,12 @@
-"""A page of GET /v1/submissions rendered to JSON by PostgreSQL, in one prepared statement.
+"""GET /v1/submissions and GET /v1/submissions/{id} rendered to JSON by PostgreSQL, each in
+one prepared statement.
 
 The list's items are the stored columns as they are, times as `isoformat_z` prints them, and
 each submission's delivery counts: PostgreSQL builds every item's JSON text itself (the
 payload is spliced in as stored, never decoded and encoded again in Python) with the counts
 from a correlated subquery on the delivery table's unique (submission, destination) index.
-Python only joins the texts: no ORM query to compile, no rows to convert, no JSON to decode
+The detail is built the same way, its deliveries and their attempt logs as nested JSON
+arrays. Python only joins the texts: no ORM query to compile, no rows to convert, no JSON to decode
 and encode again (make bench-scale has the figures). The ORM path in
 `selectors.submission_list` stays for SQLite (`make run`) and is the reference the tests hold
 this one to (tests/ingest/test_rendered_pages.py).
@@ -22,7 +24,7 @@ from datetime import datetime
 from django.db import connection
 
 from core.cursors import decode_cursor, encode_cursor
-from delivery.models import Delivery
+from delivery.models import Delivery, DeliveryAttempt, Destination
 from delivery.stored_objects import with_stored_objects
 
 from .models import Submission, SubmissionStatus
@@ -30,21 +32,61 @@ from .models import Submission, SubmissionStatus
 # isoformat_z: UTC, milliseconds (truncated, as Python's isoformat does), a Z.
 _ISO = """to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"""
 
-_ITEM = """json_build_object(
+# The submission's public fields (serializers.submission_data), alias s.
+_FIELDS = """
     'submission_id', s.submission_id, 'source', s.source, 'form_id', s.form_id,
     'event_type', s.event_type, 'schema_version', s.schema_version,
     'submitted_at', {submitted}, 'received_at', {received}, 'ip', host(s.ip),
     'payload', s.payload, 'attachments', s.attachments, 'payload_bytes', s.payload_bytes,
-    'payload_sha256', s.payload_sha256, 'status', s.status,
+    'payload_sha256', s.payload_sha256, 'status', s.status""".format(
+    submitted=_ISO.format("s.submitted_at"), received=_ISO.format("s.received_at")
+)
+
+# A list item: the fields and the count of its deliveries in each status.
+_ITEM = f"""json_build_object({_FIELDS},
     'deliveries', COALESCE((
         SELECT json_object_agg(c.status, c.n) FROM (
-            SELECT d.status, count(*) AS n FROM {deliveries} d
+            SELECT d.status, count(*) AS n FROM {Delivery._meta.db_table} d
             WHERE d.submission_id = s.id GROUP BY d.status) c), '{{}}'::json)
-)::text""".format(  # noqa: S608 (fixed fragments and a table name)
-    submitted=_ISO.format("s.submitted_at"),
-    received=_ISO.format("s.received_at"),
-    deliveries=Delivery._meta.db_table,
+)::text"""  # noqa: S608 (fixed fragments and a table name)
+
+# The detail: the fields and every delivery (serializers.delivery_data) with its attempt log
+# (serializers.attempt_data), oldest first, as selectors.submission_detail reads them.
+_ATTEMPT = """json_build_object(
+    'number', a.number, 'started_at', {started}, 'duration_ms', a.duration_ms,
+    'outcome', a.outcome, 'request_method', a.request_method, 'request_url', a.request_url,
+    'request_headers', a.request_headers, 'response_status', a.response_status,
+    'response_headers', a.response_headers, 'response_body', a.response_body, 'error', a.error)
+""".format(started=_ISO.format("a.started_at"))
+_DELIVERY = """json_build_object(
+    'id', d.id, 'destination', dest.name, 'destination_kind', dest.kind, 'status', d.status,
+    'attempts', d.attempts, 'next_attempt_at', {next_at}, 'last_status_code', d.last_status_code,
+    'last_error', d.last_error, 'delivered_at', {delivered}, 'created_at', {created},
+    'updated_at', {updated},
+    'attempt_log', COALESCE((
+        SELECT json_agg({attempt} ORDER BY a.number, a.id) FROM {attempts} a
+        WHERE a.delivery_id = d.id AND a.tenant_id = s.tenant_id), '[]'::json))
+""".format(  # noqa: S608 (fixed fragments and a table name)
+    next_at=_ISO.format("d.next_attempt_at"),
+    delivered=_ISO.format("d.delivered_at"),
+    created=_ISO.format("d.created_at"),
+    updated=_ISO.format("d.updated_at"),
+    attempt=_ATTEMPT,
+    attempts=DeliveryAttempt._meta.db_table,
 )
+_DETAIL = f"""
+    SELECT json_build_object({_FIELDS},
+        'deliveries', COALESCE((
+            SELECT json_agg({_DELIVERY} ORDER BY d.created_at, d.id)
+            FROM {Delivery._meta.db_table} d
+            JOIN {Destination._meta.db_table} dest ON dest.id = d.destination_id
+            WHERE d.submission_id = s.id AND d.tenant_id = s.tenant_id), '[]'::json)
+    )::text,
+    (s.payload_object IS NOT NULL OR s.attachments <> '[]'::jsonb), s.payload_object
+    FROM {Submission._meta.db_table} s
+    WHERE s.tenant_id = %s AND s.submission_id = %s AND s.erased_at IS NULL
+    LIMIT 1
+"""  # noqa: S608 (fixed fragments and table names, values bound)
 
 # Each optional filter, over alias s (its values bound in the order they are added).
 _FILTERS = {
@@ -124,3 +166,14 @@ def _with_stored_objects(text: str, tenant_id: str, payload_object) -> str:
         json.loads(text), tenant_id=tenant_id, payload_object=payload_object, files_as="link"
     )
     return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+
+
+def rendered_detail(*, tenant_id: str, submission_id: str) -> str | None:
+    """One live submission with its deliveries and every attempt, as JSON text; None if none."""
+    with connection.cursor() as db:
+        db.execute(_DETAIL, [tenant_id, submission_id])
+        row = db.fetchone()
+    if row is None:
+        return None
+    text, has_objects, payload_object = row
+    return _with_stored_objects(text, tenant_id, payload_object) if has_objects else text

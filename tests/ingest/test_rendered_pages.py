@@ -17,9 +17,10 @@ from django.utils import timezone
 
 from delivery import dispatcher
 from delivery import services as delivery_services
+from delivery.models import DeliveryAttempt
 from ingest import rendered_pages, selectors
 from ingest.models import Submission
-from ingest.serializers import submission_data
+from ingest.serializers import delivery_data, submission_data
 from webforms import services as form_services
 
 pytestmark = [
@@ -130,3 +131,26 @@ def test_each_page_reads_an_index_in_its_order(history, filters, index):
 
     assert f"Index Scan Backward using {index}" in plan, plan
     assert "Sort" not in plan.split("SubPlan")[0], plan
+
+
+def test_the_detail_renders_what_the_orm_path_builds(history):
+    ids = Submission.objects.filter(tenant=history).values_list("submission_id", flat=True)
+    DeliveryAttempt.objects.filter(number=1).update(  # a JSON column inside the log
+        response_headers={"Retry-After": "5"}
+    )
+    with time_machine.travel(timezone.now(), tick=False):
+        for submission_id in ids:
+            detail = selectors.submission_detail(tenant=history, submission_id=submission_id)
+            expected = submission_data(detail.submission)
+            expected["deliveries"] = [delivery_data(*parts) for parts in detail.deliveries]
+            expected = json.loads(json.dumps(expected, cls=DjangoJSONEncoder))
+
+            got = json.loads(
+                rendered_pages.rendered_detail(tenant_id=history.id, submission_id=submission_id)
+            )
+
+            assert got == expected, submission_id
+            assert [d["destination"] for d in got["deliveries"]] == ["crm", "sheet"]
+            assert all(d["attempt_log"] for d in got["deliveries"])
+    assert rendered_pages.rendered_detail(tenant_id=history.id, submission_id="nope") is None
+    assert rendered_pages.rendered_detail(tenant_id="t_other", submission_id=ids[0]) is None

@@ -7,8 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -22,6 +20,7 @@ from delivery import dispatcher
 from delivery import services as delivery_services
 from ingest.models import Submission
 from tenants.models import Tenant
+from tests.settings_probe import settings_under
 from webforms import services as form_services
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,19 +35,7 @@ AWS_ENV = {
 
 def storage_from_settings(env: dict[str, str]) -> dict:
     """STORAGES["attachments"] exactly as formbridge/settings.py builds it from this env."""
-    code = (
-        "import json, django; from django.conf import settings; django.setup(); "
-        "print(json.dumps(settings.STORAGES['attachments']))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "formbridge.settings", **env},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return settings_under(env, "STORAGES")["STORAGES"]["attachments"]
 
 
 @pytest.fixture
