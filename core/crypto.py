@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
@@ -26,25 +28,28 @@ def encrypt(plaintext: str) -> str:
     return _fernet().encrypt(plaintext.encode()).decode()
 
 
-@functools.lru_cache(maxsize=4096)
-def decrypt(token: str) -> str:
-    """Decrypt a stored secret; cached because the same few secrets are checked on every request."""
+@contextmanager
+def _readable() -> Iterator[None]:
+    """A token no listed key opens is a configuration error: a key is missing."""
     try:
-        return _fernet().decrypt(token.encode()).decode()
+        yield
     except InvalidToken as exc:
         raise ImproperlyConfigured(
             "A stored secret cannot be decrypted: is FORMBRIDGE_ENCRYPTION_KEYS missing a key?"
         ) from exc
+
+
+@functools.lru_cache(maxsize=4096)
+def decrypt(token: str) -> str:
+    """Decrypt a stored secret; cached because the same few secrets are checked on every request."""
+    with _readable():
+        return _fernet().decrypt(token.encode()).decode()
 
 
 def reencrypt(token: str) -> str:
     """The same secret encrypted with the first (newest) key; any listed key may decrypt it."""
-    try:
+    with _readable():
         return _fernet().rotate(token.encode()).decode()
-    except InvalidToken as exc:
-        raise ImproperlyConfigured(
-            "A stored secret cannot be decrypted: is FORMBRIDGE_ENCRYPTION_KEYS missing a key?"
-        ) from exc
 
 
 def generate_key() -> str:
