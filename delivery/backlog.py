@@ -2,8 +2,8 @@
 and the dead letters. /metrics reads it at scrape time; on AWS a beat task publishes it to
 CloudWatch as embedded-metric-format log lines, which the worker service autoscales on.
 
-Every figure is read from a partial index (delivery_due, delivery_leased, delivery_dead), so
-the cost does not grow with the delivered history.
+Every figure is read from a partial index (delivery_due_in_order, delivery_leased,
+delivery_dead), so the cost does not grow with the delivered history.
 """
 
 from __future__ import annotations

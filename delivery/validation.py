@@ -66,7 +66,8 @@ def clean_auth(
     kind: str, config: dict[str, Any], mode: str, auth_config: dict[str, Any], secret: str
 ) -> dict[str, Any]:
     connector = connector_for(kind)
-    if secret_refs.is_reference(secret):
+    reference = secret_refs.is_reference(secret)
+    if reference:
         # Resolved when used: only its form can be checked now, not the credential it names.
         try:
             secret_refs.validate(secret)
@@ -79,7 +80,7 @@ def clean_auth(
                 "auth_mode", f"a {kind} destination takes its credential in auth_secret only"
             )
         try:
-            if not secret_refs.is_reference(secret):
+            if not reference:
                 connector.validate_secret(config, secret)
         except Invalid as exc:
             raise DestinationInvalid("auth_secret", exc.message) from None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
@@ -60,11 +59,8 @@ class SubmissionListView(TenantApiView):
         else:
             page = selectors.submission_list(tenant=self.tenant, **query)
             items = [
-                json.dumps(
-                    submission_data(submission, page.delivery_counts.get(submission["id"], {})),
-                    ensure_ascii=False,
-                    separators=(",", ":"),
-                    cls=DjangoJSONEncoder,
+                rendered_pages.compact_json(
+                    submission_data(submission, page.delivery_counts.get(submission["id"], {}))
                 )
                 for submission in page.items
             ]

@@ -42,9 +42,9 @@ def rotate(client, name: str, values: dict) -> None:
     client.put_secret_value(SecretId=name, SecretString=json.dumps(values))
 
 
-def test_a_destination_sends_with_the_referenced_secret_and_follows_a_rotation(
-    secrets, acme, receiver, signed, logs
-):
+def sent_once_then_rotated(secrets, acme, receiver, signed) -> None:
+    """A bearer destination whose token is a reference: one submission delivered with it, then
+    the token rotated in Secrets Manager (tok-version-one-1234 -> tok-version-two-5678)."""
     ref = reference(secrets, "crm-token", {"token": "tok-version-one-1234"})
     delivery_services.destination_create(
         tenant=acme.tenant, name="crm", config={"url": receiver.url("/hook")},
@@ -53,6 +53,12 @@ def test_a_destination_sends_with_the_referenced_secret_and_follows_a_rotation(
     signed.submit(acme)
     dispatcher.drain()
     rotate(secrets, "crm-token", {"token": "tok-version-two-5678"})
+
+
+def test_a_destination_sends_with_the_referenced_secret_and_follows_a_rotation(
+    secrets, acme, receiver, signed, logs
+):
+    sent_once_then_rotated(secrets, acme, receiver, signed)
     # The receiver now refuses the old token; the cached one is refused once, read again, and
     # the same attempt succeeds with the new one.
     receiver.set("/hook", [401, 200])
@@ -75,14 +81,7 @@ def test_with_no_cache_the_next_send_reads_the_rotated_value(
     secrets, acme, receiver, signed, settings
 ):
     settings.SECRET_REF_CACHE_SECONDS = 0
-    ref = reference(secrets, "crm-token", {"token": "tok-version-one-1234"})
-    delivery_services.destination_create(
-        tenant=acme.tenant, name="crm", config={"url": receiver.url("/hook")},
-        auth_mode="bearer", auth_secret=ref,
-    )  # fmt: skip
-    signed.submit(acme)
-    dispatcher.drain()
-    rotate(secrets, "crm-token", {"token": "tok-version-two-5678"})
+    sent_once_then_rotated(secrets, acme, receiver, signed)
 
     signed.submit(acme)
     dispatcher.drain()
