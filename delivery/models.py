@@ -168,11 +168,13 @@ class Delivery(TimeStampedModel):
                 name="delivery_dead",
                 condition=Q(status=DeliveryStatus.DEAD),
             ),
-            # An inbox lists its open deliveries oldest first; acked ones drop out of the index.
+            # An inbox's waiting events oldest first. Only pull deliveries wait undue, so a push
+            # delivery never enters it (ingest pays nothing for it) and a leased event leaves
+            # it: a lease reads the next waiting rows instead of stepping over every lease.
             models.Index(
                 fields=["destination", "created_at", "id"],
-                name="delivery_open_by_destination",
-                condition=Q(status__in=OPEN_STATUSES),
+                name="delivery_inbox_waiting",
+                condition=Q(status=DeliveryStatus.PENDING, next_attempt_at__isnull=True),
             ),
             # A FIFO key's head: its oldest open delivery.
             models.Index(

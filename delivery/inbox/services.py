@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from core.cursors import decode_cursor, encode_cursor
@@ -37,10 +37,23 @@ class InboxPage:
     next_cursor: str | None
 
 
-def _visible(now: datetime) -> Q:
-    return Q(status=DeliveryStatus.PENDING) | Q(
-        status=DeliveryStatus.IN_FLIGHT, lease_until__lt=now
+def _visible_parts(destination: Destination, now: datetime) -> tuple[QuerySet, QuerySet]:
+    """The visible events, as two index range reads: the waiting ones (delivery_inbox_waiting)
+    and those whose lease ran out (delivery_leased). One filter over both would walk every
+    event leased and not yet expired, thousands under a busy consumer, on each read."""
+    waiting = Delivery.objects.filter(
+        destination=destination, status=DeliveryStatus.PENDING, next_attempt_at__isnull=True
     )
+    lapsed = Delivery.objects.filter(
+        destination=destination, status=DeliveryStatus.IN_FLIGHT, lease_until__lt=now
+    )
+    return waiting, lapsed
+
+
+def _oldest(parts: Iterable[QuerySet], limit: int) -> list[Delivery]:
+    """The first `limit` of the parts together, oldest first (each part is read in that order)."""
+    rows = [row for part in parts for row in part[:limit]]
+    return sorted(rows, key=lambda d: (d.created_at, d.id))[:limit]
 
 
 def _event(delivery: Delivery) -> dict:
@@ -66,28 +79,31 @@ def inbox_read(
 ) -> InboxPage:
     """Visible events oldest first; with lease_seconds, each is this caller's alone until then."""
     now = now or timezone.now()
-    rows = (
-        Delivery.objects.filter(_visible(now), destination=destination)
-        .select_related("submission")
-        .order_by("created_at", "id")
-    )
+    parts = [
+        part.select_related("submission").order_by("created_at", "id")
+        for part in _visible_parts(destination, now)
+    ]
     if cursor:
         after, after_id = decode_cursor(cursor)
-        rows = rows.filter(Q(created_at__gt=after) | Q(created_at=after, id__gt=after_id))
+        later = Q(created_at__gt=after) | Q(created_at=after, id__gt=after_id)
+        parts = [part.filter(later) for part in parts]
     if lease_seconds is None:
-        page = list(rows[:limit])
+        page = _oldest(parts, limit)
     else:
-        page = _lease(rows, destination, limit, lease_seconds, now)
+        page = _lease(parts, destination, limit, lease_seconds, now)
     next_cursor = (
         encode_cursor(page[-1].created_at, page[-1].id) if len(page) == limit and page else None
     )
     return InboxPage(events=[_event(d) for d in page], next_cursor=next_cursor)
 
 
-def _lease(rows, destination: Destination, limit: int, seconds: int, now: datetime) -> list:
+def _lease(
+    parts: list[QuerySet], destination: Destination, limit: int, seconds: int, now: datetime
+) -> list:
     with transaction.atomic():
         # SKIP LOCKED: competing consumers split the inbox instead of queueing on each other.
-        candidates = list(rows.select_for_update(skip_locked=True, of=("self",))[:limit])
+        locked = [part.select_for_update(skip_locked=True, of=("self",)) for part in parts]
+        candidates = _oldest(locked, limit)
         exhausted = [
             d
             for d in candidates
