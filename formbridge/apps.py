@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 
 
 class FormBridgeConfig(AppConfig):
@@ -6,3 +7,9 @@ class FormBridgeConfig(AppConfig):
 
     name = "formbridge"
     verbose_name = "FormBridge"
+
+    def ready(self) -> None:
+        from core import pg_timestamps
+
+        # Every process (web, workers, commands) parses timestamps in C (core/pg_timestamps.py).
+        connection_created.connect(pg_timestamps.install, dispatch_uid="pg_timestamps")
