@@ -9,7 +9,8 @@ statuses a move starts from). Nothing else writes `status`, `lease_until`, `leas
        │                  └─(lease expires: due again)
     retrying ──(due)──▶ lease …            any open ──cancel──▶ cancelled
     succeeded | dead | cancelled | retrying ──replay──▶ pending (a new retry cycle)
-    inbox: pending ──lease_pull──▶ in_flight ──ack──▶ succeeded; leased too often ──▶ dead
+    inbox: pending ──lease_pull──▶ in_flight ──ack──▶ succeeded; leased too often ──▶ dead;
+           a lapsed lease ──return_lapsed_pull──▶ pending
     FIFO: a delivery behind its key's head ──wait_turn──▶ waiting, undue; when the head leaves
           the open set (succeeded, dead, cancelled) ──promote──▶ the next one is due
 """
@@ -349,6 +350,15 @@ def lease_pull(ids: Iterable[UUID], *, token: UUID, until: datetime, now: dateti
         lease_until=until,
         lease_token=token,
         updated_at=now,
+    )
+
+
+def return_lapsed_pull(deliveries: QuerySet[Delivery], *, now: datetime) -> int:
+    """Inbox leases that ran out without an ack: waiting again, in their place by age (the
+    lease count stays). A lease then reads the waiting index alone, never a pile of lapsed
+    leases sorted on every call (a consumer that leases and never acks makes one)."""
+    return deliveries.filter(status=DeliveryStatus.IN_FLIGHT, lease_until__lt=now).update(
+        status=DeliveryStatus.PENDING, updated_at=now, **_NO_LEASE
     )
 
 

@@ -79,10 +79,15 @@ def inbox_read(
 ) -> InboxPage:
     """Visible events oldest first; with lease_seconds, each is this caller's alone until then."""
     now = now or timezone.now()
-    parts = [
-        part.select_related("submission").order_by("created_at", "id")
-        for part in _visible_parts(destination, now)
-    ]
+    waiting, lapsed = _visible_parts(destination, now)
+    if lease_seconds is None:
+        parts = [waiting, lapsed]  # a plain read changes nothing
+    else:
+        # Lapsed leases wait again first (their own short statement): the lease then reads the
+        # waiting index alone.
+        lifecycle.return_lapsed_pull(Delivery.objects.filter(destination=destination), now=now)
+        parts = [waiting]
+    parts = [part.select_related("submission").order_by("created_at", "id") for part in parts]
     if cursor:
         after, after_id = decode_cursor(cursor)
         later = Q(created_at__gt=after) | Q(created_at=after, id__gt=after_id)
