@@ -9,7 +9,9 @@ class FormBridgeConfig(AppConfig):
     verbose_name = "FormBridge"
 
     def ready(self) -> None:
-        from core import pg_timestamps
+        from core import pg_statement_cache, pg_timestamps
 
-        # Every process (web, workers, commands) parses timestamps in C (core/pg_timestamps.py).
+        # Every process (web, workers, commands) parses timestamps in C and converts the
+        # ingest statement's placeholders once (core/pg_timestamps.py, core/pg_statement_cache.py).
         connection_created.connect(pg_timestamps.install, dispatch_uid="pg_timestamps")
+        pg_statement_cache.install()
