@@ -38,6 +38,14 @@ class SlowReceiver(Receiver):
         return self
 
 
+def _state(receiver, worker, log) -> str:
+    """What a timed-out wait saw: receipts, delivery states, the worker and its last log lines."""
+    statuses = Counter(Delivery.objects.values_list("status", flat=True))
+    alive = "running" if worker.poll() is None else f"exited {worker.returncode}"
+    tail = log.read_text()[-1500:] if log.exists() else ""
+    return f"{len(receiver.at('/crm'))} receipts, {dict(statuses)}, worker {alive}, log: {tail}"
+
+
 def test_sigkill_and_lost_messages_lose_nothing(signed, tmp_path, settings):
     settings.DELIVERY_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     broker = redis.Redis.from_url(TEST_BROKER_URL)
@@ -73,8 +81,10 @@ def test_sigkill_and_lost_messages_lose_nothing(signed, tmp_path, settings):
                 len(receiver.at("/crm")) >= 3
                 and Delivery.objects.filter(status=DeliveryStatus.IN_FLIGHT).exists()
             ),
-            seconds=30,
-            what="first receipts with deliveries in flight",
+            seconds=60,
+            what=lambda: (
+                "first receipts with deliveries in flight; " + _state(receiver, worker, log)
+            ),
         )
         stop(worker, signal.SIGKILL)  # mid-flight: leases held, outcomes unrecorded
         in_flight_at_kill = Delivery.objects.filter(status=DeliveryStatus.IN_FLIGHT).count()
