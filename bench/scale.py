@@ -433,7 +433,9 @@ def main() -> None:
     parser.add_argument("--read-connections", type=int, default=4)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating rounds; the median counts"
+    )
     parser.add_argument("--requests-per-run", type=int, default=80_000)
     parser.add_argument("--deliveries", type=int, default=20_000)
     parser.add_argument("--worker-concurrency", type=int, default=2)
