@@ -50,6 +50,15 @@ def _visible_parts(destination: Destination, now: datetime) -> tuple[QuerySet, Q
     return waiting, lapsed
 
 
+def _in_order(rows: QuerySet, cursor: str | None) -> QuerySet:
+    """Oldest first, with their submissions, after the cursor if there is one."""
+    rows = rows.select_related("submission").order_by("created_at", "id")
+    if cursor:
+        after, after_id = decode_cursor(cursor)
+        rows = rows.filter(Q(created_at__gt=after) | Q(created_at=after, id__gt=after_id))
+    return rows
+
+
 def _oldest(parts: Iterable[QuerySet], limit: int) -> list[Delivery]:
     """The first `limit` of the parts together, oldest first (each part is read in that order)."""
     rows = [row for part in parts for row in part[:limit]]
@@ -79,23 +88,14 @@ def inbox_read(
 ) -> InboxPage:
     """Visible events oldest first; with lease_seconds, each is this caller's alone until then."""
     now = now or timezone.now()
-    waiting, lapsed = _visible_parts(destination, now)
+    waiting, lapsed = (_in_order(part, cursor) for part in _visible_parts(destination, now))
     if lease_seconds is None:
-        parts = [waiting, lapsed]  # a plain read changes nothing
+        page = _oldest([waiting, lapsed], limit)  # a plain read changes nothing
     else:
         # Lapsed leases wait again first (their own short statement): the lease then reads the
         # waiting index alone.
         lifecycle.return_lapsed_pull(Delivery.objects.filter(destination=destination), now=now)
-        parts = [waiting]
-    parts = [part.select_related("submission").order_by("created_at", "id") for part in parts]
-    if cursor:
-        after, after_id = decode_cursor(cursor)
-        later = Q(created_at__gt=after) | Q(created_at=after, id__gt=after_id)
-        parts = [part.filter(later) for part in parts]
-    if lease_seconds is None:
-        page = _oldest(parts, limit)
-    else:
-        page = _lease(parts, destination, limit, lease_seconds, now)
+        page = _lease(waiting, destination, limit, lease_seconds, now)
     next_cursor = (
         encode_cursor(page[-1].created_at, page[-1].id) if len(page) == limit and page else None
     )
@@ -103,12 +103,11 @@ def inbox_read(
 
 
 def _lease(
-    parts: list[QuerySet], destination: Destination, limit: int, seconds: int, now: datetime
+    waiting: QuerySet, destination: Destination, limit: int, seconds: int, now: datetime
 ) -> list:
     with transaction.atomic():
         # SKIP LOCKED: competing consumers split the inbox instead of queueing on each other.
-        locked = [part.select_for_update(skip_locked=True, of=("self",)) for part in parts]
-        candidates = _oldest(locked, limit)
+        candidates = list(waiting.select_for_update(skip_locked=True, of=("self",))[:limit])
         exhausted = [
             d
             for d in candidates
