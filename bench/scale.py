@@ -219,14 +219,7 @@ def reads(args, env: dict, wrk: str, meta: dict) -> dict:
     finally:
         stop_server(server)
         stop_server(floor)
-    return {name: _median_run(r) for name, r in runs.items()}
-
-
-def _median_run(runs: list[dict]) -> dict:
-    """The run with the median rate, with the median of the runs' p99s."""
-    middle = dict(sorted(runs, key=lambda r: r["rps"])[len(runs) // 2])
-    middle["p99_us"] = statistics.median(r["p99_us"] for r in runs)
-    return middle
+    return {name: ingest_bench.summarize(r) for name, r in runs.items()}
 
 
 def _wait_serving(port: int) -> None:
@@ -247,16 +240,15 @@ def read_lines(results: dict) -> list[str]:
     first, deep = results["floor: first page"], results["floor: deep page"]
     lines = [
         f"  {'floor: first page (one prepared statement)':<44}{first['rps']:7.0f} req/s  "
-        f"p99 {first['p99_us'] / 1000:5.1f} ms",
-        f"  {'floor: deep page':<44}{deep['rps']:7.0f} req/s  p99 {deep['p99_us'] / 1000:5.1f} ms",
+        f"p99 {first['p99_ms']:5.1f} ms",
+        f"  {'floor: deep page':<44}{deep['rps']:7.0f} req/s  p99 {deep['p99_ms']:5.1f} ms",
     ]
     for name, stats in results.items():
         if name.startswith("floor"):
             continue
         base = deep if "deep" in name else first
         ratio = stats["rps"] / base["rps"]
-        p99 = stats["p99_us"] / 1000
-        errors = sum(v for k, v in stats.items() if k.startswith("errors_"))
+        p99, errors = stats["p99_ms"], stats["errors"]
         ok = ratio >= 0.5 and p99 <= 20 and not errors
         lines.append(
             f"  {name:<44}{stats['rps']:7.0f} req/s  p99 {p99:5.1f} ms  {ratio:4.0%} of the "
