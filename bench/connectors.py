@@ -22,36 +22,13 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import aiohttp
-import boto3
 import httpx
 import psycopg
-from aiosmtpd.controller import Controller
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.delivery import (
-    BODY,
-    prepare_tenant,
-    start,
-    stop,
-    throughput,
-    wait_port,
-)
-from bench.ingest import PYTHON, TENANT, free_port, log, manage
-from tests.vendors import HubSpot, Salesforce, Slack
-
-REGION = "us-east-1"
-SLACK_TOKEN = "xoxb-bench-0000-abcdefghijklmnop"
-HUBSPOT_TOKEN = "pat-na1-bench-0000-1111-2222-333333333333"
-SF_SECRET = "bench-consumer-secret-0123456789"
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.count = 0
-
-    async def handle_DATA(self, server, session, envelope):
-        self.count += 1
-        return "250 OK"
+from bench.delivery import BODY, prepare_tenant, throughput
+from bench.far_ends import HUBSPOT_TOKEN, SF_CLIENT_ID, SF_SECRET, SLACK_TOKEN, FarEnds
+from bench.ingest import PYTHON, TENANT, log, manage
 
 
 def only_destination(env: dict, database_url: str, name: str, kind: str, config: dict,
@@ -111,64 +88,47 @@ def main() -> None:
     n = args.deliveries
 
     env = prepare_tenant(args.database_url, "connectors bench")
-    moto_port, sink_port = free_port(), free_port()
-    moto_url = f"http://127.0.0.1:{moto_port}"
-    moto = start([PYTHON, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)], env)
-    sink = start([PYTHON, "bench/sink.py", str(sink_port)], env)
-    slack, hubspot = Slack(token=SLACK_TOKEN).start(), HubSpot(token=HUBSPOT_TOKEN).start()
-    salesforce = Salesforce(client_id="3MVG9-bench", client_secret=SF_SECRET).start()
-    mailbox = Mailbox()
-    smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    smtp.start()
-    aws_env = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-               "AWS_DEFAULT_REGION": REGION, "AWS_ENDPOINT_URL": moto_url}  # fmt: skip
-    env.update(aws_env, SLACK_API_BASE=slack.base, HUBSPOT_API_BASE=hubspot.base)
-    os.environ.update(aws_env)
     lines: list[tuple[str, float, dict]] = []
-    try:
-        wait_port(moto_port)
-        wait_port(sink_port)
-        client = lambda service: boto3.client(service, region_name=REGION)  # noqa: E731
+    with FarEnds(env) as far:
+        client = far.client
         body = json.dumps(event_body())
 
-        def measure(kind: str, config: dict, floor: float, secret: str = "", *extra: str,
-                    count: int = n):  # fmt: skip
-            only_destination(env, args.database_url, kind, kind, config, secret, *extra)
+        def measure(destination, floor: float, *extra: str, count: int = n):
+            kind = destination.kind
+            only_destination(env, args.database_url, kind, kind, destination.config,
+                             destination.secret, *extra)  # fmt: skip
             log(f"{kind}: draining {count} deliveries (floor {floor:.0f}/s)")
             lines.append((kind, floor, throughput(args, env, count)))
 
-        sink_url = f"http://127.0.0.1:{sink_port}/hook"
-        measure("rest", {"url": sink_url}, http_floor(sink_url, n, event_body()))
+        measure(far.rest(), http_floor(far.sink_url, n, event_body()))
 
         # moto's SQS slows down with every message a queue holds (its sends grow with the
         # queue's depth): the floor and FormBridge each get a fresh queue and fewer messages.
         sqs = client("sqs")
-        queue = sqs.create_queue(QueueName="bench-floor")["QueueUrl"]
+        queue = far.sqs("bench-floor").config["queue_url"]
         entries = [{"Id": str(i), "MessageBody": body} for i in range(10)]
         sqs_n = min(n, args.sqs_deliveries)
         floor = threaded_floor(
             sqs_n, lambda: sqs.send_message_batch(QueueUrl=queue, Entries=entries), 10
         )
-        queue = sqs.create_queue(QueueName="bench")["QueueUrl"]
-        measure("sqs", {"queue_url": queue}, floor, count=sqs_n)
+        measure(far.sqs(), floor, count=sqs_n)
 
         events = client("events")
-        events.create_event_bus(Name="bench")
+        destination = far.eventbridge()
         entries = [{"EventBusName": "bench", "Source": "formbridge", "DetailType": "x",
                     "Detail": body}] * 10  # fmt: skip
-        measure("eventbridge", {"event_bus": "bench"},
-                threaded_floor(n, lambda: events.put_events(Entries=entries), 10))  # fmt: skip
+        measure(destination, threaded_floor(n, lambda: events.put_events(Entries=entries), 10))
 
         s3 = client("s3")
-        s3.create_bucket(Bucket="bench")
+        destination = far.s3()
         floor = threaded_floor(
             n, lambda: s3.put_object(Bucket="bench", Key=f"f/{time.perf_counter_ns()}", Body=body,
                                      ServerSideEncryption="AES256")
         )  # fmt: skip
-        measure("s3", {"bucket": "bench"}, floor)
+        measure(destination, floor)
 
         dynamodb = client("dynamodb")
-        manage(env, "mirror", "create-table", "--table", "bench-mirror")
+        destination = far.dynamodb()
         floor = threaded_floor(
             n, lambda: dynamodb.put_item(
                 TableName="bench-mirror",
@@ -177,61 +137,45 @@ def main() -> None:
                 ConditionExpression="attribute_not_exists(SK)",
             )
         )  # fmt: skip
-        measure("dynamodb", {"table": "bench-mirror"}, floor)
+        measure(destination, floor)
 
         slack_body = {"channel": "C0SALES", "text": "x", "blocks": []}
-        floor = http_floor(f"{slack.base}/api/chat.postMessage", n, slack_body,
+        floor = http_floor(f"{far.slack.base}/api/chat.postMessage", n, slack_body,
                            {"Authorization": f"Bearer {SLACK_TOKEN}"})  # fmt: skip
-        measure("slack", {"channel": "C0SALES"}, floor, SLACK_TOKEN)
+        measure(far.slack_channel(), floor)
 
         def send_mail():
             message = EmailMessage()
             message["Subject"], message["From"], message["To"] = "Lead", "a@example.com", "b@x.io"
             message.set_content(body)
-            with smtplib.SMTP("127.0.0.1", smtp.port) as connection:
+            with smtplib.SMTP("127.0.0.1", far.smtp.port) as connection:
                 connection.send_message(message)
 
-        floor = threaded_floor(n, send_mail, threads=8)
-        measure("email", {"to": ["sales@example.com"], "subject": "Lead {{ form_id }}",
-                          "text_template": "{{ payload }}",
-                          "smtp_url": f"smtp://127.0.0.1:{smtp.port}"}, floor)  # fmt: skip
+        measure(far.email(), threaded_floor(n, send_mail, threads=8))
 
         hubspot_body = {"inputs": [{"idProperty": "email", "id": "jane@example.com",
                                     "properties": {"email": "jane@example.com"}}]}  # fmt: skip
-        floor = http_floor(f"{hubspot.base}/crm/v3/objects/contacts/batch/upsert", n,
+        floor = http_floor(f"{far.hubspot.base}/crm/v3/objects/contacts/batch/upsert", n,
                            hubspot_body, {"Authorization": f"Bearer {HUBSPOT_TOKEN}"})  # fmt: skip
-        measure("hubspot", {"mapping": {"email": "payload.email"}}, floor, HUBSPOT_TOKEN)
+        measure(far.hubspot_contacts(), floor)
 
-        token = httpx.post(f"{salesforce.base}/services/oauth2/token", data={
-            "grant_type": "client_credentials", "client_id": "3MVG9-bench",
+        token = httpx.post(f"{far.salesforce.base}/services/oauth2/token", data={
+            "grant_type": "client_credentials", "client_id": SF_CLIENT_ID,
             "client_secret": SF_SECRET}).json()["access_token"]  # fmt: skip
         floor = http_floor(
-            f"{salesforce.base}/services/data/v62.0/sobjects/Contact/Ext__c/floor", n,
+            f"{far.salesforce.base}/services/data/v62.0/sobjects/Contact/Ext__c/floor", n,
             {"LastName": "Doe"}, {"Authorization": f"Bearer {token}"}, method="PATCH",
         )  # fmt: skip
-        sf_config = {
-            "login_url": salesforce.base,
-            "client_id": "3MVG9-bench",
-            "sobject": "Contact",
-            "external_id_field": "Ext__c",
-            "mapping": {"Ext__c": "submission_id", "LastName": "payload.name"},
-        }
-        measure("salesforce", sf_config, floor, SF_SECRET)
+        measure(far.salesforce_contacts(), floor)
 
         log("FIFO: the REST destination ordered by a key (10 keys) beside unordered")
-        only_destination(env, args.database_url, "fifo", "rest", {"url": sink_url}, "",
+        only_destination(env, args.database_url, "fifo", "rest", far.rest().config, "",
                          "--ordered-by", "form_id")  # fmt: skip
         fifo = throughput(args, env, n, ordering_keys=10)
         fifo_100 = throughput(args, env, n, ordering_keys=100)
 
         log(f"mirror: backfill of {args.mirror_submissions} submissions, then verify")
-        mirror = mirror_backfill(args, env, moto_url)
-    finally:
-        for server in (slack, hubspot, salesforce):
-            server.stop()
-        smtp.stop()
-        stop(sink)
-        stop(moto)
+        mirror = mirror_backfill(args, env, far.moto_url)
 
     rest = lines[0][2]["per_second"]
     out = ["", f"connector benchmark ({os.cpu_count()} cores, worker concurrency "
