@@ -89,7 +89,7 @@ bench-query: install .env  ## read API p50/p99 with 1M submissions across 100 te
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) \
 		$(BIN)/python bench/query.py $(BENCH_ARGS)
 
-bench-soak: install .env  ## a few minutes of steady ingest with 3-way fan-out: latency, delivery lag, RSS start vs end
+bench-soak: install .env  ## steady ingest to every connector kind: p50/p99 and RSS per window, delivery lag (BENCH_ARGS="--at-scale --seconds 1800": 30 min at 10M rows)
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) CELERY_BROKER_URL=$(BENCH_BROKER_URL) \
 		$(BIN)/python bench/soak.py $(BENCH_ARGS)
 
