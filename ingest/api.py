@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
 from core.http_errors import ApiError
+from core.jsontext import compact_json, json_text_response
 from core.openapi import error_responses
 from delivery import selectors as delivery_selectors
 from delivery import services as delivery_services
@@ -40,6 +40,7 @@ def _no_submission(submission_id: str) -> ApiError:
 
 class SubmissionListView(TenantApiView):
     required_scope = ApiKeyScope.READ
+    lean_get = True
 
     @extend_schema(
         tags=["submissions"],
@@ -59,17 +60,19 @@ class SubmissionListView(TenantApiView):
         else:
             page = selectors.submission_list(tenant=self.tenant, **query)
             items = [
-                rendered_pages.compact_json(
+                compact_json(
                     submission_data(submission, page.delivery_counts.get(submission["id"], {}))
                 )
                 for submission in page.items
             ]
             next_cursor = page.next_cursor
         body = f'{{"items":[{",".join(items)}],"next_cursor":{json.dumps(next_cursor)}}}'
-        return HttpResponse(body, content_type="application/json")
+        return json_text_response(body)
 
 
 class SubmissionDetailView(TenantApiView):
+    lean_get = True
+
     @property
     def required_scope(self) -> str:
         return ApiKeyScope.ADMIN if self.request.method == "DELETE" else ApiKeyScope.READ
@@ -89,13 +92,13 @@ class SubmissionDetailView(TenantApiView):
             )
             if text is None:
                 raise _no_submission(submission_id)
-            return HttpResponse(text, content_type="application/json")
+            return json_text_response(text)
         detail = selectors.submission_detail(tenant=self.tenant, submission_id=submission_id)
         if detail is None:
             raise _no_submission(submission_id)
         body = submission_data(detail.submission)
         body["deliveries"] = [delivery_data(*parts) for parts in detail.deliveries]
-        return Response(body)
+        return json_text_response(compact_json(body))
 
     @extend_schema(
         tags=["submissions"],

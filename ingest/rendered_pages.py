@@ -21,10 +21,10 @@ import functools
 import json
 from datetime import datetime
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 
 from core.cursors import decode_cursor, encode_cursor
+from core.jsontext import compact_json
 from delivery.models import Delivery, DeliveryAttempt, Destination
 from delivery.stored_objects import with_stored_objects
 
@@ -167,11 +167,6 @@ def _with_stored_objects(text: str, tenant_id: str, payload_object) -> str:
         json.loads(text), tenant_id=tenant_id, payload_object=payload_object, files_as="link"
     )
     return compact_json(item)
-
-
-def compact_json(value) -> str:
-    """JSON as the API writes it: compact, unicode as is, Django's types (times, UUIDs) as text."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), cls=DjangoJSONEncoder)
 
 
 def rendered_detail(*, tenant_id: str, submission_id: str) -> str | None:

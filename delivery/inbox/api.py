@@ -6,6 +6,7 @@ from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.response import Response
 
 from core.http_errors import ApiError
+from core.jsontext import compact_json, json_text_response
 from core.openapi import error_responses
 from tenants.api_base import TenantApiView, query_params, validated
 from tenants.models import ApiKeyScope
@@ -36,6 +37,7 @@ def _inbox_of(view: TenantApiView, name: str | None) -> Destination:
 
 class InboxView(TenantApiView):
     required_scope = ApiKeyScope.INBOX
+    lean_get = True
 
     @extend_schema(
         tags=["inbox"],
@@ -56,7 +58,8 @@ class InboxView(TenantApiView):
             cursor=query.get("cursor"),
             lease_seconds=query.get("lease"),
         )
-        return Response({"events": page.events, "next_cursor": page.next_cursor})
+        body = {"events": page.events, "next_cursor": page.next_cursor}
+        return json_text_response(compact_json(body))
 
 
 class AckView(TenantApiView):
