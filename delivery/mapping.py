@@ -67,7 +67,9 @@ def _json_size(value: Any, memo: dict[int, int], keep: list[Any], limit: int) ->
 class _BoundedInterpreter(TreeInterpreter):
     def __init__(self, event: dict[str, Any]) -> None:
         super().__init__()
-        self.deadline = time.perf_counter() + MAX_SECONDS
+        # CPU time of this thread: a worker descheduled mid-evaluation is not a slow mapping
+        # (its failure is permanent: the delivery would be dead-lettered for the machine's load).
+        self.deadline = time.thread_time() + MAX_SECONDS
         self.steps = 0
         self._sizes: dict[int, int] = {}
         self._alive: list[Any] = []
@@ -79,8 +81,8 @@ class _BoundedInterpreter(TreeInterpreter):
         self.steps += 1
         if self.steps > MAX_STEPS:
             raise MappingLimitExceeded(f"it takes over {MAX_STEPS} steps")
-        if time.perf_counter() > self.deadline:
-            raise MappingLimitExceeded(f"it runs for over {MAX_SECONDS} s")
+        if time.thread_time() > self.deadline:
+            raise MappingLimitExceeded(f"it runs for over {MAX_SECONDS} s of CPU")
         result = super().visit(node, *args, **kwargs)
         if isinstance(result, list | dict | str):
             _json_size(result, self._sizes, self._alive, self.size_limit)
