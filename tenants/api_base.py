@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -74,7 +75,24 @@ def query_params(
     repeated = [name for name, values in request.GET.lists() if len(values) > 1]
     if repeated:
         raise ApiError(400, "invalid_request", f"Give {repeated[0]!r} once.")
-    return validated(serializer_class, request.GET.dict())
+    serializer = serializer_class(data=request.GET.dict())
+    # The class's fields, built and bound once: DRF deep-copies every declared field for each
+    # instance, 0.15 ms of a page read. A query's fields are flat scalars that validation only
+    # reads, so one set serves every request (and thread).
+    serializer.__dict__["fields"] = _query_fields(serializer_class)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+@functools.cache
+def _query_fields(serializer_class: type[serializers.Serializer]):
+    fields = serializer_class().fields
+    nested = [
+        name for name, field in fields.items() if isinstance(field, serializers.BaseSerializer)
+    ]
+    if nested:  # not flat: a nested serializer keeps state while it validates
+        raise TypeError(f"{serializer_class.__name__}.{nested[0]} is not a scalar query field")
+    return fields
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):

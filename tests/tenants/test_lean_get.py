@@ -62,3 +62,27 @@ def test_a_database_outage_is_503(no_drf_request, monkeypatch, api):
     monkeypatch.setattr(SubmissionListView, "get", down)
     response = assert_error(client.get("/v1/submissions"), 503, "database_unavailable")
     assert response["error"]["message"]
+
+
+def test_query_fields_are_built_once_and_hold_no_request_state():
+    from django.test import RequestFactory
+    from rest_framework import serializers
+
+    from ingest.serializers import SubmissionQuerySerializer
+    from tenants.api_base import _query_fields, query_params
+
+    factory = RequestFactory()
+    first = query_params(
+        factory.get("/v1/submissions?limit=10&form_id=a"), SubmissionQuerySerializer
+    )
+    second = query_params(factory.get("/v1/submissions?source=b"), SubmissionQuerySerializer)
+    assert (first["limit"], first["form_id"]) == (10, "a")
+    assert second["limit"] == 50 and "form_id" not in second and second["source"] == "b"
+    fields = _query_fields(SubmissionQuerySerializer)
+    assert fields is _query_fields(SubmissionQuerySerializer)
+
+    class Nested(serializers.Serializer):
+        inner = SubmissionQuerySerializer()
+
+    with pytest.raises(TypeError, match="not a scalar query field"):
+        _query_fields(Nested)
