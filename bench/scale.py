@@ -168,7 +168,7 @@ def read_requests(meta: dict, deep: dict[str, str], count: int) -> dict[str, lis
     return sets
 
 
-def floor_requests(deep: dict[str, str], count: int) -> dict[str, list[str]]:
+def floor_requests(deep: dict[str, str], count: int, floor_inbox: str) -> dict[str, list[str]]:
     rng = random.Random(7)
     tenants = sorted(t for t in deep if t.startswith("t_s"))
     first, deeper = [], []
@@ -176,21 +176,37 @@ def floor_requests(deep: dict[str, str], count: int) -> dict[str, list[str]]:
         t = TENANT if rng.random() < 0.3 else rng.choice(tenants)
         first.append(_get("/?limit=50", {"X-Tenant-Id": t}))
         deeper.append(_get(f"/?limit=50&cursor={deep[t]}", {"X-Tenant-Id": t}))
-    return {"floor: first page": first, "floor: deep page": deeper}
+    lease = [_get("/lease?limit=10", {"X-Destination-Id": floor_inbox})] * count
+    return {"floor: first page": first, "floor: deep page": deeper, "floor: lease 10": lease}
 
 
-def queue_inbox(database_url: str, count: int) -> None:
-    """`count` submissions waiting in t_drain's inbox (pull deliveries: no due time)."""
-    _queue(database_url, count, destination="inbox", due=False)
+# The lease floor takes its events from an inbox of its own, as many as t_drain's inbox holds.
+FLOOR_INBOX = "floor-inbox"
+
+
+def queue_inbox(env: dict, database_url: str, count: int) -> str:
+    """`count` submissions waiting in t_drain's inbox and in the lease floor's (pull deliveries:
+    no due time); returns the floor's inbox id."""
+    with psycopg.connect(database_url) as conn:
+        found = conn.execute(
+            "SELECT id FROM delivery_destination WHERE tenant_id = %s AND name = %s",
+            (DRAIN_TENANT, FLOOR_INBOX),
+        ).fetchone()
+    if found is None:
+        manage(env, "destinations", "add", DRAIN_TENANT, FLOOR_INBOX, "--kind", "inbox",
+               "--config", "{}")  # fmt: skip
+        return queue_inbox(env, database_url, count)
+    _queue(database_url, count, destinations=("inbox", FLOOR_INBOX), due=False)
+    return str(found[0])
 
 
 def reads(args, env: dict, wrk: str, meta: dict) -> dict:
     """Both servers up at once; each read alternates with its floor (first or deep page), round
     after round, so the machine's drift hits both sides of every ratio alike."""
-    queue_inbox(args.database_url, 200_000)
+    floor_inbox = queue_inbox(env, args.database_url, args.inbox_events)
     deep = deep_cursors(args.database_url)
     sets = read_requests(meta, deep, 5000)
-    floors = floor_requests(deep, 5000)
+    floors = floor_requests(deep, 5000, floor_inbox)
     floor_port, port = free_port(), free_port()
     floor = start_server("floor-read", env, floor_port, args.workers,
                          app="bench.floor_query_app:application")  # fmt: skip
@@ -215,6 +231,8 @@ def reads(args, env: dict, wrk: str, meta: dict) -> dict:
                 for name, lines in sets.items():
                     base = "floor: deep page" if "deep" in name else "floor: first page"
                     measure_read(base, floors[base], floor_port)
+                    if name.startswith("inbox"):
+                        measure_read("floor: lease 10", floors["floor: lease 10"], floor_port)
                     measure_read(name, lines, port)
     finally:
         stop_server(server)
@@ -243,6 +261,12 @@ def read_lines(results: dict) -> list[str]:
         f"p99 {first['p99_ms']:5.1f} ms",
         f"  {'floor: deep page':<44}{deep['rps']:7.0f} req/s  p99 {deep['p99_ms']:5.1f} ms",
     ]
+    lease = results.get("floor: lease 10")
+    if lease:
+        lines.append(
+            f"  {'floor: lease 10 (one UPDATE ... RETURNING)':<44}{lease['rps']:7.0f} req/s  "
+            f"p99 {lease['p99_ms']:5.1f} ms"
+        )
     for name, stats in results.items():
         if name.startswith("floor"):
             continue
@@ -254,7 +278,9 @@ def read_lines(results: dict) -> list[str]:
             f"  {name:<44}{stats['rps']:7.0f} req/s  p99 {p99:5.1f} ms  {ratio:4.0%} of the "
             f"floor (targets >= 50 %, p99 <= 20 ms): {'PASS' if ok else 'MISS'}"
             + (f"  errors {errors}" if errors else "")
-        )
+            + (f"; {stats['rps'] / lease['rps']:.0%} of the lease floor"
+               if lease and name.startswith("inbox") else "")
+        )  # fmt: skip
     return lines
 
 
@@ -312,12 +338,12 @@ def _insert_drain_submissions(conn, count: int) -> None:
 
 def queue_deliveries(database_url: str, count: int) -> None:
     """`count` submissions with a delivery to the sink, due now."""
-    _queue(database_url, count, destination="sink", due=True)
+    _queue(database_url, count, destinations=("sink",), due=True)
 
 
-def _queue(database_url: str, count: int, *, destination: str, due: bool) -> None:
+def _queue(database_url: str, count: int, *, destinations: tuple[str, ...], due: bool) -> None:
     """t_drain's rows of an earlier run gone, `count` new submissions with a pending delivery
-    each to its destination of that name, due now or (a pull inbox) not at all."""
+    each to each of its destinations of those names, due now or (a pull inbox) not at all."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         _forget_drain_rows(conn)
         _insert_drain_submissions(conn, count)
@@ -329,10 +355,11 @@ def _queue(database_url: str, count: int, *, destination: str, due: bool) -> Non
             SELECT gen_random_uuid(), s.tenant_id, s.id, d.id, 'pending', 0, 0,
                 CASE WHEN %(due)s THEN now() END, '', clock_timestamp(), now(), ''
             FROM ingest_submission s JOIN delivery_destination d
-              ON d.tenant_id = s.tenant_id AND d.name = %(destination)s AND d.deleted_at IS NULL
+              ON d.tenant_id = s.tenant_id AND d.name = ANY(%(destinations)s)
+              AND d.deleted_at IS NULL
             WHERE s.tenant_id = %(tenant)s ORDER BY s.received_at
             """,
-            {"due": due, "destination": destination, "tenant": DRAIN_TENANT},
+            {"due": due, "destinations": list(destinations), "tenant": DRAIN_TENANT},
         )
         conn.execute("ANALYZE delivery_delivery")
 
@@ -430,6 +457,9 @@ def main() -> None:
     )
     parser.add_argument("--requests-per-run", type=int, default=80_000)
     parser.add_argument("--deliveries", type=int, default=20_000)
+    parser.add_argument(
+        "--inbox-events", type=int, default=200_000, help="queued for the inbox and its floor"
+    )
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--floor-concurrency", type=int, default=64)
     parser.add_argument(
