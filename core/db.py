@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import json
+import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import connections, models, router
@@ -47,14 +49,56 @@ def typed_placeholders(model: type[models.Model], connection, *, fed: str = "") 
     )
 
 
+# Field classes (exactly these, not subclasses: a subclass may encrypt or encode) whose
+# preparation for PostgreSQL returns a value of these types unchanged, as psycopg takes it.
+# (SQLite's turns UUIDs and times into text: everything is prepared there.)
+_SENT_AS_IS: dict[type[models.Field], tuple[type, ...]] = {
+    models.CharField: (str,),
+    models.TextField: (str,),
+    models.IntegerField: (int,),
+    models.PositiveIntegerField: (int,),
+    models.PositiveSmallIntegerField: (int,),
+    models.BigIntegerField: (int,),
+    models.BooleanField: (bool,),
+    models.UUIDField: (uuid.UUID,),
+    models.DateTimeField: (datetime,),
+}
+
+
+@functools.cache
+def _columns(
+    model: type[models.Model], skip: str, vendor: str
+) -> tuple[tuple[models.Field, tuple], ...]:
+    """Each column's field and the value types it sends as they are (none: always prepared)."""
+    columns = []
+    for field in model._meta.concrete_fields:
+        if field.attname == skip:
+            continue
+        stored = field.target_field if field.is_relation else field
+        as_is = _SENT_AS_IS.get(type(stored), ()) if vendor == "postgresql" else ()
+        columns.append((field, as_is))
+    return tuple(columns)
+
+
 def prepared_values(instance: models.Model, connection, *, skip: str = "") -> list:
     """The instance's column values as an INSERT sends them (defaults and auto fields filled),
-    in concrete-field order, leaving out the field named `skip`."""
-    return [
-        field.get_db_prep_save(field.pre_save(instance, add=True), connection)
-        for field in type(instance)._meta.concrete_fields
-        if field.attname != skip
-    ]
+    in concrete-field order, leaving out the field named `skip`.
+
+    A value of the exact type its column sends as is goes without Django's preparation, which
+    would only check and return it (a fan-out ingest prepares about 100 values a request; this
+    was a tenth of its time). Anything else (JSON, a custom field, a naive time, an enum
+    member) is prepared by its field."""
+    values = []
+    for field, as_is in _columns(type(instance), skip, connection.vendor):
+        value = field.pre_save(instance, add=True)
+        kind = type(value)
+        if value is None and as_is:
+            values.append(None)
+        elif kind in as_is and (kind is not datetime or value.tzinfo is not None):
+            values.append(value)
+        else:
+            values.append(field.get_db_prep_save(value, connection))
+    return values
 
 
 def insert_or_skip(instance: models.Model, *, conflict_fields: tuple[str, ...]) -> bool:
