@@ -87,14 +87,20 @@ def beat_command(schedule: str) -> list[str]:
             "--schedule", schedule]  # fmt: skip
 
 
-def prepare_tenant(database_url: str, what: str) -> dict:
-    """A fresh database with the bench tenant (no inbox); returns the processes' environment."""
-    env = {
+def process_env(database_url: str) -> dict:
+    """The environment of the processes a bench starts, on this database (loopback far ends
+    allowed as destinations)."""
+    return {
         **os.environ,
         "DATABASE_URL": database_url,
         "LOG_LEVEL": "WARNING",
         "DELIVERY_ALLOWED_NETWORKS": "127.0.0.0/8",
     }
+
+
+def prepare_tenant(database_url: str, what: str) -> dict:
+    """A fresh database with the bench tenant (no inbox); returns the processes' environment."""
+    env = process_env(database_url)
     log(f"creating the {what} database, a tenant and its destinations")
     recreate_database(database_url)
     manage(env, "migrate", "--noinput")

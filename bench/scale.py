@@ -187,17 +187,20 @@ FLOOR_INBOX = "floor-inbox"
 def queue_inbox(env: dict, database_url: str, count: int) -> str:
     """`count` submissions waiting in t_drain's inbox and in the lease floor's (pull deliveries:
     no due time); returns the floor's inbox id."""
+    if _floor_inbox_id(database_url) is None:
+        manage(env, "destinations", "add", DRAIN_TENANT, FLOOR_INBOX, "--kind", "inbox",
+               "--config", "{}")  # fmt: skip
+    _queue(database_url, count, destinations=("inbox", FLOOR_INBOX), due=False)
+    return str(_floor_inbox_id(database_url))
+
+
+def _floor_inbox_id(database_url: str):
     with psycopg.connect(database_url) as conn:
         found = conn.execute(
             "SELECT id FROM delivery_destination WHERE tenant_id = %s AND name = %s",
             (DRAIN_TENANT, FLOOR_INBOX),
         ).fetchone()
-    if found is None:
-        manage(env, "destinations", "add", DRAIN_TENANT, FLOOR_INBOX, "--kind", "inbox",
-               "--config", "{}")  # fmt: skip
-        return queue_inbox(env, database_url, count)
-    _queue(database_url, count, destinations=("inbox", FLOOR_INBOX), due=False)
-    return str(found[0])
+    return found[0] if found else None
 
 
 def reads(args, env: dict, wrk: str, meta: dict) -> dict:
@@ -468,12 +471,9 @@ def main() -> None:
     )  # fmt: skip
     args = parser.parse_args()
     env = {
-        **os.environ,
-        "DATABASE_URL": args.database_url,
-        "LOG_LEVEL": "WARNING",
+        **delivery_bench.process_env(args.database_url),
         "FLOOR_DATABASE_URL": args.database_url,
         "FLOOR_SECRET": SECRET,
-        "DELIVERY_ALLOWED_NETWORKS": "127.0.0.0/8",
     }
     wrk = ensure_wrk()
     started = time.monotonic()

@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.delivery import (
     beat_command,
     prepare_tenant,
+    process_env,
     rss_of_tree,
     start,
     stop,
@@ -42,7 +43,7 @@ from bench.delivery import (
     web_command,
     worker_command,
 )
-from bench.far_ends import FarEnds
+from bench.far_ends import Destination, FarEnds
 from bench.ingest import ROOT, SECRET, TENANT, free_port, log, manage
 from bench.scale import scale_database_url
 from bench.scale_fill import filled
@@ -139,21 +140,17 @@ def create_tenant(args) -> tuple[dict, str]:
     database_url = scale_database_url(args.database_url)
     if not filled(database_url):
         sys.exit(f"{database_url} holds no filled scale data: run make bench-scale once first")
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "LOG_LEVEL": "WARNING",
-        "DELIVERY_ALLOWED_NETWORKS": "127.0.0.0/8",
-    }
+    env = process_env(database_url)
     tenant = f"t_soak_{time.strftime('%H%M%S')}"
     log(f"soak at scale: tenant {tenant} in {database_url}")
     manage(env, "tenants", "create", tenant, "--secret", SECRET, "--no-inbox")
     return env, tenant
 
 
-def add_destinations(env: dict, tenant: str, far: FarEnds) -> list[str]:
+def add_destinations(env: dict, tenant: str, pushed: list[Destination]) -> list[str]:
+    """One destination per kind, named by it, and the tenant's inbox; returns the names."""
     names = []
-    for destination in far.every_push_kind():
+    for destination in pushed:
         extra = ["--auth-secret", destination.secret] if destination.secret else []
         manage(
             env,
@@ -299,17 +296,15 @@ def main() -> None:
     database_url = env["DATABASE_URL"]
     web_port = free_port()
     with FarEnds(env) as far:
-        kinds = add_destinations(env, tenant, far)
-        [key] = [
-            json.loads(manage(env, "apikeys", "create", tenant, "--scopes", "inbox", "--json"))[
-                "key"
-            ]
-        ]
+        pushed = far.every_push_kind()
+        kinds = add_destinations(env, tenant, pushed)
+        created = manage(env, "apikeys", "create", tenant, "--scopes", "inbox", "--json")
+        key = json.loads(created)["key"]
         web_env = {**env, "PORT": str(web_port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "2"}
         web = start(web_command(), web_env)
         worker = start(worker_command(argparse.Namespace(worker_concurrency=2)), env)
         beat = start(beat_command(str(ROOT / "var" / "soak-beat-schedule")), env)
-        queue_url = far.sqs().config["queue_url"]
+        queue_url = next(d.config["queue_url"] for d in pushed if d.kind == "sqs")
         soak = Soak(f"http://127.0.0.1:{web_port}", tenant, key, queue_url, far.client("sqs"))
         try:
             wait_port(web_port)

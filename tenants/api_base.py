@@ -38,7 +38,7 @@ class TenantApiView(APIView):
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not (self.lean_get and request.method == "GET"):
             return super().dispatch(request, *args, **kwargs)
-        self.args, self.kwargs, self.request, self.headers = args, kwargs, request, {}
+        self.args, self.kwargs, self.request = args, kwargs, request
         try:
             api_key = authenticate_api_key(request, scope=self.required_scope)
             request.user, request.auth = api_key.tenant, api_key
