@@ -25,6 +25,7 @@ from .connectors.base import Job, Outcome
 from .connectors.registry import connector_for
 from .engine import Claimed
 from .models import AttemptOutcome
+from .snapshots import refused_outcome
 
 logger = logging.getLogger(__name__)
 
@@ -61,15 +62,9 @@ async def send_one(claimed: Claimed) -> Outcome:
 
 
 async def _attempt(job: Job) -> Outcome:
-    if job.destination.secret_error:
-        return Outcome(
-            outcome=AttemptOutcome.RETRYABLE
-            if job.destination.secret_error_transient
-            else AttemptOutcome.PERMANENT,
-            started_at=timezone.now(),
-            duration_ms=0,
-            error=job.destination.secret_error,
-        )
+    refused = refused_outcome(job.destination)
+    if refused is not None:
+        return refused
     try:
         outcome = await connector_for(job.destination.kind).send(job)
         if job.destination.secret_reference and outcome.status_code in (401, 403):
@@ -93,8 +88,9 @@ async def _with_fresh_secret(job: Job, refused: Outcome) -> Outcome:
     there. Read it again and, if it changed, send once more in the same attempt."""
     reference = job.destination.secret_reference
     secret_refs.forget(reference)
+    bound = secret_refs.binding(job.destination.tenant_id, job.destination.secret_grants)
     try:
-        fresh = await aio.blocking(secret_refs.resolve, reference)
+        fresh = await aio.blocking(secret_refs.resolve, reference, bound)
     except secret_refs.SecretUnavailable:
         return refused
     if fresh == job.destination.auth_secret:

@@ -3,7 +3,13 @@
 `payload | [@,@]` repeated 30 times is 250 characters and 2^30 copies of the payload: unbounded,
 one tenant's mapping would stall the sender's event loop (and every other tenant's sends). Each
 evaluation counts its steps, watches the clock, and sizes every intermediate value as the JSON it
-would become (shared sub-values are sized once, so a doubling is caught at its first step).
+would become (shared sub-values are sized once, so a doubling is caught at its first step); the
+one function whose output outgrows its inputs, `join`, is sized before it runs.
+
+Mappings are evaluated in core.sandbox's child processes (hard CPU and memory limits):
+`render` and `validate` send them there; `render_here` and `validate_here` run in the child.
+Ordering keys (delivery/ordering.py) use the same bounded interpreter in-process: they are
+evaluated at fan-out, on the ingest path, and are at most 200 characters.
 """
 
 from __future__ import annotations
@@ -14,7 +20,11 @@ from functools import lru_cache
 from typing import Any
 
 import jmespath
-from jmespath.visitor import TreeInterpreter
+from jmespath import functions as jmespath_functions
+from jmespath.visitor import Options, TreeInterpreter
+
+from core import sandbox
+from core.errors import Unavailable
 
 from .events import sample_event
 
@@ -36,7 +46,7 @@ class MappingLimitExceeded(Exception):
 
 
 # What render() may raise for one event: the same event would fail again (a permanent outcome).
-RENDER_ERRORS = (MappingLimitExceeded, jmespath.exceptions.JMESPathError)
+RENDER_ERRORS = (MappingLimitExceeded, jmespath.exceptions.JMESPathError, MappingInvalid)
 
 
 def _json_size(value: Any, memo: dict[int, int], keep: list[Any], limit: int) -> int:
@@ -64,9 +74,36 @@ def _json_size(value: Any, memo: dict[int, int], keep: list[Any], limit: int) ->
     return total
 
 
+class MappingBusy(Unavailable):
+    """The evaluation was stopped for time on a busy machine: the same mapping may run later."""
+
+    code = "busy"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retry_after=1)
+
+
+class _BoundedFunctions(jmespath_functions.Functions):
+    """JMESPath's functions, with join's output sized before it is built (a 1 MB separator
+    between 100,000 items is 100 GB, made in one step)."""
+
+    size_limit = MAX_OUTPUT_BYTES
+
+    def call_function(self, function_name: str, resolved_args: list[Any]) -> Any:
+        if function_name == "join" and len(resolved_args) == 2:
+            separator, items = resolved_args
+            if isinstance(separator, str) and isinstance(items, list):
+                size = len(separator) * max(len(items) - 1, 0)
+                size += sum(len(item) for item in items if isinstance(item, str))
+                if size > self.size_limit:
+                    raise MappingLimitExceeded(f"join's output is over {self.size_limit} bytes")
+        return super().call_function(function_name, resolved_args)
+
+
 class _BoundedInterpreter(TreeInterpreter):
     def __init__(self, event: dict[str, Any]) -> None:
-        super().__init__()
+        functions = _BoundedFunctions()
+        super().__init__(Options(custom_functions=functions))
         # CPU time of this thread: a worker descheduled mid-evaluation is not a slow mapping
         # (its failure is permanent: the delivery would be dead-lettered for the machine's load).
         self.deadline = time.thread_time() + MAX_SECONDS
@@ -76,6 +113,7 @@ class _BoundedInterpreter(TreeInterpreter):
         # Sized into the same memo as every result: a field the mapping reads is already known.
         event_size = _json_size(event, self._sizes, self._alive, 2**62)
         self.size_limit = max(MAX_OUTPUT_BYTES, OUTPUT_TO_EVENT_RATIO * event_size)
+        functions.size_limit = self.size_limit
 
     def visit(self, node, *args, **kwargs):
         self.steps += 1
@@ -115,9 +153,18 @@ def compile_mapping(mapping: Any) -> Any:
         raise MappingInvalid(f"mapping does not compile: {exc}") from None
 
 
-def render(event: dict[str, Any], mapping: Any) -> Any:
-    """The body a mapping makes of an event. Raises MappingLimitExceeded past its bounds, and
-    JMESPathError when the event does not fit it (a function given the wrong type)."""
+def search(compiled: Any, event: dict[str, Any]) -> Any:
+    """One compiled expression over an event, within the bounds (in this process)."""
+    try:
+        return _BoundedInterpreter(event).visit(compiled.parsed, event)
+    except RecursionError:
+        raise MappingLimitExceeded("it nests too deeply") from None
+
+
+def render_here(event: dict[str, Any], mapping: Any) -> Any:
+    """The body a mapping makes of an event, in this process (a sandbox child: callers use
+    render). Raises MappingLimitExceeded past its bounds, and JMESPathError when the event does
+    not fit it (a function given the wrong type)."""
     if not mapping:
         return event
     compiled = compile_mapping(mapping)
@@ -130,12 +177,59 @@ def render(event: dict[str, Any], mapping: Any) -> Any:
         raise MappingLimitExceeded("it nests too deeply") from None
 
 
-def validate(mapping: Any) -> None:
-    """Refuse a mapping that does not compile, or that blows its bounds on a sample event."""
+def validate_here(mapping: Any) -> None:
+    """Refuse a mapping that does not compile, or that blows its bounds on a sample event (in a
+    sandbox child: callers use validate)."""
     compile_mapping(mapping)
     try:
-        render(sample_event(), mapping)
+        render_here(sample_event(), mapping)
     except MappingLimitExceeded as exc:
         raise MappingInvalid(f"mapping refused: on a sample event {exc}") from None
     except jmespath.exceptions.JMESPathError:
         pass  # a sample need not fit every mapping's functions; the real events may
+
+
+# The child's refusals by the name of what it raised, as the caller's exceptions.
+_REFUSALS = {"MappingInvalid": MappingInvalid, "MappingLimitExceeded": MappingLimitExceeded}
+
+
+def _sandboxed(target: str, *args: Any) -> Any:
+    try:
+        return sandbox.call(f"delivery.mapping:{target}", *args)
+    except sandbox.SandboxFailed as exc:
+        if exc.transient:
+            raise MappingBusy(f"stopped on a busy machine ({exc.message}); retried") from None
+        if exc.reason != "invalid":
+            raise MappingLimitExceeded(exc.message) from None
+        refusal = _REFUSALS.get(exc.kind or "")
+        if refusal is not None:
+            raise refusal(exc.message) from None
+        # A JMESPath error: the event does not fit the mapping (a function given the wrong type).
+        raise jmespath.exceptions.JMESPathError(exc.message) from None
+
+
+def render(event: dict[str, Any], mapping: Any) -> Any:
+    """The body a mapping makes of an event, evaluated in a sandbox process (blocking: keep it
+    off an event loop, or use render_async). Raises RENDER_ERRORS for this event, MappingBusy
+    when a busy machine stopped it (worth another try)."""
+    if not mapping:
+        return event
+    return _sandboxed("render_here", event, mapping)
+
+
+async def render_async(event: dict[str, Any], mapping: Any) -> Any:
+    """render, awaited from the sender's event loop (the loop never waits on the sandbox)."""
+    if not mapping:
+        return event
+    from . import aio
+
+    return await aio.blocking(render, event, mapping)
+
+
+def validate(mapping: Any) -> None:
+    """Refuse a mapping that does not compile, or that blows its bounds on a sample event
+    (MappingInvalid); a 503 (MappingBusy) when a busy machine stopped the check."""
+    try:
+        _sandboxed("validate_here", mapping)
+    except (MappingLimitExceeded, jmespath.exceptions.JMESPathError) as exc:
+        raise MappingInvalid(f"mapping refused: on a sample event {exc}") from None

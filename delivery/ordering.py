@@ -13,6 +13,8 @@ from typing import Any
 
 import jmespath
 
+from . import mapping
+
 MAX_KEY_LENGTH = 128
 MAX_EXPRESSION_LENGTH = 200
 
@@ -40,10 +42,11 @@ def validate(expression: Any) -> str:
 
 def key_of(expression: str, event: dict[str, Any]) -> str:
     """The key of an event: the expression's value as text (an object as compact JSON), capped;
-    an event without a value has the empty key, which is a key like any other."""
+    an event without a value has the empty key, which is a key like any other. Evaluated within
+    the mapping's bounds (steps, CPU, sizes): it runs at fan-out, in the ingest request."""
     try:
-        value = _compiled(expression).search(event)
-    except jmespath.exceptions.JMESPathError:
+        value = mapping.search(_compiled(expression), event)
+    except (jmespath.exceptions.JMESPathError, mapping.MappingLimitExceeded):
         value = None
     if value is None:
         return ""

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import crypto
-from core.errors import Invalid
+from core.errors import Invalid, Unavailable
 from core.ids import new_uuid7
 from tenants.models import Tenant
 
@@ -31,7 +31,7 @@ from .models import (
     Destination,
 )
 from .routes import Route, forget_routes
-from .snapshots import destination_snapshot
+from .snapshots import destination_snapshot, refused_outcome
 
 logger = logging.getLogger(__name__)
 
@@ -63,10 +63,11 @@ DESTINATION_DEFAULTS: dict[str, Any] = {
 }
 
 
-def _cleaned_settings(settings: dict[str, Any], auth_secret: str) -> dict[str, Any]:
+def _cleaned_settings(tenant: Tenant, settings: dict[str, Any], auth_secret: str) -> dict[str, Any]:
     """Every destination setting validated together (they depend on each other)."""
     kind = validation.clean_kind(settings["kind"])
     config = validation.clean_config(kind, settings["config"] or {})
+    validation.clean_targets(tenant, kind, config)
     schedule, max_attempts = validation.clean_retry(
         settings["retry_schedule"], settings["max_attempts"]
     )
@@ -78,7 +79,7 @@ def _cleaned_settings(settings: dict[str, Any], auth_secret: str) -> dict[str, A
         "config": config,
         "auth_mode": settings["auth_mode"],
         "auth_config": validation.clean_auth(
-            kind, config, settings["auth_mode"], settings["auth_config"] or {}, auth_secret
+            tenant, kind, config, settings["auth_mode"], settings["auth_config"] or {}, auth_secret
         ),
         "filter": validation.clean_filter(settings["filter"]),
         "retry_schedule": schedule,
@@ -130,7 +131,7 @@ def destination_validate(
     _check_name_free(tenant, name, other_than=destination)
     if destination is None:
         _cleaned_settings(
-            _settings_after(None, settings, config=config, url=url), auth_secret or ""
+            tenant, _settings_after(None, settings, config=config, url=url), auth_secret or ""
         )
     else:
         _checked_update(destination, settings, config=config, url=url, auth_secret=auth_secret)
@@ -179,7 +180,7 @@ def destination_create(
     name = _check_name_free(tenant, name)
     config = settings.pop("config", None)
     cleaned = _cleaned_settings(
-        _settings_after(None, settings, config=config, url=url), auth_secret
+        tenant, _settings_after(None, settings, config=config, url=url), auth_secret
     )
     secret = _signing_secret(signing_secret, generate_signing_secret)
     destination = Destination.objects.create(
@@ -245,7 +246,7 @@ def _checked_update(
             "(a stored secret only ever goes to the host it was entered for)",
         )
     secret_now = kept_secret if auth_secret is None else auth_secret
-    return _cleaned_settings(merged, secret_now), secret_now
+    return _cleaned_settings(destination.tenant, merged, secret_now), secret_now
 
 
 def destination_update(
@@ -360,13 +361,20 @@ def destination_test(*, destination: Destination) -> Outcome:
     """Send a synthetic event now, outside the delivery tables, and return what happened."""
     if is_pull(destination.kind):
         raise Invalid(f"A {destination.kind!r} destination is pulled by its consumer, not sent to.")
+    snapshot = destination_snapshot(destination)
+    if snapshot.unusable and snapshot.unusable_transient:
+        # Nobody's fault and worth another try: as a source whose secret cannot be read.
+        raise Unavailable(snapshot.unusable, code=snapshot.unusable_code, retry_after=5)
+    refused = refused_outcome(snapshot)
+    if refused is not None:
+        return refused
     event = sample_event(tenant_id=destination.tenant_id)
     job = Job(
         delivery_id=new_uuid7(),
         attempt_number=1,
         submission_id="test",
         event=event,
-        destination=destination_snapshot(destination),
+        destination=snapshot,
     )
     return aio.run(connector_for(destination.kind).send(job))
 

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from core import crypto, secret_refs
+from django.utils import timezone
 
-from .connectors.base import DestinationSnapshot
-from .models import Destination
+from core import crypto, secret_refs
+from core.errors import Conflict
+from tenants.bindings import secret_binding
+
+from .connectors import aws_targets
+from .connectors.base import DestinationSnapshot, Outcome
+from .connectors.registry import connector_for
+from .models import AttemptOutcome, Destination
 
 
 def _auth_secret(destination: Destination) -> dict:
-    """The credential, resolved if it is a Secrets Manager reference."""
+    """The credential, resolved if it is a Secrets Manager reference its tenant may name."""
     stored = (
         crypto.decrypt(destination.auth_secret_encrypted)
         if destination.auth_secret_encrypted
@@ -17,18 +23,43 @@ def _auth_secret(destination: Destination) -> dict:
     )
     if not secret_refs.is_reference(stored):
         return {"auth_secret": stored}
+    bound = secret_binding(destination.tenant)
+    found = {"secret_reference": stored, "secret_grants": bound.grants}
     try:
-        return {"auth_secret": secret_refs.resolve(stored), "secret_reference": stored}
+        return {"auth_secret": secret_refs.resolve(stored, bound), **found}
     except secret_refs.SecretUnavailable as exc:
         return {
             "auth_secret": "",
-            "secret_reference": stored,
-            "secret_error": f"secret reference: {exc}",
-            "secret_error_transient": exc.transient,
+            **found,
+            "unusable": f"secret reference: {exc}",
+            "unusable_transient": exc.transient,
+            "unusable_code": "secret_unavailable" if exc.transient else "secret_not_usable",
         }
 
 
+def _target_refusal(destination: Destination) -> dict:
+    """Why its AWS targets may not be used now (an operator withdrew a grant), if they may not."""
+    try:
+        targets = connector_for(destination.kind).targets(destination.config, destination.tenant_id)
+    except aws_targets.TargetsUnknown as exc:
+        return {
+            "unusable": f"cannot check the AWS target: {exc}",
+            "unusable_transient": True,
+            "unusable_code": "aws_unavailable",
+        }
+    refused = aws_targets.refusal(aws_targets.grants_of(destination.tenant.target_grants), targets)
+    if refused is None:
+        return {}
+    message = aws_targets.refusal_message(destination.tenant_id, refused)
+    return {
+        "unusable": f"target_not_allowed: {message}",
+        "unusable_transient": False,
+        "unusable_code": "target_not_allowed",
+    }
+
+
 def destination_snapshot(destination: Destination) -> DestinationSnapshot:
+    refused = _target_refusal(destination)
     return DestinationSnapshot(
         id=destination.id,
         tenant_id=destination.tenant_id,
@@ -44,5 +75,36 @@ def destination_snapshot(destination: Destination) -> DestinationSnapshot:
         connect_timeout_seconds=destination.connect_timeout_seconds,
         files_as=destination.files_as,
         retention_days=destination.tenant.retention_days,
-        **_auth_secret(destination),
+        mail_senders=tuple(destination.tenant.mail_senders),
+        **{**_auth_secret(destination), **refused},
     )
+
+
+def refused_outcome(destination: DestinationSnapshot) -> Outcome | None:
+    """The failed attempt of a destination that cannot be sent to now, if it cannot."""
+    if not destination.unusable:
+        return None
+    return Outcome(
+        outcome=AttemptOutcome.RETRYABLE
+        if destination.unusable_transient
+        else AttemptOutcome.PERMANENT,
+        started_at=timezone.now(),
+        duration_ms=0,
+        error=destination.unusable,
+    )
+
+
+class DestinationUnusable(Conflict):
+    """It may not be written to now: its secret cannot be read, or its target is not granted."""
+
+    code = "destination_unusable"
+
+
+def usable_snapshot(destination: Destination) -> DestinationSnapshot:
+    """The snapshot of a destination a bulk path (the mirror's backfill) writes to directly."""
+    snapshot = destination_snapshot(destination)
+    if snapshot.unusable:
+        raise DestinationUnusable(
+            f"{destination.tenant_id}/{destination.name}: {snapshot.unusable}"
+        )
+    return snapshot

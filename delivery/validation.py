@@ -6,9 +6,12 @@ import re
 from typing import Any
 
 from core import secret_refs
-from core.errors import Invalid
+from core.errors import Invalid, Unavailable
+from tenants.bindings import secret_binding
+from tenants.models import Tenant
 
 from . import ordering, signing
+from .connectors import aws_targets
 from .connectors.registry import available_kinds, connector_for
 from .headers import header_name_problem
 from .models import AuthMode, FilesAs
@@ -31,8 +34,8 @@ class DestinationInvalid(Invalid):
 
     code = "invalid_destination"
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message, field=field)
+    def __init__(self, field: str, message: str, *, code: str | None = None) -> None:
+        super().__init__(message, field=field, code=code)
 
 
 def clean_name(name: str) -> str:
@@ -62,17 +65,43 @@ def clean_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
         ) from None
 
 
+def clean_targets(tenant: Tenant, kind: str, config: dict[str, Any]) -> None:
+    """The AWS resources the config reaches with FormBridge's own credentials must be granted to
+    the tenant by an operator (aws_targets)."""
+    try:
+        targets = connector_for(kind).targets(config, tenant.id)
+    except aws_targets.TargetsUnknown as exc:
+        raise Unavailable(
+            f"cannot check the destination's AWS target now ({exc}); retry shortly",
+            code="aws_unavailable",
+            retry_after=5,
+        ) from None
+    refused = aws_targets.refusal(aws_targets.grants_of(tenant.target_grants), targets)
+    if refused is not None:
+        raise DestinationInvalid(
+            f"config.{refused.field}",
+            aws_targets.refusal_message(tenant.id, refused),
+            code="target_not_allowed",
+        )
+
+
 def clean_auth(
-    kind: str, config: dict[str, Any], mode: str, auth_config: dict[str, Any], secret: str
+    tenant: Tenant,
+    kind: str,
+    config: dict[str, Any],
+    mode: str,
+    auth_config: dict[str, Any],
+    secret: str,
 ) -> dict[str, Any]:
     connector = connector_for(kind)
     reference = secret_refs.is_reference(secret)
     if reference:
-        # Resolved when used: only its form can be checked now, not the credential it names.
+        # Resolved when used: its form and its tenant's right to it are checked now.
         try:
-            secret_refs.validate(secret)
+            secret_refs.validate(secret, secret_binding(tenant))
         except Invalid as exc:
-            raise DestinationInvalid("auth_secret", exc.message) from None
+            code = exc.code if isinstance(exc, secret_refs.NotAllowed) else None
+            raise DestinationInvalid("auth_secret", exc.message, code=code) from None
     if not connector.uses_auth_modes:
         # Other kinds take their one credential in auth_secret, checked by the connector.
         if mode != AuthMode.NONE or auth_config:

@@ -303,6 +303,22 @@ DELIVERY_DISABLE_AFTER_DAYS = env.float("DELIVERY_DISABLE_AFTER_DAYS", default=5
 # --- Secret references (aws-sm://<arn>#<key> in place of a stored secret) ---
 # Seconds a resolved reference is reused; a credential that is refused is fetched again at once.
 SECRET_REF_CACHE_SECONDS = env.float("SECRET_REF_CACHE_SECONDS", default=60.0)
+# A tenant's references name secrets under <prefix>/<tenant id>/ (and what an operator grants).
+SECRET_REFS_PREFIX = env.str("SECRET_REFS_PREFIX", default="formbridge/refs")
+# Read references through this role, tagged with the tenant (IAM then binds reads to its path).
+SECRET_REFS_ROLE_ARN = env.str("SECRET_REFS_ROLE_ARN", default="")
+
+# --- Tenant-written code (templates, mappings): evaluated in child processes (core.sandbox) ---
+# Children per process (web worker, Celery pool process), started on first need.
+SANDBOX_PROCESSES = env.int("SANDBOX_PROCESSES", default=2)
+# CPU time one evaluation may use; a cheap template takes well under a millisecond.
+SANDBOX_CPU_SECONDS = env.float("SANDBOX_CPU_SECONDS", default=0.25)
+# Wall time before the child is killed (a step in C no timer interrupts, or a starved machine).
+SANDBOX_WALL_SECONDS = env.float("SANDBOX_WALL_SECONDS", default=0.75)
+# Memory a child may allocate beyond what it holds at start.
+SANDBOX_MEMORY_BYTES = env.int("SANDBOX_MEMORY_BYTES", default=256 * 1024 * 1024)
+# What a child imports before its memory is capped.
+SANDBOX_PRELOAD = ("delivery.message_templates:render_here", "delivery.mapping:render_here")
 
 # --- Connectors ---
 # Vendor API bases: settings, so tests and proxies point them elsewhere.
@@ -317,9 +333,15 @@ SALESFORCE_API_VERSION = env.str("SALESFORCE_API_VERSION", default="v62.0")
 EMAIL_URL = env.str("EMAIL_URL", default="")
 # The From address of e-mail destinations that set none.
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="FormBridge <formbridge@localhost>")
+# The operator's relay is shared: recipients of one message, and of one tenant per hour.
+RELAY_MAX_RECIPIENTS = env.int("RELAY_MAX_RECIPIENTS", default=10)
+RELAY_RECIPIENTS_PER_HOUR = env.int("RELAY_RECIPIENTS_PER_HOUR", default=500)
 # The DynamoDB mirror for every tenant: a table name here gives each tenant a `mirror`
 # destination writing to it (empty: only tenants that add a dynamodb destination are mirrored).
 DYNAMODB_MIRROR_TABLE = env.str("DYNAMODB_MIRROR_TABLE", default="")
+# The account of FormBridge's own AWS credentials, to name a bus or table given by name as its
+# ARN for a tenant's grants; empty: asked of STS (GetCallerIdentity) once per process.
+AWS_ACCOUNT_ID = env.str("AWS_ACCOUNT_ID", default="")
 # Write shards per tenant in the mirror table (recorded per tenant on its first write).
 DYNAMODB_MIRROR_SHARDS = env.int("DYNAMODB_MIRROR_SHARDS", default=8)
 
@@ -330,8 +352,10 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.BoundedJSONParser"],
 }
+# The largest JSON body the management API reads (destinations, forms, sources, schemas).
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "FormBridge API",

@@ -6,8 +6,6 @@ accepts all of them. They are refused here, as bad input, so they never become a
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,6 +14,7 @@ from urllib.parse import parse_qsl
 from core import storable
 from core.blobs import STORED_OBJECT_KEY
 from core.errors import Invalid, Unsupported
+from core.json_input import NUL_REFUSED, SURROGATE_REFUSED, decode_json
 from core.timeutil import parse_aware_datetime
 
 MAX_JSON_DEPTH = 64
@@ -61,80 +60,15 @@ def body_format(content_type: str) -> str:
 # --- decoding ---
 
 
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"number out of range: {text[:40]}")
-    return value
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _depth(value: Any, limit: int) -> int:
-    stack = [(value, 1)]
-    deepest = 0
-    while stack:
-        node, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if deepest > limit:
-            return deepest
-        if isinstance(node, dict):
-            stack.extend((child, depth + 1) for child in node.values())
-        elif isinstance(node, list):
-            stack.extend((child, depth + 1) for child in node)
-    return deepest
-
-
-_NUL_REFUSED = "The body contains a NUL character (\\u0000), which cannot be stored."
-_SURROGATE_REFUSED = "The body contains an unpaired UTF-16 surrogate escape."
-
-
-def _has_nul(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, str):
-            if "\x00" in node:
-                return True
-        elif isinstance(node, dict):
-            stack.extend(node.keys())
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return False
-
-
 def _check_storable_text(text: str) -> None:
     if not storable.is_storable_text(text):
-        raise _invalid(_NUL_REFUSED if "\x00" in text else _SURROGATE_REFUSED)
+        raise _invalid(NUL_REFUSED if "\x00" in text else SURROGATE_REFUSED)
 
 
 def decode_json_object(body: bytes) -> dict[str, Any]:
-    if not body.strip():
-        raise _invalid("The body is empty; send a JSON object.", "invalid_json")
-    try:
-        value = json.loads(body, parse_float=_finite_float, parse_constant=_reject_constant)
-    except RecursionError:
-        raise _invalid("The JSON is nested too deeply.", "invalid_json") from None
-    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, huge ints, NaN
-        raise _invalid(f"The body is not valid JSON: {exc}", "invalid_json") from None
+    value = decode_json(body, max_depth=MAX_JSON_DEPTH, depth_code="invalid_payload")
     if not isinstance(value, dict):
         raise _invalid(f"The body must be a JSON object, not a {type(value).__name__}.")
-    # Only escapes (\u...) can smuggle NUL or lone surrogates past the decoder; only then look.
-    if b"\\u" in body:
-        if b"\\u0000" in body and _has_nul(value):
-            raise _invalid(_NUL_REFUSED)
-        try:  # json.loads keeps a lone surrogate escape as an unencodable str
-            json.dumps(value, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            raise _invalid(_SURROGATE_REFUSED) from None
-    # Counting brackets is cheap; walk the tree only when it could be too deep.
-    if body.count(b"{") + body.count(b"[") > MAX_JSON_DEPTH and _depth(value, MAX_JSON_DEPTH) > (
-        MAX_JSON_DEPTH
-    ):
-        raise _invalid(f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep.")
     return value
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from core.errors import NotFound
 from core.openapi import error_responses
+from core.parsers import BoundedJSONParser
 from core.serializers import UtcDateTimeField
 from core.timeutil import isoformat_z
 from tenants.api_base import TenantApiView
@@ -51,7 +51,7 @@ def schema_body(row) -> dict:
 
 class EventTypeSchemaView(TenantApiView):
     required_scope = ApiKeyScope.ADMIN
-    parser_classes = [JSONParser]  # the body is the schema: JSON only
+    parser_classes = [BoundedJSONParser]  # the body is the schema: JSON only
 
     @extend_schema(
         tags=["schemas"],

@@ -17,6 +17,7 @@ from django.conf import settings
 from core import crypto, secret_refs
 from core.errors import Unavailable
 from core.ttl_cache import CredentialCache
+from tenants.bindings import secret_binding
 
 from .models import Source, SourceSecret
 from .presets.base import Secret
@@ -47,14 +48,18 @@ def fetch(token: str, now: datetime) -> SourceCredentials | None:
         return None
     return SourceCredentials(
         source=rows[0].source,
-        secrets=tuple((Secret(_resolved(row)), row.expires_at) for row in rows),
+        secrets=tuple(
+            (Secret(_resolved(row, secret_binding(rows[0].source.tenant))), row.expires_at)
+            for row in rows
+        ),
     )
 
 
-def _resolved(row: SourceSecret) -> str:
-    """The secret, or the one its Secrets Manager reference names (core.secret_refs)."""
+def _resolved(row: SourceSecret, bound: secret_refs.Binding) -> str:
+    """The secret, or the one its Secrets Manager reference names (core.secret_refs), if the
+    source's tenant may name it."""
     try:
-        return secret_refs.resolve(crypto.decrypt(row.secret_encrypted))
+        return secret_refs.resolve(crypto.decrypt(row.secret_encrypted), bound)
     except secret_refs.SecretUnavailable as exc:
         # Not the sender's fault: 503, so the provider retries (they all do).
         raise Unavailable(

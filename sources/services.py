@@ -15,6 +15,7 @@ from django.utils import timezone
 from core import crypto, secret_refs
 from core.errors import Invalid
 from core.ids import random_token
+from tenants.bindings import secret_binding
 from tenants.models import Tenant
 
 from . import credentials
@@ -24,6 +25,8 @@ from .presets.standard_webhooks import StandardWebhooks, check_secret
 
 TOKEN_PREFIX = "src_"  # noqa: S105 (a prefix, not a secret)
 MAX_SECRET_LENGTH = 512
+# A secret the receiver chooses (GitHub, Typeform, Shopify custom apps, generic HMAC).
+MIN_CHOSEN_SECRET_LENGTH = 16
 MAX_ROTATION_OVERLAP_HOURS = 24 * 30
 
 
@@ -62,7 +65,7 @@ def _clean_config(preset: str, config: Any) -> dict[str, Any]:
     return preset_for(preset).clean_config(config)
 
 
-def _secret_for(preset: str, secret: str | None) -> tuple[str, bool]:
+def _secret_for(tenant: Tenant, preset: str, secret: str | None) -> tuple[str, bool]:
     """The secret to store and whether it was generated (so it is shown once)."""
     if secret is None or secret == "":
         if not preset_for(preset).generates_secret:
@@ -78,9 +81,17 @@ def _secret_for(preset: str, secret: str | None) -> tuple[str, bool]:
         raise Invalid(f"at most {MAX_SECRET_LENGTH} characters", field="secret")
     if secret_refs.is_reference(secret):
         try:
-            return secret_refs.validate(secret), False
+            return secret_refs.validate(secret, secret_binding(tenant)), False
         except Invalid as exc:
-            raise Invalid(exc.message, field="secret") from None
+            raise Invalid(exc.message, field="secret", code=exc.code) from None
+    if preset_for(preset).receiver_chooses_secret and len(secret) < MIN_CHOSEN_SECRET_LENGTH:
+        # The receiver picks it: a short one is guessed offline from one captured request.
+        raise Invalid(
+            f"at least {MIN_CHOSEN_SECRET_LENGTH} characters (a random one is best: "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(32))')",
+            field="secret",
+            code="weak_secret",
+        )
     if preset == StandardWebhooks.name:
         check_secret(secret)
     return secret, False
@@ -103,12 +114,12 @@ def source_validate(
         preset = _clean_preset(preset)
         _clean_config(preset, config if config is not None else {})
         if secret or not preset_for(preset).generates_secret:
-            _secret_for(preset, secret)
+            _secret_for(tenant, preset, secret)
     else:
         if config is not None:
             _clean_config(source.preset, config)
         if secret:
-            _secret_for(source.preset, secret)
+            _secret_for(source.tenant, source.preset, secret)
 
 
 def source_create(
@@ -125,7 +136,7 @@ def source_create(
     name = _clean_name(name)
     preset = _clean_preset(preset)
     cleaned = _clean_config(preset, config if config is not None else {})
-    plaintext, generated = _secret_for(preset, secret)
+    plaintext, generated = _secret_for(tenant, preset, secret)
     _check_name_free(tenant, name)
     try:
         with transaction.atomic():
@@ -181,7 +192,7 @@ def source_rotate_secret(
         raise Invalid(
             f"must be from 0 to {MAX_ROTATION_OVERLAP_HOURS} hours", field="overlap_hours"
         )
-    plaintext, generated = _secret_for(source.preset, secret)
+    plaintext, generated = _secret_for(source.tenant, source.preset, secret)
     now = timezone.now()
     overlap_ends = now + timedelta(hours=overlap_hours)
     with transaction.atomic():

@@ -53,8 +53,32 @@ class ApiKeyInline(admin.TabularInline):
 LIMIT_FIELDS = ("rate_limit_per_second", "daily_quota", "max_payload_bytes", "retention_days")
 
 
+class TenantForm(forms.ModelForm):
+    """Grants are lists of names or ARNs, each checked as manage.py tenants allow-* checks it."""
+
+    def _grants(self, kind: str) -> list[str]:
+        value = self.cleaned_data.get(services.GRANT_FIELDS[kind]) or []
+        if not isinstance(value, list):
+            raise forms.ValidationError('A list of names or ARNs: ["arn:aws:sqs:…:acme-*"]')
+        try:
+            return [services.clean_grant(kind, str(pattern)) for pattern in value]
+        except services.CredentialError as exc:
+            raise forms.ValidationError(exc.message) from None
+
+    def clean_secret_grants(self) -> list[str]:
+        return self._grants("secret")
+
+    def clean_target_grants(self) -> list[str]:
+        return self._grants("target")
+
+    def clean_mail_senders(self) -> list[str]:
+        return self._grants("sender")
+
+
 class TenantAdmin(TenantScopedAdmin):
     """Registered by formbridge/admin.py, which gives it the onboarding that adds the inbox."""
+
+    form = TenantForm
 
     tenant_field = "id"
     # How a tenant added here is created (a service taking tenant_id and name).
@@ -85,6 +109,9 @@ class TenantAdmin(TenantScopedAdmin):
             "max_payload_bytes",
             "retention_days",
         ]
+        # What FormBridge's own authority reaches for the tenant (its grants); only a
+        # superuser changes it, never the tenant's own operators.
+        fields += ["secret_grants", "target_grants", "mail_senders"]
         if request.user.is_superuser:
             fields.append("operators")
         return fields
@@ -93,7 +120,7 @@ class TenantAdmin(TenantScopedAdmin):
         fields = ("id", "is_active", "created_at", "updated_at") if obj else ()
         if not request.user.is_superuser:
             # A tenant's own operators (an agency's client, say) may not lift its limits.
-            fields = (*fields, *LIMIT_FIELDS)
+            fields = (*fields, *LIMIT_FIELDS, "secret_grants", "target_grants", "mail_senders")
         return fields
 
     def has_add_permission(self, request):

@@ -58,6 +58,27 @@ class Tenant(TimeStampedModel):
         related_name="operated_tenants",
         help_text="Staff users who see and manage this tenant's objects in the admin.",
     )
+    # What FormBridge's own authority may reach on this tenant's behalf beyond its own space,
+    # set by operators only (admin, manage.py tenants allow-secret/allow-target), never by a key.
+    secret_grants = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Secrets Manager names or ARNs (* a wildcard) this tenant's aws-sm:// references "
+        "may name besides <SECRET_REFS_PREFIX>/<tenant id>/.",
+    )
+    target_grants = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="ARNs (* a wildcard) of the queues, event buses, buckets (or prefixes: "
+        "arn:aws:s3:::bucket/prefix/*) and tables its destinations may use with FormBridge's "
+        "own AWS credentials.",
+    )
+    mail_senders = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Addresses an operator verified as this tenant's own: e-mail destinations on "
+        "the operator's relay (EMAIL_URL) may send From them; any other From goes to Reply-To.",
+    )
 
     class Meta:
         ordering = ["id"]

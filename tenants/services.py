@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -148,3 +151,62 @@ def api_key_touch(*, api_key: ApiKey, now: datetime) -> None:
     if api_key.last_used_at is None or now - api_key.last_used_at >= API_KEY_TOUCH_INTERVAL:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
+
+
+# --- grants: what FormBridge's own authority may reach for a tenant (operators only) ---
+
+GRANT_FIELDS = {"secret": "secret_grants", "target": "target_grants", "sender": "mail_senders"}
+_GRANT_PATTERN = re.compile(r"[A-Za-z0-9/_+=.@:\-*]{1,2048}")
+# A grant that is only wildcards would hand the tenant everything the instance can reach.
+_MEANINGFUL = re.compile(r"[^*:]")
+
+
+def clean_grant(kind: str, pattern: str) -> str:
+    if kind not in GRANT_FIELDS:
+        raise CredentialError(f"A grant is of a {' or a '.join(GRANT_FIELDS)}.")
+    pattern = (pattern or "").strip()
+    if kind == "sender":
+        try:
+            validate_email(pattern)
+        except ValidationError:
+            raise CredentialError("A sender is an e-mail address (sales@acme.example).") from None
+        return pattern.lower()
+    if not _GRANT_PATTERN.fullmatch(pattern) or not _MEANINGFUL.search(pattern.replace("arn", "")):
+        raise CredentialError(
+            "A grant is a name or an ARN, `*` a wildcard "
+            "(arn:aws:sqs:eu-west-1:123456789012:acme-*)."
+        )
+    if kind == "target" and not pattern.startswith("arn:"):
+        raise CredentialError("An AWS target is granted by its ARN (arn:aws:s3:::bucket/prefix/*).")
+    return pattern
+
+
+def tenant_grant(*, tenant: Tenant, kind: str, pattern: str) -> list[str]:
+    """Let the tenant's references (kind "secret") or AWS destinations (kind "target") name
+    what `pattern` matches; returns the tenant's grants of that kind."""
+    pattern = clean_grant(kind, pattern)
+    field = GRANT_FIELDS[kind]
+    with transaction.atomic():
+        tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        grants = list(getattr(tenant, field))
+        if pattern not in grants:
+            grants.append(pattern)
+            setattr(tenant, field, grants)
+            tenant.save(update_fields=[field, "updated_at"])
+    return grants
+
+
+def tenant_revoke(*, tenant: Tenant, kind: str, pattern: str) -> list[str]:
+    """Withdraw a grant: what it covered fails at its next use (a permanent failure at send)."""
+    if kind not in GRANT_FIELDS:
+        raise CredentialError(f"A grant is of a {' or a '.join(GRANT_FIELDS)}.")
+    field = GRANT_FIELDS[kind]
+    with transaction.atomic():
+        tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        grants = list(getattr(tenant, field))
+        if pattern not in grants:
+            raise CredentialError(f"{tenant.id} has no {kind} grant {pattern!r}.")
+        grants.remove(pattern)
+        setattr(tenant, field, grants)
+        tenant.save(update_fields=[field, "updated_at"])
+    return grants

@@ -28,7 +28,7 @@ from tenants import limits
 from . import captcha
 from .lookup import LiveForm
 from .models import CaptchaProvider, Form
-from .origins import is_allowed, safe_next
+from .origins import browser_url, is_allowed, safe_next
 from .throttle import FormRates, count_form_post
 
 logger = logging.getLogger(__name__)
@@ -188,7 +188,8 @@ def form_receive(live: LiveForm, post: BrowserPost, *, now: datetime) -> Receive
     )
     return Received(
         submission_id=result.submission.submission_id,
-        next_url=next_url or form.redirect_url or None,
+        # A redirect URL saved before it was rebuilt on save is rebuilt here (browser_url).
+        next_url=next_url or browser_url(form.redirect_url) or None,
     )
 
 

@@ -9,6 +9,7 @@ auth_secret. boto3 retries nothing here: the engine owns retries, with backoff a
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -22,10 +23,19 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from core.errors import Invalid
 from core.storable import safe_text
-from delivery import aio, mapping
+from delivery import aio
 from delivery.models import AttemptOutcome
 
-from .base import RESPONSE_BODY_LIMIT, Clock, Connector, DestinationSnapshot, Job, Outcome
+from .aws_targets import Target
+from .base import (
+    RESPONSE_BODY_LIMIT,
+    Clock,
+    Connector,
+    DestinationSnapshot,
+    Job,
+    Outcome,
+    mapped,
+)
 
 REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 ACCESS_KEY_ID = re.compile(r"[A-Z0-9]{16,128}")
@@ -187,10 +197,18 @@ def endpoint(client_: Any) -> str:
 
 
 class AwsConnector(Connector):
-    """What every AWS connector shares: region and key checks."""
+    """What every AWS connector shares: region and key checks, and its targets' grants."""
 
     def validate_secret(self, config: dict[str, Any], secret: str) -> None:
         validate_secret(config, secret)
+
+    def targets(self, config: dict[str, Any], tenant_id: str) -> tuple[Target, ...]:
+        if config.get("access_key_id"):
+            return ()  # the destination's own key: its own authority
+        return self.own_targets(config, tenant_id)
+
+    def own_targets(self, config: dict[str, Any], tenant_id: str) -> tuple[Target, ...]:
+        raise NotImplementedError
 
 
 # One entry's result in a batch answer: its outcome, its error, what AWS said of it.
@@ -200,7 +218,7 @@ EntryResult = tuple[AttemptOutcome, str, Any]
 async def send_batch(
     jobs: list[Job],
     *,
-    entry: Callable[[int, Job], dict[str, Any]],
+    entry: Callable[[int, Job, Any], dict[str, Any]],
     call: Callable[[list[dict[str, Any]]], Any],
     results: Callable[[Any, list[int]], dict[int, EntryResult]],
     operation: str,
@@ -208,18 +226,23 @@ async def send_batch(
     service: str,
 ) -> list[Outcome]:
     """One batch API call (SendMessageBatch, PutEvents) for these jobs, each with its own
-    outcome: a job whose entry cannot be built is permanent alone, a failed call fails them all,
-    an entry the answer leaves out is retried. `results` reads the answer per job index."""
+    outcome: a job whose body cannot be mapped fails alone, a failed call fails them all,
+    an entry the answer leaves out is retried. `entry` builds a job's entry from its mapped
+    body; `results` reads the answer per job index."""
     clock = Clock()
     outcomes: dict[int, Outcome] = {}
     indexed: list[tuple[int, dict[str, Any]]] = []
-    for index, job in enumerate(jobs):
-        try:
-            indexed.append((index, entry(index, job)))
-        except mapping.RENDER_ERRORS as exc:
-            outcomes[index] = clock.outcome(
-                AttemptOutcome.PERMANENT, error=f"mapping failed: {exc}", request_url=url
-            )
+    bodies = await asyncio.gather(
+        *(
+            mapped(clock, job, job.destination.config.get("mapping"), request_url=url)
+            for job in jobs
+        )
+    )
+    for index, (job, body) in enumerate(zip(jobs, bodies, strict=True)):
+        if isinstance(body, Outcome):
+            outcomes[index] = body
+        else:
+            indexed.append((index, entry(index, job, body)))
     if indexed:
         try:
             reply = await run(call, [e for _, e in indexed])

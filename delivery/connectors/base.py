@@ -38,9 +38,15 @@ class DestinationSnapshot:
     retention_days: int | None = None  # the tenant's (the DynamoDB mirror's TTL)
     # auth_secret came from this Secrets Manager reference (core.secret_refs), if it did.
     secret_reference: str = ""
-    # Why the reference could not be resolved (the send is then an attempt that failed).
-    secret_error: str = ""
-    secret_error_transient: bool = True
+    # The tenant's grants of secrets outside its own path (for reading the reference again).
+    secret_grants: tuple[str, ...] = ()
+    # Why it cannot be sent to now (the send is then an attempt that failed): its secret
+    # reference cannot be read, or it names an AWS target its tenant is no longer granted.
+    unusable: str = ""
+    unusable_transient: bool = True
+    unusable_code: str = ""
+    # Addresses an operator verified as this tenant's From on the operator's mail relay.
+    mail_senders: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,25 @@ class Connector:
 
     def validate_secret(self, config: dict[str, Any], secret: str) -> None:
         """Refuse a missing or malformed credential: Invalid(field="auth_secret")."""
+
+    def targets(self, config: dict[str, Any], tenant_id: str) -> tuple[Any, ...]:
+        """The resources this config reaches with FormBridge's own authority (the worker's AWS
+        role), each an aws_targets.Target that the tenant's grants must cover."""
+        return ()
+
+
+async def mapped(clock: Clock, job: Job, expression: Any, **fields: Any) -> Any:
+    """The event through the destination's mapping (in a sandbox process), or the failed
+    attempt's Outcome: permanent when this event cannot be mapped, retryable when a busy
+    machine stopped the evaluation."""
+    from delivery import mapping
+
+    try:
+        return await mapping.render_async(job.event, expression)
+    except mapping.MappingBusy as exc:
+        return clock.outcome(AttemptOutcome.RETRYABLE, error=f"mapping: {exc}", **fields)
+    except mapping.RENDER_ERRORS as exc:
+        return clock.outcome(AttemptOutcome.PERMANENT, error=f"mapping failed: {exc}", **fields)
 
 
 @contextmanager

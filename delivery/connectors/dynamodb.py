@@ -15,7 +15,7 @@ from core.errors import Invalid
 from delivery.mirror import items, writer
 from delivery.models import AttemptOutcome
 
-from . import aws
+from . import aws, aws_targets
 from .base import Clock, Job, Outcome
 
 TABLE = re.compile(r"[A-Za-z0-9_.\-]{3,255}")
@@ -55,6 +55,13 @@ class DynamoDbConnector(aws.AwsConnector):
         ):
             raise Invalid(f"a whole number from 1 to {MAX_SHARDS}", field="shards")
         return aws.validate_common(config)
+
+    def own_targets(self, config: dict[str, Any], tenant_id: str) -> tuple[aws_targets.Target, ...]:
+        region = aws_targets.region_of(config)
+        account = aws_targets.instance_account()
+        partition = aws_targets.partition(region)
+        arn = f"arn:{partition}:dynamodb:{region}:{account}:table/{config['table']}"
+        return (aws_targets.Target("table", arn),)
 
     async def send(self, job: Job) -> Outcome:
         clock = Clock()

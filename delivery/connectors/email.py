@@ -3,8 +3,10 @@ destination's recipients, with Reply-To taken from a payload field when it holds
 
 The relay is the operator's EMAIL_URL (smtp://, smtp+tls:// for STARTTLS, smtp+ssl://), or the
 destination's own config.smtp_url with its password in auth_secret; a tenant's relay is checked
-by the SSRF guard and the connection pinned to the checked address. Retries carry the same
-Message-ID, so a mail client shows a re-sent message once.
+by the SSRF guard and the connection pinned to the checked address. On the operator's relay the
+message is the operator's (mail_relay: its From, capped recipients). Retries carry the same
+Message-ID, so a mail client shows a re-sent message once. A sample message is built when the
+destination is saved, so what is saved can be sent.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import functools
 import smtplib
 import socket
 import ssl
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import parseaddr
 from typing import Any
@@ -25,9 +28,11 @@ from django.core.validators import validate_email
 
 from core.errors import Invalid
 from delivery import aio, message_templates, ssrf
+from delivery.events import sample_event
 from delivery.message_templates import Channel
 from delivery.models import AttemptOutcome
 
+from . import mail_relay
 from .base import Clock, Connector, Job, Outcome, invalid_as
 
 MAX_RECIPIENTS = 50
@@ -88,26 +93,45 @@ def relay(config: dict[str, Any], secret: str) -> dict[str, Any]:
     }
 
 
-def build_message(job: Job) -> EmailMessage:
-    config = job.destination.config
-    event = job.event
+def build_message(
+    config: dict[str, Any],
+    event: dict[str, Any],
+    *,
+    message_id: str,
+    submission_id: str,
+    verified_senders: Sequence[str] = (),
+) -> EmailMessage:
+    """The message for one event (its templates rendered in a sandbox process: blocking)."""
     subject = message_templates.render(config["subject"], event, Channel.TEXT)
     message = EmailMessage()
     message["Subject"] = " ".join(subject.split())[:SUBJECT_LIMIT] or "(no subject)"
-    message["From"] = config.get("from") or settings.DEFAULT_FROM_EMAIL
+    sender, tenant_reply_to = mail_relay.senders(config, verified_senders)
+    message["From"] = sender
     message["To"] = ", ".join(config["to"])
     payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
     reply_to = payload.get(config.get("reply_to_field") or "")
     if reply_to and _is_address(reply_to):
         message["Reply-To"] = reply_to
+    elif tenant_reply_to:
+        message["Reply-To"] = tenant_reply_to
     domain = parseaddr(message["From"])[1].rpartition("@")[2] or "formbridge.invalid"
-    message["Message-ID"] = f"<{job.delivery_id}@{domain}>"
-    message["X-FormBridge-Submission-Id"] = job.submission_id
+    message["Message-ID"] = f"<{message_id}@{domain}>"
+    message["X-FormBridge-Submission-Id"] = submission_id
     message.set_content(message_templates.render(config["text_template"], event, Channel.TEXT))
     if config.get("html_template"):
         html = message_templates.render(config["html_template"], event, Channel.HTML)
         message.add_alternative(html, subtype="html")
     return message
+
+
+def job_message(job: Job) -> EmailMessage:
+    return build_message(
+        job.destination.config,
+        job.event,
+        message_id=str(job.delivery_id),
+        submission_id=job.submission_id,
+        verified_senders=job.destination.mail_senders,
+    )
 
 
 @functools.cache
@@ -168,6 +192,22 @@ def _classify(exc: Exception) -> tuple[AttemptOutcome, int | None, str]:
     raise exc
 
 
+def _relay_refusal(config: dict[str, Any], job: Job) -> mail_relay.RelayRefused | None:
+    """Why the operator's relay will not take this message now, if it will not."""
+    if not mail_relay.uses_operator_relay(config):
+        return None
+    if len(config["to"]) > mail_relay.max_recipients():
+        return mail_relay.RelayRefused(
+            f"{len(config['to'])} recipients; the operator's relay takes "
+            f"{mail_relay.max_recipients()} a message"
+        )
+    try:
+        mail_relay.take_hourly_allowance(job.destination.tenant_id, len(config["to"]))
+    except mail_relay.RelayRefused as exc:
+        return exc
+    return None
+
+
 class EmailConnector(Connector):
     kind = "email"
     label = "E-mail (SMTP)"
@@ -181,9 +221,22 @@ class EmailConnector(Connector):
         for address in to:
             if not _is_address(address):
                 raise Invalid(f"{address!r} is not an e-mail address", field="to")
+        if mail_relay.uses_operator_relay(config) and len(to) > mail_relay.max_recipients():
+            raise Invalid(
+                f"at most {mail_relay.max_recipients()} recipients through the operator's relay "
+                "(or give config.smtp_url, your own relay)",
+                field="to",
+            )
+        for address in to:
+            if mail_relay.header_problem(address):
+                raise Invalid(f"{address!r} {mail_relay.header_problem(address)}", field="to")
         sender = config.get("from")
-        if sender is not None and not _is_address(parseaddr(str(sender))[1]):
-            raise Invalid("an address, or Name <address>", field="from")
+        if sender is not None:
+            problem = mail_relay.header_problem(sender)
+            if problem:
+                raise Invalid(problem, field="from")
+            if not _is_address(parseaddr(sender)[1]):
+                raise Invalid("an address, or Name <address>", field="from")
         for key, channel, required in (
             ("subject", Channel.TEXT, True),
             ("text_template", Channel.TEXT, True),
@@ -200,7 +253,13 @@ class EmailConnector(Connector):
             raise Invalid("the payload field holding the sender's address", field="reply_to_field")
         if config.get("smtp_url") is not None:
             self._validate_smtp_url(config["smtp_url"])
-        return {**config, "to": to}
+        config = {**config, "to": to}
+        try:  # what is saved can send: a message built from the sample event
+            build_message(config, sample_event(tenant_id="t_sample"), message_id="sample",
+                          submission_id="sample")  # fmt: skip
+        except (ValueError, TypeError) as exc:
+            raise Invalid(f"a message cannot be built: {exc}", field="") from None
+        return config
 
     def _validate_smtp_url(self, url: Any) -> None:
         try:
@@ -225,9 +284,21 @@ class EmailConnector(Connector):
         url = config.get("smtp_url") or "EMAIL_URL"
         sent = {"request_method": "SMTP", "request_url": f"{url} to {', '.join(config['to'])}"}
         try:
-            message = build_message(job)
+            message = await aio.blocking(job_message, job)  # templates render in a sandbox
         except message_templates.TemplateInvalid as exc:
             return clock.outcome(AttemptOutcome.PERMANENT, error=f"template: {exc}", **sent)
+        except message_templates.TemplateBusy as exc:
+            return clock.outcome(AttemptOutcome.RETRYABLE, error=f"template: {exc}", **sent)
+        except (ValueError, TypeError) as exc:  # saved before headers were checked on save
+            return clock.outcome(AttemptOutcome.PERMANENT, error=f"message: {exc}", **sent)
+        refused = _relay_refusal(config, job)
+        if refused is not None:
+            return clock.outcome(
+                AttemptOutcome.RETRYABLE if refused.retry_after else AttemptOutcome.PERMANENT,
+                error=f"relay: {refused}",
+                retry_after=refused.retry_after,
+                **sent,
+            )
         sent["request_headers"] = {
             name: str(message[name]) for name in ("Subject", "From", "To", "Reply-To", "Message-ID")
             if message[name]

@@ -15,7 +15,7 @@ from core.errors import Invalid
 from delivery import mapping
 from delivery.models import AttemptOutcome
 
-from . import aws
+from . import aws, aws_targets
 from .base import Job, Outcome, invalid_as
 from .batching import Batcher
 
@@ -46,12 +46,19 @@ class EventBridgeConnector(aws.AwsConnector):
                 mapping.validate(config["mapping"])
         return aws.validate_common(config)
 
+    def own_targets(self, config: dict[str, Any], tenant_id: str) -> tuple[aws_targets.Target, ...]:
+        bus = config["event_bus"]
+        if not bus.startswith("arn:"):
+            region = aws_targets.region_of(config)
+            account = aws_targets.instance_account()
+            bus = f"arn:{aws_targets.partition(region)}:events:{region}:{account}:event-bus/{bus}"
+        return (aws_targets.Target("event_bus", bus),)
+
     async def send(self, job: Job) -> Outcome:
         return await self.batcher.send(job.destination.id, job)
 
-    def _entry(self, job: Job) -> dict[str, Any]:
+    def _entry(self, job: Job, detail: Any) -> dict[str, Any]:
         config = job.destination.config
-        detail = mapping.render(job.event, config.get("mapping"))
         return {
             "EventBusName": config["event_bus"],
             "Source": config.get("source", DEFAULT_SOURCE),
@@ -65,7 +72,7 @@ class EventBridgeConnector(aws.AwsConnector):
         client = aws.client("events", destination)
         return await aws.send_batch(
             jobs,
-            entry=lambda index, job: self._entry(job),
+            entry=lambda index, job, detail: self._entry(job, detail),
             call=lambda entries: client.put_events(Entries=entries),
             results=_results,
             operation="PutEvents",

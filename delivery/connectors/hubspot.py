@@ -23,7 +23,7 @@ from delivery.models import AttemptOutcome
 from delivery.retry import classify_status
 
 from . import http
-from .base import Clock, Connector, Job, Outcome, invalid_as
+from .base import Clock, Connector, Job, Outcome, invalid_as, mapped
 
 MODES = ("contacts", "forms")
 DEFAULT_MAPPING = {"email": "payload.email"}
@@ -85,14 +85,10 @@ class HubSpotConnector(Connector):
     async def send(self, job: Job) -> Outcome:
         clock = Clock()
         config = job.destination.config
-        try:
-            properties = {
-                name: value
-                for name, value in mapping.render(job.event, config["mapping"]).items()
-                if value is not None
-            }
-        except mapping.RENDER_ERRORS as exc:
-            return clock.outcome(AttemptOutcome.PERMANENT, error=f"mapping failed: {exc}")
+        rendered = await mapped(clock, job, config["mapping"])
+        if isinstance(rendered, Outcome):
+            return rendered
+        properties = {name: value for name, value in rendered.items() if value is not None}
         if config["mode"] == "forms":
             return await self._submit_form(clock, job, properties)
         return await self._upsert_contact(clock, job, properties)

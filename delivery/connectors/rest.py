@@ -180,9 +180,8 @@ class RestConnector(Connector):
 
     async def build_request(self, job: Job) -> tuple[str, dict[str, str], bytes, set[str]]:
         destination = job.destination
-        body = json.dumps(
-            mapping.render(job.event, destination.config.get("mapping")), separators=(",", ":")
-        ).encode()
+        rendered = await mapping.render_async(job.event, destination.config.get("mapping"))
+        body = json.dumps(rendered, separators=(",", ":")).encode()
         headers = {
             **destination.config.get("headers", {}),
             "Content-Type": "application/json",
@@ -232,7 +231,9 @@ class RestConnector(Connector):
                 AttemptOutcome.PERMANENT if exc.permanent else AttemptOutcome.RETRYABLE,
                 error=f"auth: {exc}",
             )
-        except jmespath.exceptions.JMESPathError as exc:
+        except mapping.MappingBusy as exc:
+            return finish(AttemptOutcome.RETRYABLE, error=f"mapping: {exc}")
+        except (jmespath.exceptions.JMESPathError, mapping.MappingInvalid) as exc:
             return finish(AttemptOutcome.PERMANENT, error=f"mapping failed: {exc}")
         except mapping.MappingLimitExceeded as exc:
             # The same event and mapping would exceed it again: retrying only wastes the loop.

@@ -17,8 +17,8 @@ from core.errors import Invalid
 from delivery import mapping
 from delivery.models import AttemptOutcome
 
-from . import aws
-from .base import Clock, Job, Outcome, invalid_as
+from . import aws, aws_targets
+from .base import Clock, Job, Outcome, invalid_as, mapped
 
 DEFAULT_KEY_TEMPLATE = "submissions/{tenant}/{date}/{submission_id}.json"
 KEY_FIELDS = frozenset(
@@ -53,6 +53,20 @@ def object_key(template: str, event: dict[str, Any]) -> str:
     return template.format(**safe)
 
 
+def known_prefix(template: str, tenant_id: str) -> str:
+    """The start every key of this template has: its literal text and {tenant}, up to the first
+    field that varies per event."""
+    known = []
+    for literal, name, _, _ in string.Formatter().parse(template):
+        known.append(literal)
+        if name is None:
+            continue
+        if name != "tenant":
+            break
+        known.append(tenant_id)
+    return "".join(known)
+
+
 class S3Connector(aws.AwsConnector):
     kind = "s3"
     label = "Amazon S3 bucket"
@@ -85,19 +99,21 @@ class S3Connector(aws.AwsConnector):
             {**config, "key_template": template, "server_side_encryption": encryption}
         )
 
+    def own_targets(self, config: dict[str, Any], tenant_id: str) -> tuple[aws_targets.Target, ...]:
+        prefix = known_prefix(config.get("key_template", DEFAULT_KEY_TEMPLATE), tenant_id)
+        region = aws_targets.region_of(config)
+        arn = f"arn:{aws_targets.partition(region)}:s3:::{config['bucket']}/{prefix}"
+        return (aws_targets.Target("bucket", arn, prefix=True),)
+
     async def send(self, job: Job) -> Outcome:
         clock = Clock()
         config = job.destination.config
         key = object_key(config["key_template"], job.event)
         url = f"s3://{config['bucket']}/{key}"
-        try:
-            body = json.dumps(
-                mapping.render(job.event, config.get("mapping")), separators=(",", ":")
-            ).encode()
-        except mapping.RENDER_ERRORS as exc:
-            return clock.outcome(
-                AttemptOutcome.PERMANENT, error=f"mapping failed: {exc}", request_url=url
-            )
+        rendered = await mapped(clock, job, config.get("mapping"), request_url=url)
+        if isinstance(rendered, Outcome):
+            return rendered
+        body = json.dumps(rendered, separators=(",", ":")).encode()
         params: dict[str, Any] = {
             "Bucket": config["bucket"],
             "Key": key,

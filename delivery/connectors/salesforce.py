@@ -23,7 +23,7 @@ from delivery.models import AttemptOutcome
 from delivery.retry import classify_status
 
 from . import http
-from .base import Clock, Connector, DestinationSnapshot, Job, Outcome, invalid_as
+from .base import Clock, Connector, DestinationSnapshot, Job, Outcome, invalid_as, mapped
 
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
 # Salesforce sessions last two hours by default; a token is kept a little less.
@@ -164,10 +164,9 @@ class SalesforceConnector(Connector):
     async def send(self, job: Job) -> Outcome:
         clock = Clock()
         config = job.destination.config
-        try:
-            record = mapping.render(job.event, config["mapping"])
-        except mapping.RENDER_ERRORS as exc:
-            return clock.outcome(AttemptOutcome.PERMANENT, error=f"mapping failed: {exc}")
+        record = await mapped(clock, job, config["mapping"])
+        if isinstance(record, Outcome):
+            return record
         external_id = record.pop(config["external_id_field"], None)
         if external_id in (None, ""):
             return clock.outcome(

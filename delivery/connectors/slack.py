@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 
 from core.errors import Invalid
-from delivery import message_templates, ssrf
+from delivery import aio, message_templates, ssrf
 from delivery.message_templates import Channel
 from delivery.models import AttemptOutcome
 from delivery.retry import classify_status
@@ -112,10 +112,14 @@ class SlackConnector(Connector):
             url = f"{settings.SLACK_API_BASE.rstrip('/')}/api/chat.postMessage"
             headers = {"Authorization": f"Bearer {destination.auth_secret}"}
         try:
-            body = message(job)
+            body = await aio.blocking(message, job)  # the template renders in a sandbox process
         except message_templates.TemplateInvalid as exc:
             return clock.outcome(
                 AttemptOutcome.PERMANENT, error=f"template: {exc}", request_url=url
+            )
+        except message_templates.TemplateBusy as exc:
+            return clock.outcome(
+                AttemptOutcome.RETRYABLE, error=f"template: {exc}", request_url=url
             )
         sent = {"request_method": "POST", "request_url": url}
         try:

@@ -10,16 +10,19 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from core.errors import Invalid
 from delivery import mapping, ordering
 from delivery.models import AttemptOutcome
 
-from . import aws
+from . import aws, aws_targets
 from .base import Job, Outcome, invalid_as
 from .batching import Batcher
 
 QUEUE_URL = re.compile(r"https?://[^\s/]+/\d{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?")
+# sqs.<region>.amazonaws.com[.cn], or the legacy <region>.queue.amazonaws.com
+_REGION_IN_HOST = re.compile(r"(?:^|\.)sqs\.(?P<a>[a-z0-9-]+)\.|^(?P<b>[a-z0-9-]+)\.queue\.")
 DEFAULT_GROUP = "form_id"
 # Message attributes SQS consumers can filter on without parsing the body.
 ATTRIBUTES = ("event_type", "form_id", "source", "submission_id", "tenant_id")
@@ -55,12 +58,19 @@ class SqsConnector(aws.AwsConnector):
                 mapping.validate(config["mapping"])
         return aws.validate_common(config)
 
+    def own_targets(self, config: dict[str, Any], tenant_id: str) -> tuple[aws_targets.Target, ...]:
+        parts = urlsplit(config["queue_url"])
+        account, queue = parts.path.strip("/").split("/")
+        found = _REGION_IN_HOST.search(parts.hostname or "")
+        region = (found.group("a") or found.group("b")) if found else aws_targets.region_of(config)
+        arn = f"arn:{aws_targets.partition(region)}:sqs:{region}:{account}:{queue}"
+        return (aws_targets.Target("queue_url", arn),)
+
     async def send(self, job: Job) -> Outcome:
         return await self.batcher.send(job.destination.id, job)
 
-    def _entry(self, index: int, job: Job) -> dict[str, Any]:
+    def _entry(self, index: int, job: Job, body: Any) -> dict[str, Any]:
         config = job.destination.config
-        body = mapping.render(job.event, config.get("mapping"))
         entry = {
             "Id": str(index),
             "MessageBody": json.dumps(body, separators=(",", ":")),

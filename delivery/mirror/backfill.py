@@ -20,7 +20,7 @@ from django.utils.dateparse import parse_datetime
 
 from delivery.connectors import aws
 from delivery.models import Destination, MirrorCursor, MirrorStream
-from delivery.snapshots import destination_snapshot
+from delivery.snapshots import usable_snapshot
 
 from . import items, scope, writer
 
@@ -69,7 +69,7 @@ def backfill(
     restart: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> BackfillResult:
-    snapshot = destination_snapshot(destination)
+    snapshot = usable_snapshot(destination)
     client = aws.client("dynamodb", snapshot)
     table = destination.config["table"]
     shards = writer.shard_count(

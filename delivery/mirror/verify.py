@@ -11,7 +11,7 @@ from django.conf import settings
 
 from delivery.connectors import aws
 from delivery.models import Destination
-from delivery.snapshots import destination_snapshot
+from delivery.snapshots import usable_snapshot
 
 from . import items, scope, writer
 
@@ -74,7 +74,7 @@ def _read_back(client: Any, table_name: str, keys: list[dict[str, str]]) -> dict
 
 
 def verify(destination: Destination, *, sample: int = 200) -> Report:
-    client = aws.client("dynamodb", destination_snapshot(destination))
+    client = aws.client("dynamodb", usable_snapshot(destination))
     table_name = destination.config["table"]
     shards = writer.shard_count(
         client, table_name, destination.tenant_id,

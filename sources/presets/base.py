@@ -167,6 +167,8 @@ class Preset:
     setup_help: ClassVar[str] = ""
     # The provider lets the receiver choose the secret: one is generated when none is given.
     generates_secret: ClassVar[bool] = False
+    # The receiver types the secret into the provider (not given by it): it must be strong.
+    receiver_chooses_secret: ClassVar[bool] = False
     options: ClassVar[tuple[Option, ...]] = ()
     docs_url: ClassVar[str] = ""
 

@@ -40,6 +40,7 @@ def _header_name(value: Any) -> bool:
 
 class GenericHmac(Preset):
     name = "generic-hmac"
+    receiver_chooses_secret = True
     label = "Generic HMAC"
     setup_help = "The shared secret the sender signs with."
     options = (

@@ -25,6 +25,7 @@ from .base import (
 
 class Shopify(Preset):
     name = "shopify"
+    receiver_chooses_secret = True
     label = "Shopify"
     setup_help = (
         "The app's client secret (Partner Dashboard > App > Client credentials), or for a "

@@ -45,7 +45,7 @@ def world(signed, receiver):
             tenant=created.tenant,
             name=f"gh-{tenant_id}".replace("_", "-"),
             preset="github",
-            secret="s",
+            secret="gh-webhook-secret-0123",
         )
         body = {"submission_id": f"sub-{tenant_id}", "form_id": f"form-{tenant_id}", "payload": {}}
         assert signed.post(created, body).status_code == 202

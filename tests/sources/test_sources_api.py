@@ -274,8 +274,8 @@ def test_the_command_prints_the_api_object(acme, capsys):
         call_command("sources", *args, "--json")
         return json.loads(capsys.readouterr().out)
 
-    added = run("add", "t_acme", "gh", "--preset", "github", "--secret", "gh-secret")
-    rotated = run("rotate-secret", "t_acme", "gh", "--secret", "gh-secret-2")
+    added = run("add", "t_acme", "gh", "--preset", "github", "--secret", "gh-secret-0123456789")
+    rotated = run("rotate-secret", "t_acme", "gh", "--secret", "gh-secret-2-0123456789")
     disabled = run("disable", "t_acme", "gh")
     listed = run("list", "t_acme")
 

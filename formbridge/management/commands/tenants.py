@@ -1,4 +1,5 @@
-"""manage.py tenants create|rotate-secret|list|disable|enable."""
+"""manage.py tenants create|rotate-secret|list|disable|enable, and the operator's grants:
+allow-secret|revoke-secret|allow-target|revoke-target|grants."""
 
 from django.utils import timezone
 
@@ -21,6 +22,16 @@ def _tenant_data(tenant: Tenant) -> dict:
         "retention_days": tenant.retention_days,
         "created_at": isoformat_z(tenant.created_at),
     }
+
+
+GRANT_HELP = {
+    "secret": "the tenant's aws-sm:// references name these secrets (beyond "
+    "<SECRET_REFS_PREFIX>/<tenant>/).",
+    "target": "the tenant's destinations use these AWS queues, buses, buckets (or "
+    "arn:aws:s3:::bucket/prefix/*) and tables with FormBridge's own credentials.",
+    "sender": "the tenant's e-mail destinations send From this address (verified by you) "
+    "through the operator's relay.",
+}
 
 
 class Command(SubcommandCommand):
@@ -48,6 +59,12 @@ class Command(SubcommandCommand):
         sub.add_parser("list", help="List tenants.")
         for name in ("disable", "enable"):
             sub.add_parser(name, help=f"{name.title()} a tenant.").add_argument("slug")
+        for kind, what in GRANT_HELP.items():
+            for verb, text in (("allow", "Let"), ("revoke", "No longer let")):
+                grant = sub.add_parser(f"{verb}-{kind}", help=f"{text} {what}")
+                grant.add_argument("slug")
+                grant.add_argument("pattern", help="A name or ARN; * is a wildcard.")
+        sub.add_parser("grants", help="Show a tenant's grants.").add_argument("slug")
         for subparser in sub.choices.values():
             add_json_flag(subparser)
 
@@ -94,3 +111,38 @@ class Command(SubcommandCommand):
 
     def handle_enable(self, *, slug, **options):
         self._set_active(slug, True, options)
+
+    def _grants(self, slug, options, message):
+        tenant = tenant_named(slug)
+        data = {"id": tenant.id, **{f: getattr(tenant, f) for f in services.GRANT_FIELDS.values()}}
+        lines = [message] if message else []
+        lines += [f"secrets: {', '.join(tenant.secret_grants) or '(only its own path)'}",
+                  f"targets: {', '.join(tenant.target_grants) or '(none)'}",
+                  f"senders: {', '.join(tenant.mail_senders) or '(none)'}"]  # fmt: skip
+        self.emit(options, data, "\n".join(lines))
+
+    def _change_grant(self, change, kind, slug, pattern, options):
+        change(tenant=tenant_named(slug), kind=kind, pattern=pattern)
+        done = "granted" if change is services.tenant_grant else "revoked"
+        self._grants(slug, options, f"{slug}: {kind} {pattern} {done}.")
+
+    def handle_allow_secret(self, *, slug, pattern, **options):
+        self._change_grant(services.tenant_grant, "secret", slug, pattern, options)
+
+    def handle_revoke_secret(self, *, slug, pattern, **options):
+        self._change_grant(services.tenant_revoke, "secret", slug, pattern, options)
+
+    def handle_allow_target(self, *, slug, pattern, **options):
+        self._change_grant(services.tenant_grant, "target", slug, pattern, options)
+
+    def handle_revoke_target(self, *, slug, pattern, **options):
+        self._change_grant(services.tenant_revoke, "target", slug, pattern, options)
+
+    def handle_allow_sender(self, *, slug, pattern, **options):
+        self._change_grant(services.tenant_grant, "sender", slug, pattern, options)
+
+    def handle_revoke_sender(self, *, slug, pattern, **options):
+        self._change_grant(services.tenant_revoke, "sender", slug, pattern, options)
+
+    def handle_grants(self, *, slug, **options):
+        self._grants(slug, options, "")

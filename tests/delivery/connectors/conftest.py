@@ -51,6 +51,11 @@ def aws_stack(moto_server, monkeypatch):
 
 @pytest.fixture
 def destination(acme):
+    # These tests are of the connectors: the tenant may use any AWS target (the binding of
+    # targets to their tenant has its own tests, tests/security/test_tenant_bound_targets.py).
+    acme.tenant.target_grants = ["arn:aws:*"]
+    acme.tenant.save()
+
     def make(kind: str, config: dict, *, name: str = "out", **fields):
         fields.setdefault("retry_schedule", [0, 0])
         fields.setdefault("max_concurrency", 0)  # a claim takes every due delivery

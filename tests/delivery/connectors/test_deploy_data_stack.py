@@ -76,6 +76,8 @@ def test_the_data_stack_on_moto_serves_the_mirror_and_the_stored_files(
     )["STORAGES"]["attachments"]
     settings.STORAGES = {**settings.STORAGES, "attachments": storage}
     settings.PAYLOAD_INLINE_MAX_BYTES = 1024
+    # The operator's mirror table, as the task sets it: every tenant writes its own partition.
+    settings.DYNAMODB_MIRROR_TABLE = outputs["MirrorTableName"]
     delivery_services.destination_create(
         tenant=acme.tenant, name="mirror", kind="dynamodb",
         config={"table": outputs["MirrorTableName"]},
@@ -102,12 +104,14 @@ def test_the_secrets_stack_on_moto_generates_what_the_tasks_are_given(aws_stack)
         aws_stack.client("cloudformation"), "formbridge-secrets", "secrets.yaml", Environment="test"
     )
     secret_refs.forget()
+    # The operator's own secrets, read as a reference granted them would read them.
+    granted = secret_refs.binding("t_ops", [outputs[k] for k in outputs if k.endswith("Arn")])
 
     # What ECS injects (<arn>:<json-key>::) is what FormBridge's own references read.
-    secret_key = secret_refs.resolve(f"aws-sm://{outputs['AppSecretArn']}#SECRET_KEY")
-    database = secret_refs.resolve(f"aws-sm://{outputs['DatabaseSecretArn']}#username")
-    password = secret_refs.resolve(f"aws-sm://{outputs['DatabaseSecretArn']}#password")
-    token = secret_refs.resolve(f"aws-sm://{outputs['CacheAuthSecretArn']}#token")
+    secret_key = secret_refs.resolve(f"aws-sm://{outputs['AppSecretArn']}#SECRET_KEY", granted)
+    database = secret_refs.resolve(f"aws-sm://{outputs['DatabaseSecretArn']}#username", granted)
+    password = secret_refs.resolve(f"aws-sm://{outputs['DatabaseSecretArn']}#password", granted)
+    token = secret_refs.resolve(f"aws-sm://{outputs['CacheAuthSecretArn']}#token", granted)
 
     assert len(secret_key) == 64 and secret_key.isalnum()
     assert database == "formbridge"

@@ -43,6 +43,15 @@ def config_of(kind: str) -> dict:
 KINDS = ("dynamodb", "s3", "eventbridge", "sqs", "slack", "email", "hubspot", "salesforce")
 
 
+@pytest.fixture(autouse=True)
+def _aws_targets_granted(acme, settings):
+    """Every kind's creation, not the binding of AWS targets (its own tests): acme may use any,
+    and a bus or table named without its ARN is the instance account's."""
+    settings.AWS_ACCOUNT_ID = "123456789012"
+    acme.tenant.target_grants = ["arn:aws:*"]
+    acme.tenant.save()
+
+
 def test_the_registry_holds_the_contract_kinds():
     assert set(available_kinds()) == {"rest", "inbox", *KINDS}
 

@@ -41,6 +41,14 @@ def tenant_items(dynamodb, tenant: str = "t_acme") -> list[dict]:
             return found
 
 
+@pytest.fixture(autouse=True)
+def _table_granted(acme):
+    """acme's own mirror destinations write TABLE, an operator's grant (test_tenant_bound_targets
+    tests the binding itself)."""
+    acme.tenant.target_grants = [f"arn:aws:dynamodb:*:*:table/{TABLE}"]
+    acme.tenant.save()
+
+
 @pytest.fixture
 def dynamodb(aws_stack):
     return aws_stack.client("dynamodb")

@@ -33,13 +33,17 @@ def secrets(aws_stack):
     secret_refs.forget()
 
 
+# Where t_acme's own secrets live (SECRET_REFS_PREFIX/<tenant id>/): references bind to it.
+OWN = "formbridge/refs/t_acme/"
+
+
 def reference(client, name: str, values: dict) -> str:
-    arn = client.create_secret(Name=name, SecretString=json.dumps(values))["ARN"]
+    arn = client.create_secret(Name=OWN + name, SecretString=json.dumps(values))["ARN"]
     return f"aws-sm://{arn}#{next(iter(values))}"
 
 
 def rotate(client, name: str, values: dict) -> None:
-    client.put_secret_value(SecretId=name, SecretString=json.dumps(values))
+    client.put_secret_value(SecretId=OWN + name, SecretString=json.dumps(values))
 
 
 def sent_once_then_rotated(secrets, acme, receiver, signed) -> None:
@@ -94,7 +98,7 @@ def test_with_no_cache_the_next_send_reads_the_rotated_value(
 def test_an_unreadable_reference_fails_the_attempt_not_the_batch(
     secrets, aws_stack, acme, receiver, signed
 ):
-    missing = "aws-sm://arn:aws:secretsmanager:us-east-1:123456789012:secret:gone-AbCdEf#token"
+    missing = "aws-sm://arn:aws:secretsmanager:us-east-1:123456789012:secret:formbridge/refs/t_acme/gone-AbCdEf#token"
     delivery_services.destination_create(
         tenant=acme.tenant, name="gone", config={"url": receiver.url("/gone")},
         auth_mode="bearer", auth_secret=missing,
@@ -136,7 +140,7 @@ def test_a_reference_is_checked_for_its_form_on_save(acme):
     # A Slack destination's token check is for plain tokens: a reference is resolved later.
     created = delivery_services.destination_create(
         tenant=acme.tenant, name="slack", kind="slack", config={"channel": "C0SALES"},
-        auth_secret="aws-sm://slack-bot#token",
+        auth_secret="aws-sm://formbridge/refs/t_acme/slack-bot#token",
     )  # fmt: skip
     assert created.destination.auth_secret_encrypted
 
@@ -171,7 +175,7 @@ def test_a_source_verifies_with_the_referenced_secret_and_follows_a_rotation(sec
 def test_a_source_whose_reference_cannot_be_read_answers_503(secrets, acme, client):
     source = source_services.source_create(
         tenant=acme.tenant, name="gh", preset="github",
-        secret="aws-sm://arn:aws:secretsmanager:us-east-1:123456789012:secret:nope-AbCdEf#x",
+        secret="aws-sm://arn:aws:secretsmanager:us-east-1:123456789012:secret:formbridge/refs/t_acme/nope-AbCdEf#x",
     ).source  # fmt: skip
 
     answer = github_post(client, f"/v1/sources/{source.token}", "whatever", "d-1")

@@ -1,0 +1,99 @@
+"""The child side of core.sandbox: a process that evaluates tenant-written code (a template, a
+mapping) one request at a time, under hard limits set before the first request.
+
+Run as `python -m core.sandbox_child <limits JSON>` by core.sandbox, never by hand. Requests and
+replies are length-prefixed JSON on stdin and stdout. Its address space is capped
+(RLIMIT_AS: an allocation past it is a MemoryError, not the machine's memory), each request's
+CPU time is capped (ITIMER_VIRTUAL), and the parent kills it if a request outlives its wall
+bound (a long step in C that no timer interrupts).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import resource
+import signal
+import struct
+import sys
+import time
+from typing import Any, BinaryIO
+
+HEADER = struct.Struct("!I")
+
+
+class CpuLimit(BaseException):
+    """Raised into the request's frame by the CPU timer (a BaseException: no template or filter
+    catches it on the way out)."""
+
+
+def _on_timer(signum: int, frame: Any) -> None:
+    raise CpuLimit
+
+
+def read_message(stream: BinaryIO) -> Any:
+    header = stream.read(HEADER.size)
+    if len(header) < HEADER.size:
+        return None
+    (length,) = HEADER.unpack(header)
+    return json.loads(stream.read(length))
+
+
+def write_message(stream: BinaryIO, message: Any) -> None:
+    data = json.dumps(message, separators=(",", ":")).encode()
+    stream.write(HEADER.pack(len(data)) + data)
+    stream.flush()
+
+
+def _address_space() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _target(name: str, cache: dict[str, Any]) -> Any:
+    if name not in cache:
+        module, _, function = name.partition(":")
+        cache[name] = getattr(importlib.import_module(module), function)
+    return cache[name]
+
+
+def _answer(request: dict[str, Any], cache: dict[str, Any], cpu_seconds: float) -> dict[str, Any]:
+    started = time.process_time()
+    signal.setitimer(signal.ITIMER_VIRTUAL, cpu_seconds)
+    try:
+        result = _target(request["target"], cache)(*request["args"])
+        return {"ok": result, "cpu": time.process_time() - started}
+    except CpuLimit:
+        return {"error": "cpu", "message": f"takes more than {cpu_seconds} s of CPU"}
+    except MemoryError:
+        return {"error": "memory", "message": "needs more memory than it may use"}
+    except RecursionError:
+        return {"error": "invalid", "message": "nests too deeply"}
+    except Exception as exc:  # the target's refusal (TemplateInvalid...): its message says why
+        return {"error": "invalid", "message": str(exc), "type": type(exc).__name__}
+    finally:
+        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+
+
+def main() -> None:
+    limits = json.loads(sys.argv[1])
+    requests, replies = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # a stray print must not corrupt the replies
+    cache: dict[str, Any] = {}
+    for name in limits["preload"]:  # imported before the cap: the cap is for the tenant's code
+        _target(name, cache)
+    if limits["memory_bytes"]:
+        cap = _address_space() + limits["memory_bytes"]
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    signal.signal(signal.SIGVTALRM, _on_timer)
+    write_message(replies, {"ready": True})
+    while (request := read_message(requests)) is not None:
+        reply = _answer(request, cache, limits["cpu_seconds"])
+        write_message(replies, reply)
+        if reply.get("error") == "memory":
+            return  # a process that ran out of memory is not trusted with the next request
+
+
+if __name__ == "__main__":
+    main()
