@@ -8,6 +8,7 @@ SECRET_KEY, and expires; whoever holds it may fetch that one object until then.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from django.core import signing
 from django.core.files.storage import Storage, storages
 
+from . import crypto
 from .http import public_origin
 
 _LINK_SALT = "formbridge.blobs.link"
@@ -43,18 +45,29 @@ def delete_objects(keys: Iterable[str]) -> None:
 
 
 def link(*, tenant_id: str, key: str, ttl_seconds: int) -> tuple[str, int]:
-    """An absolute download URL for one stored object, and when it expires (epoch seconds)."""
+    """An absolute download URL for one stored object, and when it expires (epoch seconds).
+    The token is the claims sealed (encrypted and authenticated), not merely signed: links
+    travel to third parties, and a signed token shows the tenant, the submission and the file's
+    own name."""
     expires = int(time.time()) + ttl_seconds
-    token = signing.dumps({"t": tenant_id, "k": key, "e": expires}, salt=_LINK_SALT, compress=True)
-    return f"{public_origin()}/v1/files/{token}", expires
+    claims = json.dumps({"t": tenant_id, "k": key, "e": expires}, separators=(",", ":"))
+    return f"{public_origin()}/v1/files/{crypto.seal(claims, purpose=_LINK_SALT)}", expires
+
+
+def _claims(token: str) -> Any:
+    opened = crypto.unseal(token, purpose=_LINK_SALT)
+    if opened is not None:
+        return json.loads(opened)
+    # A signed link made before links were encrypted, still unexpired.
+    try:
+        return signing.loads(token, salt=_LINK_SALT)
+    except signing.BadSignature:
+        return None
 
 
 def resolve_link(token: str) -> tuple[str, str] | None:
     """(tenant id, key) of a link that is authentic and unexpired, else None."""
-    try:
-        claims = signing.loads(token, salt=_LINK_SALT)
-    except signing.BadSignature:
-        return None
+    claims = _claims(token)
     if not isinstance(claims, dict) or not isinstance(claims.get("e"), int):
         return None
     if claims["e"] < time.time():

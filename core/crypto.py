@@ -1,12 +1,19 @@
-"""Encryption at rest for secrets (Fernet; the first key encrypts, every key decrypts)."""
+"""Encryption at rest for secrets (Fernet; the first key encrypts, every key decrypts), and sealed
+tokens for what leaves the building (file links: their claims hidden, not only signed)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESSIV
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
@@ -54,3 +61,27 @@ def reencrypt(token: str) -> str:
 
 def generate_key() -> str:
     return Fernet.generate_key().decode()
+
+
+@functools.cache
+def _siv(secret_key: str) -> AESSIV:
+    key = HKDF(algorithm=hashes.SHA256(), length=64, salt=None, info=b"formbridge sealed tokens")
+    return AESSIV(key.derive(secret_key.encode()))
+
+
+def seal(plaintext: str, *, purpose: str) -> str:
+    """A URL-safe token that hides and authenticates `plaintext` (AES-SIV under a key derived from
+    SECRET_KEY): deterministic, so the same claims make the same token (a page rendered twice
+    links the same way). `purpose` binds it: a token sealed for one use opens for no other."""
+    sealed = _siv(settings.SECRET_KEY).encrypt(plaintext.encode(), [purpose.encode()])
+    return base64.urlsafe_b64encode(sealed).rstrip(b"=").decode()
+
+
+def unseal(token: str, *, purpose: str) -> str | None:
+    """The plaintext of a token from the outside, or None when it was not sealed here for
+    `purpose` (forged, damaged, or sealed under an earlier SECRET_KEY)."""
+    try:
+        sealed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        return _siv(settings.SECRET_KEY).decrypt(sealed, [purpose.encode()]).decode()
+    except (InvalidTag, ValueError, binascii.Error):
+        return None

@@ -81,7 +81,7 @@ def source_receive(*, token: str, inbound_for, ip: str | None, now: datetime) ->
         form_id=source.name,
         event_type=event.event_type[:_MAX_LABEL],
         submission_id=submission_id_for(
-            source.name, event.event_id or hashlib.sha256(inbound.body).hexdigest()[:32]
+            source.name, preset.event_key(event, inbound, source.config)
         ),
     )
     result = submission_ingest(tenant=tenant, data=data, body=inbound.body, ip=ip, received_at=now)

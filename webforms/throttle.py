@@ -4,6 +4,7 @@ through Redis when it is configured, in process memory otherwise."""
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -54,13 +55,27 @@ class FormRates:
             self.pending = None
 
 
+def client_network(ip: str | None) -> str:
+    """Whom a per-address limit counts: an IPv4 address, or an IPv6 address's /64 (one host
+    is given a whole /64 and may rotate through its 2^64 addresses at will)."""
+    try:
+        address = ipaddress.ip_address(ip or "")
+    except ValueError:
+        return "unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
 def count_form_post(
     *, form_pk: int, per_minute: int, ip: str | None, ip_per_minute: int, now: datetime
 ) -> FormRates:
     """Count this post against the form's and the client's per-minute limits."""
     minute, retry_after = _window(now)
     # The IP is digested: the key names no visitor.
-    ip_digest = hashlib.sha256((ip or "unknown").encode()).hexdigest()[:16]
+    ip_digest = hashlib.sha256(client_network(ip).encode()).hexdigest()[:16]
     counted = [
         (limit, key, whom)
         for limit, key, whom in (

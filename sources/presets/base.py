@@ -171,6 +171,11 @@ class Preset:
     receiver_chooses_secret: ClassVar[bool] = False
     options: ClassVar[tuple[Option, ...]] = ()
     docs_url: ClassVar[str] = ""
+    # The provider's event id is inside what its signature covers (Stripe's body, Standard
+    # Webhooks' webhook-id): it may name the event. Where it is an unsigned header (GitHub,
+    # Shopify, Twilio), anyone replaying captured bytes could pick a new one, so the event is
+    # named by the signed bytes instead (signed_digest).
+    id_is_signed: ClassVar[bool] = False
 
     def clean_config(self, config: Mapping[str, Any]) -> dict[str, Any]:
         """The options, checked, with their defaults; unknown keys refused."""
@@ -206,3 +211,14 @@ class Preset:
     def describe(self, inbound: Inbound, config: Mapping[str, Any]) -> Event:
         """The verified request as an event: its id, type and payload."""
         raise NotImplementedError
+
+    def signed_material(self, inbound: Inbound, config: Mapping[str, Any]) -> bytes:
+        """What the signature covers (the body, unless a preset signs more)."""
+        return inbound.body
+
+    def event_key(self, event: Event, inbound: Inbound, config: Mapping[str, Any]) -> str:
+        """What names the event for deduplication: the provider's id when it is signed, else a
+        digest of the signed bytes (the same bytes are the same event, whatever id header)."""
+        if self.id_is_signed and event.event_id:
+            return event.event_id
+        return hashlib.sha256(self.signed_material(inbound, config)).hexdigest()[:32]

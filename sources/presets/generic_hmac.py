@@ -2,8 +2,9 @@
 signature, the algorithm, the encoding, an optional prefix (`sha256=`), and what is signed:
 the body, or a timestamp header's value, a separator and the body (with its own tolerance).
 
-Optional `id_header` / `type_header` name the provider's event id and type; without an id
-header the signed bytes name the event (a replay of them is a duplicate).
+The signed bytes name the event (a replay of them is a duplicate). `id_header` and
+`type_header` are refused: no signature covers them, so a captured request replayed with a new
+id would be a new event, routed as whatever type the replayer wrote.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from core.errors import Invalid
 
 from .base import (
     DEFAULT_TOLERANCE_SECONDS,
@@ -97,18 +100,36 @@ class GenericHmac(Preset):
         )
         if given is None:
             raise rejected(f"{config['header']} is not {config['encoding']}.")
-        message = inbound.body
         if config["signed"] == "timestamp_body":
             timestamp = inbound.header(config["timestamp_header"])
             if not timestamp:
                 raise missing(config["timestamp_header"])
             check_fresh(unix_seconds(timestamp), inbound.now, config["tolerance_seconds"])
-            message = (timestamp + config["separator"]).encode() + inbound.body
+        message = self.signed_material(inbound, config)
         expected = [
             hmac_digest(secret.text.encode(), message, config["algorithm"]) for secret in secrets
         ]
         if not any_matches(expected, [given]):
             raise rejected()
+
+    def signed_material(self, inbound: Inbound, config: Mapping[str, Any]) -> bytes:
+        if config["signed"] == "timestamp_body":
+            timestamp = inbound.header(config["timestamp_header"])
+            return (timestamp + config["separator"]).encode() + inbound.body
+        return inbound.body
+
+    def clean_config(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        cleaned = super().clean_config(config)
+        for option in ("id_header", "type_header"):
+            if cleaned.get(option):
+                # Unsigned: a captured request replayed with a new id would be a new event,
+                # routed as whatever type the replayer wrote.
+                raise Invalid(
+                    "the signature covers only the body (and the timestamp), not this header: "
+                    "events are named by their signed bytes, and routed by form or payload",
+                    field=f"config.{option}",
+                )
+        return cleaned
 
     def describe(self, inbound: Inbound, config: Mapping[str, Any]) -> Event:
         event_id = (

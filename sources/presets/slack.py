@@ -34,6 +34,7 @@ from .base import (
 
 class Slack(Preset):
     name = "slack"
+    id_is_signed = True
     label = "Slack"
     setup_help = (
         "api.slack.com/apps > your app > Basic Information > App Credentials > Signing Secret."

@@ -46,6 +46,7 @@ def check_secret(text: str) -> None:
 
 class StandardWebhooks(Preset):
     name = "standard-webhooks"
+    id_is_signed = True
     label = "Standard Webhooks (Svix, Clerk, Resend, ...)"
     setup_help = "The endpoint's signing secret (whsec_...), or leave empty to have one made."
     generates_secret = True

@@ -30,6 +30,7 @@ from .base import (
 
 class Stripe(Preset):
     name = "stripe"
+    id_is_signed = True
     label = "Stripe"
     setup_help = "Dashboard > Developers > Webhooks > your endpoint > Signing secret (whsec_...)."
     docs_url = "https://docs.stripe.com/webhooks#verify-manually"

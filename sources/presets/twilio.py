@@ -91,6 +91,12 @@ class Twilio(Preset):
         if not any_matches(expected, [given]):
             raise rejected()
 
+    def signed_material(self, inbound: Inbound, config: Mapping[str, Any]) -> bytes:
+        # The URL's path and query are signed with the parameters (the host may be spelt with
+        # or without its port, and is the same installation either way).
+        parts = urlsplit(inbound.url)
+        return f"{parts.path}?{parts.query}\n".encode() + inbound.body
+
     def describe(self, inbound: Inbound, config: Mapping[str, Any]) -> Event:
         if inbound.media_type == "application/x-www-form-urlencoded":
             payload = form_fields(inbound.body)

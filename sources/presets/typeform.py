@@ -25,6 +25,7 @@ from .base import (
 
 class Typeform(Preset):
     name = "typeform"
+    id_is_signed = True
     receiver_chooses_secret = True
     label = "Typeform"
     setup_help = "The secret you set on the form: Connect > Webhooks > Edit > Secret."

@@ -75,6 +75,18 @@ def _retry_after(value: str | None) -> float | None:
     return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib copies Authorization onto a redirect, to any host and down to http://: a
+    FormBridge API never redirects, so the client follows none (the 3xx is an error)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001
+        return None
+
+
+# One opener for every Client: it holds no state but its handlers.
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 class Client:
     """One FormBridge installation, as a tenant (signing secret) and/or an API key holder."""
 
@@ -238,9 +250,17 @@ class Client:
             },
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+            with _OPENER.open(request, timeout=self.timeout) as response:
                 return json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as exc:
+            if 300 <= exc.code < 400:
+                raise errors.InvalidRequest(
+                    f"{self.base_url} answered a redirect ({exc.code}) to "
+                    f"{exc.headers.get('Location', '?')}; not followed, so credentials stay "
+                    "here: give the final URL as base_url",
+                    code="redirect_refused",
+                    status=exc.code,
+                ) from None
             raise self._error(exc) from None
         except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
             reason = getattr(exc, "reason", exc)
