@@ -79,7 +79,7 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
     """urllib copies Authorization onto a redirect, to any host and down to http://: a
     FormBridge API never redirects, so the client follows none (the 3xx is an error)."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
         return None
 
 
