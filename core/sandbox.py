@@ -134,6 +134,11 @@ class _Child:
             stream.close()
 
 
+def reply_kills(reply: dict[str, Any] | None) -> bool:
+    """A child that ran out of memory exits after its answer (sandbox_child.main)."""
+    return bool(reply) and reply.get("error") == "memory"
+
+
 class Pool:
     """Up to `size` children, started on first need, shared by this process's threads."""
 
@@ -148,6 +153,7 @@ class Pool:
         result, or SandboxFailed."""
         bounds = limits()
         child = self._idle.get()
+        reply: dict[str, Any] | None = None
         try:
             if child is None or not child.alive:
                 child = _Child(self.preload, bounds)
@@ -156,6 +162,8 @@ class Pool:
             child = None
             raise
         finally:
+            if child is not None and reply_kills(reply):
+                child.kill()  # it exits after answering: never hand it the next request
             self._idle.put(child if child is not None and child.alive else None)
         if "error" not in reply:
             return reply["ok"]
