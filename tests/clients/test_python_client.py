@@ -116,3 +116,20 @@ def test_uuid7_is_time_ordered_and_versioned():
     first, second = uuid7(), uuid7()
     assert first[14] == "7" and first[19] in "89ab"
     assert first[:13] <= second[:13]
+
+
+def test_a_redirect_is_never_followed_with_the_api_key(proxy, acme):
+    """urllib copies Authorization onto a redirect, to any host and down to http:// (issue 27):
+    the client follows none, and says where it was sent."""
+    catcher = FaultProxy("http://127.0.0.1:9").start()  # records what reaches it
+    key = api_key_create(tenant=acme.tenant, name="k", scopes=["ingest"]).key
+    client = Client(proxy.base, api_key=key, max_retries=0)
+    proxy.fail_next((302, {"Location": f"{catcher.base}/v1/events"}, b""))
+
+    with pytest.raises(InvalidRequest) as refused:
+        client.send_event({"event_type": "order.paid"})
+
+    assert refused.value.status == 302 and refused.value.code == "redirect_refused"
+    assert catcher.base in str(refused.value)
+    assert catcher.calls == []  # the key went nowhere
+    catcher.stop()

@@ -8,6 +8,7 @@ import base64
 import hashlib
 import json
 import re
+import zlib
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -110,6 +111,30 @@ def test_links_expire_and_cannot_be_forged(signed, acme, client, settings):
     assert_error(expired, 404, "not_found")
     assert_error(tampered, 404, "not_found")
     assert_error(client.get(path_of(forged)), 404, "not_found")  # key outside its tenant
+
+
+def test_a_link_shows_nothing_of_what_it_points_at(signed, acme, client):
+    """Links travel to third parties: the token hides the tenant, the submission and the
+    file's own name (a signed token only authenticated them), and still opens (issue 27)."""
+    signed.post(acme, {"submission_id": "jane-doe-1", "payload": BIG})
+    key = Submission.objects.get().payload_object["key"]
+    url, _ = blobs.link(tenant_id="t_acme", key=key, ttl_seconds=60)
+
+    seen = what_a_reader_sees(path_of(url).rsplit("/", 1)[1])
+
+    for hidden in ("t_acme", "jane-doe-1", key.rsplit("/", 1)[-1]):
+        assert hidden not in seen
+    assert client.get(path_of(url)).status_code == 200
+
+
+def what_a_reader_sees(token: str) -> str:
+    """A token decoded as anyone could: base64, and zlib when Django's signer compressed it
+    (`.eJ...:timestamp:signature`)."""
+    payload = token.split(":", 1)[0]
+    data = base64.urlsafe_b64decode(payload.lstrip(".") + "=" * (-len(payload.lstrip(".")) % 4))
+    if payload.startswith("."):
+        data = zlib.decompress(data)
+    return data.decode(errors="replace")
 
 
 class TestDelivery:

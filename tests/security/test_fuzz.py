@@ -150,6 +150,37 @@ def test_events_survive_hostile_bodies(client, acme, body, content_type, idempot
     assert stored == (1 if response.status_code == 202 else 0)
 
 
+# The management API's DRF endpoints that read a body (issue 27: a deep body was a 500 there).
+BODY_ENDPOINTS = (
+    ("POST", "/v1/destinations"),
+    ("PATCH", "/v1/destinations/crm"),
+    ("POST", "/v1/forms"),
+    ("PATCH", "/v1/forms/contact"),
+    ("POST", "/v1/sources"),
+    ("PUT", "/v1/event-types/order.paid/schema"),
+    ("POST", "/v1/ack"),
+    ("POST", "/v1/submissions/x/replay"),
+)
+
+
+@FUZZ
+@given(body=HOSTILE_BODIES, content_type=CONTENT_TYPES)
+def test_every_drf_endpoint_survives_hostile_bodies(client, acme, body, content_type):
+    from delivery.services import destination_create
+    from webforms.services import form_create
+
+    if not acme.tenant.destinations.filter(name="crm").exists():  # PATCH reads a body of both
+        destination_create(tenant=acme.tenant, name="crm", url="https://93.184.216.34/hook")
+        form_create(tenant=acme.tenant, form_id="contact")
+    key = api_key_create(tenant=acme.tenant, scopes=["ingest", "read", "inbox", "admin"]).key
+    for method, path in BODY_ENDPOINTS:
+        response = client.generic(
+            method, path, data=body, content_type=content_type,
+            headers={"Authorization": f"Bearer {key}"},
+        )  # fmt: skip
+        assert_clean(response)
+
+
 @FUZZ
 @given(
     query=st.dictionaries(

@@ -557,3 +557,42 @@ def test_an_admin_viewer_sees_neither_header_values_nor_url_tokens(client, signe
         assert token not in page.content.decode()
     assert "[redacted]" in pages[0].content.decode()
     assert query_key not in pages[1].content.decode()
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", "/v1/destinations"),
+        ("post", "/v1/forms"),
+        ("post", "/v1/sources"),
+        ("put", "/v1/event-types/order.paid/schema"),
+    ],
+)
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 3000 + b"]" * 3000, b'{"a": ' * 100 + b"1" + b"}" * 100, b"{not json", b"NaN"],
+    ids=["3000 deep", "100 deep", "not json", "NaN"],
+)
+def test_every_drf_endpoint_answers_bad_json_400_invalid_json(
+    acme, api, client, method, path, body
+):
+    """DRF's own parser raised RecursionError (a 500) on a deep body (issue 27); the one bounded
+    decoder answers every endpoint alike."""
+    key = api(acme, scopes=["admin"]).key
+
+    response = getattr(client, method)(
+        path, data=body, content_type="application/json",
+        headers={"Authorization": f"Bearer {key}"},
+    )  # fmt: skip
+
+    assert_error(response, 400, "invalid_json")
+
+
+def test_a_drf_body_over_the_limit_is_413(acme, api, client, settings):
+    settings.API_MAX_BODY_BYTES = 1000
+    key = api(acme, scopes=["admin"]).key
+    response = client.post(
+        "/v1/destinations", data=b'{"name": "' + b"x" * 2000 + b'"}',
+        content_type="application/json", headers={"Authorization": f"Bearer {key}"},
+    )  # fmt: skip
+    assert_error(response, 413, "payload_too_large")

@@ -125,3 +125,64 @@ def test_a_replayed_request_is_a_duplicate_and_a_tampered_one_is_refused(
     assert_error(send(body, foreign), 401, "invalid_signature")
     assert Submission.objects.count() == 1
     assert Submission.objects.get().source == preset
+
+
+# Headers a provider sends beside its signature, which the signature does not cover.
+UNSIGNED_NAMING = {
+    "github": {"X-GitHub-Delivery": "00000000-0000-0000-0000-00000000000{n}",
+               "X-GitHub-Event": "deployment{n}"},
+    "shopify": {"X-Shopify-Webhook-Id": "00000000-0000-0000-0000-00000000000{n}",
+                "X-Shopify-Topic": "refunds/create{n}"},
+    "twilio": {"I-Twilio-Idempotency-Token": "token-{n}"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("preset", sorted(UNSIGNED_NAMING))
+def test_captured_bytes_under_new_id_and_type_headers_are_the_same_event(
+    preset, acme, api, client, settings
+):
+    """The review's replay: one captured signed body, sent again with a new delivery id and
+    event type, was stored again each time and routed as the chosen type (issue 27)."""
+    settings.PUBLIC_URL = "https://hooks.example.com"
+    created = (
+        api(acme, scopes=["admin"])
+        .post("/v1/sources", {"name": "src", "preset": preset, "secret": SECRETS[preset]})
+        .json()
+    )
+    path = "/v1/sources/" + created["url"].rsplit("/", 1)[1]
+    body, content_type, headers = signed_request(preset, SECRETS[preset], created["url"])
+
+    answers = [
+        client.post(path, data=body, content_type=content_type, headers={
+            **headers, **{k: v.format(n=n) for k, v in UNSIGNED_NAMING[preset].items()},
+        })
+        for n in range(3)
+    ]  # fmt: skip
+
+    assert [a.status_code for a in answers] == [202, 200, 200]
+    assert {a.json()["submission_id"] for a in answers} == {answers[0].json()["submission_id"]}
+    stored = Submission.objects.get()
+    # Routed as the first request said, never as a replay's header chose.
+    assert stored.event_type == {"github": "deployment0", "shopify": "refunds/create0"}.get(
+        preset, ""
+    )
+
+
+def test_generic_hmac_refuses_id_and_type_headers_no_signature_covers(acme, api):
+    admin = api(acme, scopes=["admin"])
+    for option in ("id_header", "type_header"):
+        response = admin.post("/v1/sources", {
+            "name": "g", "preset": "generic-hmac", "secret": SECRETS["generic-hmac"],
+            "config": {option: "X-Event-Id"},
+        })  # fmt: skip
+        body = assert_error(response, 400, "invalid_request")
+        assert f"config.{option}" in body["error"]["fields"]
+
+
+@pytest.mark.parametrize("preset", ["github", "typeform", "shopify", "generic-hmac"])
+def test_a_secret_the_receiver_chooses_must_be_strong(preset, acme, api):
+    response = api(acme, scopes=["admin"]).post(
+        "/v1/sources", {"name": "weak", "preset": preset, "secret": "x"}
+    )
+    body = assert_error(response, 400, "weak_secret")
+    assert "secret" in body["error"]["fields"]

@@ -10,6 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from core.errors import Invalid
 from delivery import services as delivery_services
 from delivery.models import Delivery
 from ingest import services as ingest_services
@@ -205,6 +206,14 @@ def test_preflight_allows_listed_origins_only(client, form):
         ("https://evil.example/phish", THANKS),
         ("//evil.example/phish", THANKS),
         ("javascript:alert(1)", THANKS),
+        # Browsers read a backslash as a slash: this is evil.example to them (issue 27).
+        ("https://evil.example\\@www.example.com/", THANKS),
+        ("https://evil.example%5C@www.example.com/", THANKS),
+        (f"{PAGE}\\@evil.example/", THANKS),
+        (f"{PAGE}/ok\ttab", THANKS),
+        ("https://user:pw@www.example.com/", THANKS),
+        # Rebuilt from its parts, never echoed: a default port dropped, a space encoded away.
+        ("HTTPS://WWW.EXAMPLE.COM:443/thanks?x=1#top", f"{PAGE}/thanks?x=1#top"),
     ],
 )
 def test_next_is_followed_only_to_a_trusted_origin(client, form, next_url, expected):
@@ -239,6 +248,28 @@ def test_the_client_ip_limit_is_per_ip_and_the_ip_from_trusted_proxies_only(clie
         "198.51.100.1",
         "198.51.100.2",
     ]
+
+
+def test_the_ip_limit_counts_an_ipv6_64_as_one_client(client, form):
+    """One host is given a whole /64: rotating through it is one client (issue 27)."""
+    services.form_update(form=form, ip_rate_limit_per_minute=2)
+    addresses = [f"2001:db8:1:2::{n:x}" for n in range(1, 4)] + ["2001:db8:1:3::1"]
+
+    answers = [post(client, form, {"n": ip}, REMOTE_ADDR=ip) for ip in addresses]
+
+    assert [a.status_code for a in answers] == [303, 303, 429, 303]
+
+
+def test_a_redirect_url_is_saved_rebuilt_and_a_misleading_one_refused(acme):
+    with pytest.raises(Invalid) as refused:
+        services.form_create(
+            tenant=acme.tenant, form_id="c2", redirect_url="https://evil.example\\@good.example/"
+        )
+    assert refused.value.field == "redirect_url"
+    saved = services.form_create(
+        tenant=acme.tenant, form_id="c3", redirect_url="https://Good.Example:443/thanks"
+    )
+    assert saved.redirect_url == "https://good.example/thanks"
 
 
 def test_without_trusted_proxies_a_forwarded_header_is_ignored(client, form, settings):

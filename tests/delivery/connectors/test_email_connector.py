@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import time
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -153,6 +154,99 @@ def test_email_relay_down_is_transient(destination, deliver):
     ],
 )  # fmt: skip
 def test_email_config_is_checked_on_save(acme, config, field):
+    with pytest.raises(Invalid) as refused:
+        services.destination_create(
+            tenant=acme.tenant, name="mail", kind="email", config={**CONFIG, **config}
+        )
+    assert refused.value.field == field
+
+
+# --- the operator's relay is shared: it sends as the operator (issue 27) ---
+
+SPOOFED = "Security Team <security@bank.example>"
+
+
+def test_the_operators_relay_sends_as_the_operator_and_the_tenants_from_becomes_reply_to(
+    smtp, destination, deliver, settings
+):
+    settings.EMAIL_URL = f"smtp://relay-user:{PASSWORD}@127.0.0.1:{smtp.port}"
+    destination("email", {"to": "sales@example.com", "subject": "Lead", "text_template": "Hi",
+                          "from": SPOOFED})  # fmt: skip
+
+    [delivery] = deliver()
+
+    assert delivery.status == DeliveryStatus.SUCCEEDED
+    [message] = smtp.messages
+    assert message["From"] == "FormBridge <formbridge@localhost>"
+    assert message["Reply-To"] == "security@bank.example"
+    assert "bank.example" not in smtp.envelopes[0].mail_from
+
+
+def test_a_sender_an_operator_verified_for_the_tenant_is_its_from(
+    smtp, destination, deliver, settings, acme
+):
+    from tenants import services as tenant_services
+
+    settings.EMAIL_URL = f"smtp://relay-user:{PASSWORD}@127.0.0.1:{smtp.port}"
+    tenant_services.tenant_grant(tenant=acme.tenant, kind="sender", pattern="leads@acme.example")
+    destination("email", {"to": "sales@example.com", "subject": "Lead", "text_template": "Hi",
+                          "from": "Acme Leads <leads@acme.example>"})  # fmt: skip
+
+    deliver()
+
+    assert smtp.messages[0]["From"] == "Acme Leads <leads@acme.example>"
+    assert smtp.messages[0]["Reply-To"] is None
+
+
+def test_a_tenants_own_relay_chooses_its_from(smtp, destination, deliver):
+    destination("email", {**CONFIG, "smtp_url": smtp.url, "from": SPOOFED}, auth_secret=PASSWORD)
+    deliver(payload={"email": "jane@example.com"})
+    assert smtp.messages[0]["From"] == SPOOFED
+
+
+def test_the_operators_relay_caps_recipients_per_message_on_save(acme, settings):
+    with pytest.raises(Invalid) as refused:
+        services.destination_create(
+            tenant=acme.tenant, name="mail", kind="email",
+            config={**CONFIG, "to": [f"u{n}@example.com" for n in range(11)]},
+        )  # fmt: skip
+    assert refused.value.field == "config.to"
+    assert "operator's relay" in refused.value.message
+    # With its own relay a tenant may write to more (its relay's reputation, not ours).
+    services.destination_create(
+        tenant=acme.tenant, name="mail", kind="email",
+        config={**CONFIG, "to": [f"u{n}@example.com" for n in range(11)],
+                "smtp_url": "smtp://relay@93.184.216.34:25"},
+    )  # fmt: skip
+
+
+def test_a_tenants_hour_on_the_operators_relay_is_capped_then_retried(
+    smtp, destination, deliver, settings
+):
+    settings.EMAIL_URL = f"smtp://relay-user:{PASSWORD}@127.0.0.1:{smtp.port}"
+    settings.RELAY_RECIPIENTS_PER_HOUR = 3
+    destination("email", {**CONFIG, "reply_to_field": None})  # 2 recipients a message
+
+    next_hour = (int(time.time()) // 3600 + 1) * 3600
+
+    first, second = deliver(2)
+
+    assert first.status == DeliveryStatus.SUCCEEDED
+    assert second.status == DeliveryStatus.RETRYING  # 4 > 3: tried again in the next hour
+    assert "recipients this hour" in attempts_of(second)[0].error
+    assert second.next_attempt_at.timestamp() >= next_hour
+    assert len(smtp.messages) == 1
+
+
+@pytest.mark.parametrize(
+    ("config", "field"),
+    [
+        ({"from": "Evil\r\nBcc: all@example.org <a@example.org>"}, "config.from"),
+        ({"to": ["sales@example.com\r\nBcc: all@example.org"]}, "config.to"),
+    ],
+)
+def test_a_header_that_could_never_be_sent_is_refused_on_save(acme, config, field):
+    """The review's case: saved (201), then every delivery retried on ValueError."""
     with pytest.raises(Invalid) as refused:
         services.destination_create(
             tenant=acme.tenant, name="mail", kind="email", config={**CONFIG, **config}
