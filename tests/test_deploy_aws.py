@@ -209,3 +209,52 @@ def test_alarms_watch_backlog_age_dead_letters_5xx_and_database_storage():
         ("AWS/RDS", "FreeStorageSpace"),
     }
     assert all(a["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms)
+
+
+def _statements(role: dict) -> list[dict]:
+    """Every statement of a role's inline policies, the conditional ones (Fn::If) included."""
+    policies = []
+    for policy in role.get("Policies", []):
+        if "Fn::If" in policy:
+            policies += [
+                p for p in policy["Fn::If"][1:] if isinstance(p, dict) and "PolicyName" in p
+            ]
+        else:
+            policies.append(policy)
+    return [statement for policy in policies for statement in policy["PolicyDocument"]["Statement"]]
+
+
+def test_a_task_reads_a_tenants_secret_references_only_through_the_tagged_reader_role():
+    """Issue 27: one shared refs/* grant let any tenant's reference read any tenant's secret.
+    Now no task role reads Secrets Manager references itself; it assumes the reader role with
+    the tenant as session tag, and the reader role's policy names refs/<that tag>/*."""
+    roles = resources("services.yaml", "AWS::IAM::Role")
+    for name in ("WebTaskRole", "WorkerTaskRole", "BeatTaskRole"):
+        for statement in _statements(roles[name]):
+            actions = (
+                statement["Action"]
+                if isinstance(statement["Action"], list)
+                else [statement["Action"]]
+            )
+            resource = str(statement["Resource"])
+            assert not ("secretsmanager:GetSecretValue" in actions and "/refs/" in resource), name
+    reader = roles["SecretReferenceReaderRole"]
+    [read] = _statements(reader)
+    assert read["Action"] == "secretsmanager:GetSecretValue"
+    assert read["Resource"]["Fn::Sub"].endswith(
+        ":secret:formbridge/${Environment}/refs/${!aws:PrincipalTag/formbridge-tenant}/*"
+    )
+    [trust] = reader["AssumeRolePolicyDocument"]["Statement"]
+    assert set(trust["Action"]) == {"sts:AssumeRole", "sts:TagSession"}
+    assert trust["Condition"]["Null"] == {"aws:RequestTag/formbridge-tenant": "false"}
+    assert {p["Fn::GetAtt"][0] for p in trust["Principal"]["AWS"]} == {
+        "WebTaskRole", "WorkerTaskRole"
+    }  # fmt: skip
+    for process in ("web", "worker"):
+        environment = {
+            e["Name"]: e["Value"] for e in app_containers()[process]["Environment"] if "Name" in e
+        }
+        assert environment["SECRET_REFS_ROLE_ARN"] == {
+            "Fn::GetAtt": ["SecretReferenceReaderRole", "Arn"]
+        }
+        assert environment["SECRET_REFS_PREFIX"] == {"Fn::Sub": "formbridge/${Environment}/refs"}

@@ -8,15 +8,26 @@ parameter, junk timestamps, respelled replays, huge headers, slow request bodies
 mappings; and A's own receivers answer binary junk, huge headers, redirects to the metadata
 address, trickled bodies, slowness and resets.
 
+A also attacks every resource FormBridge shares between tenants (issue 27): B's secret
+references and B's queue (refused: 400 secret_not_allowed / target_not_allowed), the operator's
+mail relay (A's spoofed From goes out as the operator's, A's address in Reply-To), the template
+compiler (bombs sent two at a time by a thread of their own), the JMESPath evaluator, and its
+own provider source (one captured signed body replayed under new delivery ids and event types).
+
 Then: no request was answered 5xx; whatever A got accepted can be read back; B lost nothing
 (every 202 stored and delivered) and its p99 first-attempt latency stayed within 2x its
-baseline (with a 100 ms floor for a noisy 2-core machine); A's deliveries all ended or wait
-their turn, none stuck in flight.
+baseline (with a 100 ms floor for a noisy 2-core machine); /healthz answered within 1 s
+throughout; A's deliveries all ended or wait their turn, none stuck in flight. Each shared
+resource added later joins this suite.
 """
 
 from __future__ import annotations
 
 import contextlib
+import email
+import email.policy
+import hashlib
+import hmac
 import json
 import os
 import random
@@ -57,6 +68,20 @@ ATTACK_SECONDS = 14
 ATTACKS_PER_SECOND = 25
 LATENCY_FLOOR_SECONDS = 0.1
 EXPLODING = "payload" + " | [@,@]" * 30
+HEALTH_LIMIT_SECONDS = 1.0
+# What A tries to reach of B's, and of the operator's.
+B_SECRET_REFERENCE = "aws-sm://formbridge/refs/t_b/crm#token"
+B_QUEUE_URL = "https://sqs.eu-west-1.amazonaws.com/123456789012/t_b-leads"
+SPOOFED_FROM = "Security Team <security@bank.example>"
+OPERATOR_FROM = "FormBridge <formbridge@operator.example>"
+TEMPLATE_BOMBS = (
+    "{{ (10**(10**7)) > 1 }}",
+    '{{ ("a"*(2*10**8))|length }}',
+    '{{ "ab".ljust(999999999) }}',
+    "{% for i in range(1000) %}{% for j in range(1000) %}{{ (i ~ j)|length > 99 }}"
+    "{% endfor %}{% endfor %}",
+)
+GITHUB_SECRET = "a-github-webhook-secret-0123"
 
 
 def signed(secret: str, tenant_id: str, body: bytes, **headers) -> dict[str, str]:
@@ -168,7 +193,18 @@ ATTACK = st.one_of(
     st.tuples(st.just("mapping"), st.integers(min_value=18, max_value=40)),
     st.tuples(st.just("headers"), st.integers(min_value=50, max_value=200)),
     st.tuples(st.just("lead"), st.integers(min_value=0, max_value=10**6)),
+    st.tuples(st.just("secret"), st.sampled_from(["bearer", "basic"])),
+    st.tuples(st.just("target"), st.sampled_from(["sqs", "eventbridge", "s3", "dynamodb"])),
+    st.tuples(st.just("template"), st.sampled_from(TEMPLATE_BOMBS)),
+    st.tuples(st.just("source_replay"), st.integers(min_value=0, max_value=10**6)),
 )
+# B's names, as A would guess them.
+B_TARGETS = {
+    "sqs": {"queue_url": B_QUEUE_URL},
+    "eventbridge": {"event_bus": "arn:aws:events:eu-west-1:123456789012:event-bus/t_b"},
+    "s3": {"bucket": "t-b-archive"},
+    "dynamodb": {"table": "t_b-mirror"},
+}
 
 
 class HostileTenant:
@@ -180,6 +216,23 @@ class HostileTenant:
         self.accepted: set[str] = set()
         self.failure: BaseException | None = None
         self.client = httpx.Client(timeout=15)
+        self.source_path = ""
+        self.captured: tuple[bytes, dict[str, str]] = (b"", {})
+        self.source_submissions: set[str] = set()
+
+    def open_source(self) -> None:
+        """A's own GitHub source, and one request to it as captured off the wire."""
+        created = self.client.post(
+            f"{self.base}/v1/sources",
+            json={"name": "gh", "preset": "github", "secret": GITHUB_SECRET},
+            headers=self.admin,
+        )
+        assert created.status_code == 201, created.text
+        self.source_path = "/v1/sources/" + created.json()["url"].rsplit("/", 1)[1]
+        body = json.dumps({"action": "opened", "issue": {"number": 7}}).encode()
+        mac = hmac.new(GITHUB_SECRET.encode(), body, hashlib.sha256).hexdigest()
+        self.captured = (body, {"X-Hub-Signature-256": f"sha256={mac}",
+                                "Content-Type": "application/json"})  # fmt: skip
 
     def _ingest(self, body: bytes, **headers) -> httpx.Response:
         return self.client.post(
@@ -254,6 +307,36 @@ class HostileTenant:
             body = json.dumps({"payload": {"h": step[1]}}).encode()
             junk = {f"X-Junk-{i}": "j" * 4000 for i in range(step[1])}
             response = self._ingest(body, **junk)
+        elif kind == "secret":  # B's stored credential, named by A
+            auth_config = {"username": "u"} if step[1] == "basic" else {}
+            response = self.client.post(f"{self.base}/v1/destinations", json={
+                "name": f"steal-{step[1]}", "url": "https://example.com/hook",
+                "auth_mode": step[1], "auth_config": auth_config, "auth_secret": B_SECRET_REFERENCE,
+            }, headers=self.admin)  # fmt: skip
+            assert response.status_code == 400, (step, response.text[:200])
+            assert response.json()["error"]["code"] == "secret_not_allowed", response.text[:200]
+        elif kind == "target":  # B's queue, bus, bucket or table, with the worker's role
+            response = self.client.post(f"{self.base}/v1/destinations", json={
+                "name": f"b-{step[1]}", "kind": step[1], "config": B_TARGETS[step[1]],
+            }, headers=self.admin)  # fmt: skip
+            assert response.status_code == 400, (step, response.text[:200])
+            assert response.json()["error"]["code"] == "target_not_allowed", response.text[:200]
+        elif kind == "template":
+            response = self.client.post(f"{self.base}/v1/destinations", json={
+                "name": "bomb", "kind": "slack", "auth_secret": "xoxb-1-2-abc",
+                "config": {"channel": "C0SALES", "template": step[1]},
+            }, headers=self.admin)  # fmt: skip
+            assert response.status_code == 400, (step, response.text[:200])
+        elif kind == "source_replay":  # captured bytes under a new delivery id and event type
+            body, headers = self.captured
+            response = self.client.post(self.base + self.source_path, content=body, headers={
+                **headers, "X-GitHub-Delivery": f"replay-{step[1]}",
+                "X-GitHub-Event": random.choice(["push", "deployment", "member"]),
+            })  # fmt: skip
+            assert response.status_code in (200, 202), (step, response.text[:200])
+            self.source_submissions.add(response.json()["submission_id"])
+            self.sent.append((kind, response.status_code))
+            return
         else:  # a well-formed lead, fanned out to A's hostile receivers
             body = json.dumps({"payload": {"lead": step[1]}}).encode()
             response = self._ingest(body)
@@ -282,6 +365,48 @@ class HostileTenant:
             self.failure = exc
 
 
+def template_bombs(base: str, admin_key: str, until: float, failures: list) -> None:
+    """Two template bombs at a time, without pause: the two sync web workers' whole capacity."""
+
+    def one(template: str) -> None:
+        with httpx.Client(timeout=15) as client:
+            response = client.post(f"{base}/v1/destinations", json={
+                "name": "bomb", "kind": "email", "config": {
+                    "to": ["x@example.com"], "subject": "s", "text_template": template},
+            }, headers={"Authorization": f"Bearer {admin_key}"})  # fmt: skip
+            if response.status_code != 400:
+                failures.append((template, response.status_code, response.text[:200]))
+
+    while time.monotonic() < until:
+        pair = [threading.Thread(target=one, args=(t,)) for t in random.sample(TEMPLATE_BOMBS, 2)]
+        for thread in pair:
+            thread.start()
+        for thread in pair:
+            thread.join(timeout=20)
+
+
+class HealthProbe:
+    """/healthz every 200 ms through nginx, each answer's time kept."""
+
+    def __init__(self, base: str) -> None:
+        self.base, self.seconds, self.errors = base, [], []
+        self.running = threading.Event()
+
+    def run(self) -> None:
+        self.running.set()
+        with httpx.Client(timeout=10) as client:
+            while self.running.is_set():
+                started = time.monotonic()
+                try:
+                    status = client.get(f"{self.base}/healthz").status_code
+                    if status != 200:
+                        self.errors.append(status)
+                except httpx.HTTPError as exc:
+                    self.errors.append(type(exc).__name__)
+                self.seconds.append(time.monotonic() - started)
+                time.sleep(0.2)
+
+
 def slow_bodies(port: int, count: int, seconds: float) -> None:
     """Requests whose bodies arrive a byte at a time: nginx holds them, gunicorn never sees them."""
     sockets = []
@@ -302,12 +427,37 @@ def slow_bodies(port: int, count: int, seconds: float) -> None:
         sock.close()
 
 
+class Relay:
+    """The operator's SMTP relay: keeps every message it is given."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(
+            email.message_from_bytes(envelope.content, policy=email.policy.default)
+        )
+        return "250 OK"
+
+
+@pytest.fixture
+def relay():
+    from aiosmtpd.controller import Controller
+
+    mailbox = Relay()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    mailbox.port = controller.port
+    yield mailbox
+    controller.stop()
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def test_a_hostile_tenant_cannot_stall_or_cost_another_tenant(tmp_path, receiver):
+def test_a_hostile_tenant_cannot_stall_or_cost_another_tenant(tmp_path, receiver, relay, settings):
     # Given tenant B with a healthy receiver, and tenant A with receivers that misbehave
     steady = tenant_with_secret("t_b")
     hostile = tenant_with_secret("t_a")
@@ -334,6 +484,12 @@ def test_a_hostile_tenant_cannot_stall_or_cost_another_tenant(tmp_path, receiver
             max_attempts=3,
             **quick,
         )
+    # A's e-mail destination on the operator's relay, with someone else's address as its From.
+    delivery_services.destination_create(
+        tenant=hostile.tenant, name="mail", kind="email",
+        config={"to": ["a@example.com"], "subject": "Lead", "text_template": "{{ payload }}",
+                "from": SPOOFED_FROM},
+    )  # fmt: skip
     boom = delivery_services.destination_create(
         tenant=hostile.tenant, name="boom", config={"url": receiver.url("/a-boom")}, **quick
     ).destination
@@ -341,6 +497,7 @@ def test_a_hostile_tenant_cannot_stall_or_cost_another_tenant(tmp_path, receiver
     Destination.objects.filter(pk=boom.pk).update(
         config={"url": receiver.url("/a-boom"), "mapping": EXPLODING}
     )
+    settings.DEFAULT_FROM_EMAIL = OPERATOR_FROM  # the destinations above were checked with it
     read_key = api_key_create(tenant=hostile.tenant, name="r", scopes=["read"]).key
     admin_key = api_key_create(tenant=hostile.tenant, name="a", scopes=["admin"]).key
     database = connection.settings_dict
@@ -355,6 +512,10 @@ def test_a_hostile_tenant_cannot_stall_or_cost_another_tenant(tmp_path, receiver
         "TRUSTED_PROXY_COUNT": "1",
         "LOG_LEVEL": "WARNING",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        # The operator's relay, shared by every tenant: an SMTP server on loopback.
+        "EMAIL_URL": f"smtp://127.0.0.1:{relay.port}",
+        "DEFAULT_FROM_EMAIL": OPERATOR_FROM,
+        "AWS_ACCOUNT_ID": "123456789012",
     }
     (tmp_path / "metrics").mkdir()
     log = tmp_path / "celery.log"
@@ -362,6 +523,8 @@ def test_a_hostile_tenant_cannot_stall_or_cost_another_tenant(tmp_path, receiver
     base = f"http://127.0.0.1:{nginx_port}"
     b_load = SteadyTenant(base, steady)
     attacker = HostileTenant(base, hostile, read_key, admin_key)
+    health = HealthProbe(base)
+    bomb_failures: list = []
     running = ExitStack()
     with running:
         web = start_web(env, web_port)
@@ -376,6 +539,10 @@ def test_a_hostile_tenant_cannot_stall_or_cost_another_tenant(tmp_path, receiver
         loader = threading.Thread(target=b_load.run, daemon=True)
         loader.start()
         running.callback(b_load.running.clear)
+        attacker.open_source()
+        prober = threading.Thread(target=health.run, daemon=True)
+        prober.start()
+        running.callback(health.running.clear)
 
         # When B runs alone for a baseline (once warm: processes started, first delivery made),
         # then A attacks alongside it
@@ -388,6 +555,7 @@ def test_a_hostile_tenant_cannot_stall_or_cost_another_tenant(tmp_path, receiver
         threads = [
             threading.Thread(target=attacker.run, args=(until,), daemon=True),
             threading.Thread(target=slow_bodies, args=(nginx_port, 20, ATTACK_SECONDS)),
+            threading.Thread(target=template_bombs, args=(base, admin_key, until, bomb_failures)),
         ]
         for thread in threads:
             thread.start()
@@ -395,8 +563,11 @@ def test_a_hostile_tenant_cannot_stall_or_cost_another_tenant(tmp_path, receiver
             thread.join(timeout=ATTACK_SECONDS + 60)
         attack_ended = time.monotonic()
         b_load.running.clear()
+        health.running.clear()
         loader.join(timeout=15)
+        prober.join(timeout=15)
         assert attacker.failure is None, f"tenant A got an answer it should not: {attacker.failure}"
+        assert bomb_failures == [], bomb_failures
 
         def settled() -> bool:
             open_b = Delivery.objects.filter(tenant_id="t_b").exclude(
@@ -457,6 +628,10 @@ def test_a_hostile_tenant_cannot_stall_or_cost_another_tenant(tmp_path, receiver
         "b_under_attack_pickup_ms": figures(in_attack, pickup),
         "b_baseline_ingest_ms": figures(in_baseline, b_load.answered_in),
         "b_under_attack_ingest_ms": figures(in_attack, b_load.answered_in),
+        "healthz_max_ms": round(max(health.seconds) * 1000, 1),
+        "healthz_p99_ms": round(percentile(health.seconds, 0.99) * 1000, 1),
+        "healthz_probes": len(health.seconds),
+        "relay_messages": len(relay.messages),
         "a_requests": len(attacker.sent),
         "a_by_status": dict(sorted(Counter(status for _, status in attacker.sent).items())),
         "a_accepted": len(attacker.accepted),
@@ -480,3 +655,12 @@ def test_a_hostile_tenant_cannot_stall_or_cost_another_tenant(tmp_path, receiver
         for d in boom_deliveries
     )
     assert receiver.at("/a-boom") == []
+    # /healthz answered within its bound while bombs held the web workers' requests.
+    assert health.errors == [] and max(health.seconds) <= HEALTH_LIMIT_SECONDS, report
+    # The relay sent A's mail as the operator's, A's chosen address only as Reply-To.
+    assert relay.messages, report
+    assert {m["From"] for m in relay.messages} == {OPERATOR_FROM}
+    assert {m["Reply-To"] for m in relay.messages} == {"security@bank.example"}
+    # One captured body is one event, however many delivery ids and types came with it.
+    assert len(attacker.source_submissions) == 1, attacker.source_submissions
+    assert Submission.objects.filter(tenant_id="t_a", source="github").count() == 1
