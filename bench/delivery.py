@@ -105,6 +105,9 @@ def prepare_tenant(database_url: str, what: str) -> dict:
     recreate_database(database_url)
     manage(env, "migrate", "--noinput")
     manage(env, "tenants", "create", TENANT, "--secret", SECRET, "--no-inbox")
+    # Its AWS destinations reach moto's queues, buses, buckets and tables with the bench's own
+    # credentials: an operator's grant, as production needs one (docs/DEPLOY.md).
+    manage(env, "tenants", "allow-target", TENANT, "arn:aws:*")
     return env
 
 

@@ -144,6 +144,7 @@ def create_tenant(args) -> tuple[dict, str]:
     tenant = f"t_soak_{time.strftime('%H%M%S')}"
     log(f"soak at scale: tenant {tenant} in {database_url}")
     manage(env, "tenants", "create", tenant, "--secret", SECRET, "--no-inbox")
+    manage(env, "tenants", "allow-target", tenant, "arn:aws:*")  # its moto targets (DEPLOY.md)
     return env, tenant
 
 

@@ -310,7 +310,7 @@ class HostileTenant:
         elif kind == "secret":  # B's stored credential, named by A
             auth_config = {"username": "u"} if step[1] == "basic" else {}
             response = self.client.post(f"{self.base}/v1/destinations", json={
-                "name": f"steal-{step[1]}", "url": "https://example.com/hook",
+                "name": f"steal-{step[1]}", "url": "https://93.184.216.34/hook",
                 "auth_mode": step[1], "auth_config": auth_config, "auth_secret": B_SECRET_REFERENCE,
             }, headers=self.admin)  # fmt: skip
             assert response.status_code == 400, (step, response.text[:200])
