@@ -104,7 +104,8 @@ def binding(tenant_id: str, grants: Sequence[str] | None = None) -> Binding:
     return Binding(tenant_id=tenant_id, grants=tuple(grants or ()))
 
 
-def _secret_id(value: str) -> str | None:
+def secret_id_of(value: str) -> str | None:
+    """The secret a reference names (its ARN or name), None if it is not a reference."""
     match = _REFERENCE.fullmatch(value)
     return match.group("secret_id") if match else None
 
@@ -112,7 +113,7 @@ def _secret_id(value: str) -> str | None:
 def validate(value: str, bound: Binding) -> str:
     """A reference's syntax and its tenant's right to it (the secret itself is read when used,
     not when saved)."""
-    secret_id = _secret_id(value)
+    secret_id = secret_id_of(value)
     if secret_id is None:
         raise Invalid(
             "a secret reference is aws-sm://<secret ARN or name>#<json key> (the key optional)"
@@ -200,7 +201,7 @@ def resolve(value: str, bound: Binding) -> str:
     tenant may name it (an operator's grant may have been withdrawn since it was saved)."""
     if not is_reference(value):
         return value
-    secret_id = _secret_id(value)
+    secret_id = secret_id_of(value)
     if secret_id is not None and not bound.allows(secret_id):
         raise SecretUnavailable(
             f"the reference names a secret outside {bound.own_prefix} that no grant of "

@@ -65,6 +65,16 @@ class Submission(TimeStampedModel):
     requested_destinations = models.JSONField(
         null=True, blank=True, help_text="Destination names the sender restricted fan-out to."
     )
+    # Fields a provider sent outside what its signature covers (GitHub's X-GitHub-Event), comma
+    # separated: they route, and a replay under another value is a duplicate, but nobody vouched
+    # for them. db_default: rows inserted by plain SQL need not name it.
+    unverified_fields = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="Fields taken from headers the provider's signature does not cover.",
+    )
     # Erased on request (GDPR Art. 17): the row stays as a tombstone holding the id, so a resend
     # of it is a duplicate, not a new lead; payload and attachments are gone.
     erased_at = models.DateTimeField(null=True, blank=True)

@@ -32,6 +32,8 @@ class IngestInput:
     submitted_at: datetime | None = None
     attachments: tuple[Any, ...] = ()
     destinations: tuple[str, ...] | None = None
+    # Fields no signature covered (a provider's type header): stored as such.
+    unverified_fields: tuple[str, ...] = ()
 
 
 def _invalid(message: str, code: str = "invalid_payload") -> Invalid:

@@ -85,6 +85,7 @@ def submission_ingest(
         payload_sha256=body_sha256 or hashlib.sha256(body).hexdigest(),
         attachments=list(data.attachments),
         requested_destinations=list(data.destinations) if data.destinations is not None else None,
+        unverified_fields=",".join(data.unverified_fields),
         status=SubmissionStatus.SPAM if spam_reason else SubmissionStatus.ACCEPTED,
         spam_reason=spam_reason[:64],
         created_at=received_at,

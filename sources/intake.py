@@ -83,6 +83,7 @@ def source_receive(*, token: str, inbound_for, ip: str | None, now: datetime) ->
         submission_id=submission_id_for(
             source.name, preset.event_key(event, inbound, source.config)
         ),
+        unverified_fields=preset.unverified_fields(event, source.config),
     )
     result = submission_ingest(tenant=tenant, data=data, body=inbound.body, ip=ip, received_at=now)
     if result.created:

@@ -7,7 +7,7 @@ review (manage.py tenants grants <tenant>; revoke-secret / revoke-target withdra
 from django.conf import settings
 from django.db import migrations
 
-from core import crypto, secret_refs
+from tenants.upgrade_grants import grant_on_upgrade, outside_reference
 
 
 def _target_grant(kind: str, config: dict, tenant_id: str) -> str | None:
@@ -31,36 +31,20 @@ def _target_grant(kind: str, config: dict, tenant_id: str) -> str | None:
     return None
 
 
-def _secret_grant(encrypted: str, tenant_id: str) -> str | None:
-    stored = crypto.decrypt(encrypted) if encrypted else ""
-    if not secret_refs.is_reference(stored):
-        return None
-    secret_id = stored[len(secret_refs.SCHEME) :].split("#", 1)[0]
-    if secret_refs.binding(tenant_id).allows(secret_id):
-        return None
-    return secret_id
-
-
 def grant_existing(apps, schema_editor) -> None:
-    Tenant = apps.get_model("tenants", "Tenant")
     Destination = apps.get_model("delivery", "Destination")
     granted: dict[str, dict[str, set[str]]] = {}
     for destination in Destination.objects.filter(deleted_at__isnull=True).iterator():
-        grants = granted.setdefault(destination.tenant_id, {"secret": set(), "target": set()})
-        secret = _secret_grant(destination.auth_secret_encrypted, destination.tenant_id)
+        grants = granted.setdefault(
+            destination.tenant_id, {"secret_grants": set(), "target_grants": set()}
+        )
+        secret = outside_reference(destination.auth_secret_encrypted, destination.tenant_id)
         if secret:
-            grants["secret"].add(secret)
+            grants["secret_grants"].add(secret)
         target = _target_grant(destination.kind, destination.config, destination.tenant_id)
         if target:
-            grants["target"].add(target)
-    for tenant in Tenant.objects.filter(id__in=list(granted)):
-        grants = granted[tenant.id]
-        if not grants["secret"] and not grants["target"]:
-            continue
-        tenant.secret_grants = sorted(set(tenant.secret_grants) | grants["secret"])
-        tenant.target_grants = sorted(set(tenant.target_grants) | grants["target"])
-        tenant.save(update_fields=["secret_grants", "target_grants"])
-        print(f"\n  {tenant.id}: granted what its destinations use: {sorted(grants['secret'] | grants['target'])}")
+            grants["target_grants"].add(target)
+    grant_on_upgrade(apps.get_model("tenants", "Tenant"), granted)
 
 
 class Migration(migrations.Migration):

@@ -176,6 +176,9 @@ class Preset:
     # Shopify, Twilio), anyone replaying captured bytes could pick a new one, so the event is
     # named by the signed bytes instead (signed_digest).
     id_is_signed: ClassVar[bool] = False
+    # The event type comes from a header the signature does not cover (GitHub, Shopify): it
+    # still routes, and the stored submission records it as unverified.
+    type_is_signed: ClassVar[bool] = True
 
     def clean_config(self, config: Mapping[str, Any]) -> dict[str, Any]:
         """The options, checked, with their defaults; unknown keys refused."""
@@ -215,6 +218,10 @@ class Preset:
     def signed_material(self, inbound: Inbound, config: Mapping[str, Any]) -> bytes:
         """What the signature covers (the body, unless a preset signs more)."""
         return inbound.body
+
+    def unverified_fields(self, event: Event, config: Mapping[str, Any]) -> tuple[str, ...]:
+        """The event's fields no signature vouched for."""
+        return ("event_type",) if event.event_type and not self.type_is_signed else ()
 
     def event_key(self, event: Event, inbound: Inbound, config: Mapping[str, Any]) -> str:
         """What names the event for deduplication: the provider's id when it is signed, else a

@@ -131,6 +131,10 @@ class GenericHmac(Preset):
                 )
         return cleaned
 
+    def unverified_fields(self, event: Event, config: Mapping[str, Any]) -> tuple[str, ...]:
+        # A source saved with type_header before it was refused still routes by it, unverified.
+        return ("event_type",) if event.event_type else ()
+
     def describe(self, inbound: Inbound, config: Mapping[str, Any]) -> Event:
         event_id = (
             inbound.header(config["id_header"]) if config["id_header"] else ""

@@ -27,6 +27,7 @@ from .base import (
 class GitHub(Preset):
     name = "github"
     receiver_chooses_secret = True
+    type_is_signed = False  # X-GitHub-Event
     label = "GitHub"
     setup_help = "The Secret you type in the repository's (or app's) Webhooks settings."
     docs_url = "https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries"

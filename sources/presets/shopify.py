@@ -26,6 +26,7 @@ from .base import (
 class Shopify(Preset):
     name = "shopify"
     receiver_chooses_secret = True
+    type_is_signed = False  # X-Shopify-Topic
     label = "Shopify"
     setup_help = (
         "The app's client secret (Partner Dashboard > App > Client credentials), or for a "

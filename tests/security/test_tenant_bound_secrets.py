@@ -25,14 +25,6 @@ B_TOKEN = "globex-crm-token-0123456789"
 
 
 @pytest.fixture
-def secrets(aws_stack):
-    secret_refs.forget()
-    client = aws_stack.client("secretsmanager")
-    yield client
-    secret_refs.forget()
-
-
-@pytest.fixture
 def b_secret(secrets) -> str:
     """tenant B's CRM token, as its operator stored it: the ARN tenant A must not reach."""
     return secrets.create_secret(Name=B_SECRET, SecretString=json.dumps({"token": B_TOKEN}))["ARN"]

@@ -125,6 +125,9 @@ def test_a_replayed_request_is_a_duplicate_and_a_tampered_one_is_refused(
     assert_error(send(body, foreign), 401, "invalid_signature")
     assert Submission.objects.count() == 1
     assert Submission.objects.get().source == preset
+    # A type inside the signed body (Stripe's, Slack's, Typeform's) is not marked unverified.
+    expected = "event_type" if preset in ("github", "shopify") else ""
+    assert Submission.objects.get().unverified_fields == expected
 
 
 # Headers a provider sends beside its signature, which the signature does not cover.
@@ -162,10 +165,12 @@ def test_captured_bytes_under_new_id_and_type_headers_are_the_same_event(
     assert [a.status_code for a in answers] == [202, 200, 200]
     assert {a.json()["submission_id"] for a in answers} == {answers[0].json()["submission_id"]}
     stored = Submission.objects.get()
-    # Routed as the first request said, never as a replay's header chose.
+    # Routed as the first request said, never as a replay's header chose; and recorded as what
+    # no signature covered.
     assert stored.event_type == {"github": "deployment0", "shopify": "refunds/create0"}.get(
         preset, ""
     )
+    assert stored.unverified_fields == ("" if preset == "twilio" else "event_type")
 
 
 def test_generic_hmac_refuses_id_and_type_headers_no_signature_covers(acme, api):

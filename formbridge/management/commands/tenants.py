@@ -1,6 +1,8 @@
 """manage.py tenants create|rotate-secret|list|disable|enable, and the operator's grants:
 allow-secret|revoke-secret|allow-target|revoke-target|grants."""
 
+from functools import partialmethod
+
 from django.utils import timezone
 
 from core.cli import SubcommandCommand, add_json_flag, format_table
@@ -121,28 +123,17 @@ class Command(SubcommandCommand):
                   f"senders: {', '.join(tenant.mail_senders) or '(none)'}"]  # fmt: skip
         self.emit(options, data, "\n".join(lines))
 
-    def _change_grant(self, change, kind, slug, pattern, options):
+    def _change_grant(self, change, kind, *, slug, pattern, **options):
         change(tenant=tenant_named(slug), kind=kind, pattern=pattern)
         done = "granted" if change is services.tenant_grant else "revoked"
         self._grants(slug, options, f"{slug}: {kind} {pattern} {done}.")
 
-    def handle_allow_secret(self, *, slug, pattern, **options):
-        self._change_grant(services.tenant_grant, "secret", slug, pattern, options)
-
-    def handle_revoke_secret(self, *, slug, pattern, **options):
-        self._change_grant(services.tenant_revoke, "secret", slug, pattern, options)
-
-    def handle_allow_target(self, *, slug, pattern, **options):
-        self._change_grant(services.tenant_grant, "target", slug, pattern, options)
-
-    def handle_revoke_target(self, *, slug, pattern, **options):
-        self._change_grant(services.tenant_revoke, "target", slug, pattern, options)
-
-    def handle_allow_sender(self, *, slug, pattern, **options):
-        self._change_grant(services.tenant_grant, "sender", slug, pattern, options)
-
-    def handle_revoke_sender(self, *, slug, pattern, **options):
-        self._change_grant(services.tenant_revoke, "sender", slug, pattern, options)
+    handle_allow_secret = partialmethod(_change_grant, services.tenant_grant, "secret")
+    handle_revoke_secret = partialmethod(_change_grant, services.tenant_revoke, "secret")
+    handle_allow_target = partialmethod(_change_grant, services.tenant_grant, "target")
+    handle_revoke_target = partialmethod(_change_grant, services.tenant_revoke, "target")
+    handle_allow_sender = partialmethod(_change_grant, services.tenant_grant, "sender")
+    handle_revoke_sender = partialmethod(_change_grant, services.tenant_revoke, "sender")
 
     def handle_grants(self, *, slug, **options):
         self._grants(slug, options, "")

@@ -50,6 +50,17 @@ def aws_stack(moto_server, monkeypatch):
 
 
 @pytest.fixture
+def secrets(aws_stack):
+    """moto's Secrets Manager, with FormBridge's cache of resolved references empty around."""
+    from core import secret_refs
+
+    secret_refs.forget()
+    client = aws_stack.client("secretsmanager")
+    yield client
+    secret_refs.forget()
+
+
+@pytest.fixture
 def destination(acme):
     # These tests are of the connectors: the tenant may use any AWS target (the binding of
     # targets to their tenant has its own tests, tests/security/test_tenant_bound_targets.py).

@@ -25,14 +25,6 @@ from .conftest import assert_secret_kept, attempts_of
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def secrets(aws_stack):
-    secret_refs.forget()
-    client = aws_stack.client("secretsmanager")
-    yield client
-    secret_refs.forget()
-
-
 # Where t_acme's own secrets live (SECRET_REFS_PREFIX/<tenant id>/): references bind to it.
 OWN = "formbridge/refs/t_acme/"
 
