@@ -23,7 +23,7 @@ BENCH_BROKER_URL ?= redis://127.0.0.1:6379/12
 # The pipeline on the embedded default `make run` uses: SQLite on a file, no Redis, no broker.
 SQLITE_TESTS ?= tests/ingest tests/delivery tests/reporting
 
-.PHONY: help install run test wordpress-plugin test-postgres test-sqlite test-faults lint format bench-ingest bench-delivery bench-query bench-soak bench-scale bench-schema clean
+.PHONY: help install run test wordpress-plugin test-postgres test-sqlite test-faults lint format bench-ingest bench-delivery bench-query bench-soak bench-scale bench-sandbox bench-schema clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -96,6 +96,9 @@ bench-soak: install .env  ## steady ingest to every connector kind: p50/p99 and 
 bench-scale: install .env  ## ingest, reads and delivery at 10M stored rows (kept in <db>_scale; BENCH_ARGS=--reuse), each vs its floor
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) CELERY_BROKER_URL=$(BENCH_BROKER_URL) \
 		$(BIN)/python bench/scale.py $(BENCH_ARGS)
+
+bench-sandbox: install .env  ## templates and mappings in sandbox processes: their CPU, the bound's margin, the round trip
+	$(BIN)/python bench/sandbox.py $(BENCH_ARGS)
 
 bench-schema: install .env  ## the JSON Schema check: jsonschema-rs (used) vs the pure-Python jsonschema
 	$(BIN)/python bench/schema.py $(BENCH_ARGS)

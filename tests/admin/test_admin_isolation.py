@@ -179,6 +179,51 @@ def test_a_staff_user_without_tenants_sees_nothing(client, world):
         assert response.status_code == 403, prefix
 
 
+TENANT_INLINES = {
+    f"{p}-{n}": "0"
+    for p in ("signing_secrets", "api_keys")
+    for n in ("TOTAL_FORMS", "INITIAL_FORMS")
+}
+
+
+def test_an_operator_may_not_widen_what_their_tenant_reaches(client, alice):
+    """Grants are the instance's authority: a tenant's own operator (an agency's client) may
+    not grant it another tenant's secrets, queues or the relay's From (issue 27)."""
+    from tenants.models import Tenant
+
+    response = client.post("/admin/tenants/tenant/t_acme/change/", {
+        "name": "Acme", "secret_grants": '["formbridge/refs/t_globex/*"]',
+        "target_grants": '["arn:aws:sqs:*:*:*"]', "mail_senders": '["ceo@bank.example"]',
+        **TENANT_INLINES,
+    })  # fmt: skip
+
+    assert response.status_code == 302
+    after = Tenant.objects.get(pk="t_acme")
+    assert (after.secret_grants, after.target_grants, after.mail_senders) == ([], [], [])
+
+
+def test_a_superuser_grants_in_the_admin_and_a_bad_grant_is_shown_not_saved(client, root):
+    from tenants.models import Tenant
+
+    base = {"name": "Acme", "is_active": "on", "rate_limit_per_second": "50",
+            "daily_quota": "0", "max_payload_bytes": "1048576", "retention_days": "30",
+            "secret_grants": "[]", "mail_senders": "[]", **TENANT_INLINES}  # fmt: skip
+
+    refused = client.post(
+        "/admin/tenants/tenant/t_acme/change/", {**base, "target_grants": '["*"]'}
+    )
+    granted = client.post(
+        "/admin/tenants/tenant/t_acme/change/",
+        {**base, "target_grants": '["arn:aws:sqs:eu-west-1:123456789012:acme-*"]'},
+    )
+
+    assert refused.status_code == 200 and b"ARN" in refused.content
+    assert granted.status_code == 302, granted.content[:500]
+    assert Tenant.objects.get(pk="t_acme").target_grants == [
+        "arn:aws:sqs:eu-west-1:123456789012:acme-*"
+    ]
+
+
 def test_an_operator_may_rename_their_tenant_but_not_lift_its_limits(client, alice):
     from tenants.models import Tenant
 

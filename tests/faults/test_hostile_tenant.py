@@ -366,19 +366,31 @@ class HostileTenant:
 
 
 def template_bombs(base: str, admin_key: str, until: float, failures: list) -> None:
-    """Two template bombs at a time, without pause: the two sync web workers' whole capacity."""
+    """Two template or mapping bombs at a time, without pause: the two sync web workers' whole
+    capacity, spent on tenant-written code."""
 
-    def one(template: str) -> None:
+    def one(bomb: str) -> None:
+        if bomb in TEMPLATE_BOMBS:
+            config = {"to": ["x@example.com"], "subject": "s", "text_template": bomb}
+            body = {"name": "bomb", "kind": "email", "config": config}
+        else:
+            body = {
+                "name": "bomb",
+                "url": "https://93.184.216.34/hook",
+                "config": {"mapping": bomb},
+            }
         with httpx.Client(timeout=15) as client:
-            response = client.post(f"{base}/v1/destinations", json={
-                "name": "bomb", "kind": "email", "config": {
-                    "to": ["x@example.com"], "subject": "s", "text_template": template},
-            }, headers={"Authorization": f"Bearer {admin_key}"})  # fmt: skip
+            response = client.post(
+                f"{base}/v1/destinations",
+                json=body,
+                headers={"Authorization": f"Bearer {admin_key}"},
+            )
             if response.status_code != 400:
-                failures.append((template, response.status_code, response.text[:200]))
+                failures.append((bomb, response.status_code, response.text[:200]))
 
+    bombs = (*TEMPLATE_BOMBS, EXPLODING)
     while time.monotonic() < until:
-        pair = [threading.Thread(target=one, args=(t,)) for t in random.sample(TEMPLATE_BOMBS, 2)]
+        pair = [threading.Thread(target=one, args=(bomb,)) for bomb in random.sample(bombs, 2)]
         for thread in pair:
             thread.start()
         for thread in pair:
