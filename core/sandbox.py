@@ -28,7 +28,7 @@ from typing import Any
 
 from django.conf import settings
 
-from .sandbox_child import read_message, write_message
+from .sandbox_child import ran_out_of_memory, read_message, write_message
 
 logger = logging.getLogger(__name__)
 
@@ -101,10 +101,12 @@ class _Child:
         except (OSError, ValueError):
             return None
 
-    def call(self, target: str, args: list[Any], bounds: Limits) -> dict[str, Any]:
+    def exchange(self, request: dict[str, Any], bounds: Limits) -> dict[str, Any]:
+        """One request and its reply; past the wall bound the child is killed and the reply
+        says whether it was starved (transient) or stuck in one step (not)."""
         cpu_before = _cpu_of(self.process.pid)
         try:
-            write_message(self.process.stdin, {"target": target, "args": args})
+            write_message(self.process.stdin, request)
         except (BrokenPipeError, OSError):
             raise SandboxFailed("crashed", "the sandbox process exited", transient=True) from None
         reply = self._reply(bounds.wall_seconds)
@@ -134,9 +136,16 @@ class _Child:
             stream.close()
 
 
-def reply_kills(reply: dict[str, Any] | None) -> bool:
-    """A child that ran out of memory exits after its answer (sandbox_child.main)."""
-    return bool(reply) and reply.get("error") == "memory"
+def _outcome(target: str, reply: dict[str, Any]) -> Any:
+    """An evaluation's reply as its value, or the SandboxFailed it stands for (returned)."""
+    if "error" not in reply:
+        return reply["ok"]
+    reason = reply["error"]
+    if reason in ("cpu", "wall", "crashed", "memory"):
+        logger.warning("sandbox: %s stopped (%s): %s", target, reason, reply["message"])
+    return SandboxFailed(
+        reason, reply["message"], transient=bool(reply.get("transient")), kind=reply.get("type")
+    )
 
 
 class Pool:
@@ -148,30 +157,51 @@ class Pool:
         for _ in range(size):
             self._idle.put(None)  # a slot whose child is started when it is first taken
 
-    def call(self, target: str, *args: Any) -> Any:
-        """`target` ("module:function") applied to JSON-able `args` in a child; its JSON-able
-        result, or SandboxFailed."""
+    def _exchange(self, request: dict[str, Any]) -> dict[str, Any]:
         bounds = limits()
         child = self._idle.get()
         reply: dict[str, Any] | None = None
         try:
             if child is None or not child.alive:
                 child = _Child(self.preload, bounds)
-            reply = child.call(target, list(args), bounds)
+            reply = child.exchange(request, bounds)
         except SandboxFailed:
             child = None
             raise
         finally:
-            if child is not None and reply_kills(reply):
+            if child is not None and reply is not None and ran_out_of_memory(reply):
                 child.kill()  # it exits after answering: never hand it the next request
             self._idle.put(child if child is not None and child.alive else None)
-        if "error" not in reply:
-            return reply["ok"]
-        reason = reply["error"]
-        transient = bool(reply.get("transient"))
-        if reason in ("cpu", "wall", "crashed", "memory"):
-            logger.warning("sandbox: %s stopped (%s): %s", target, reason, reply["message"])
-        raise SandboxFailed(reason, reply["message"], transient=transient, kind=reply.get("type"))
+        return reply
+
+    def call(self, target: str, *args: Any) -> Any:
+        """`target` ("module:function") applied to JSON-able `args` in a child; its JSON-able
+        result, or SandboxFailed."""
+        result = _outcome(target, self._exchange({"target": target, "args": list(args)}))
+        if isinstance(result, SandboxFailed):
+            raise result
+        return result
+
+    def call_many(self, target: str, batch: list[list[Any]]) -> list[Any]:
+        """`target` applied to each argument list in one round trip, each with its own CPU
+        bound: a value or a SandboxFailed per item. A batch stopped as a whole (killed past its
+        wall bound) is evaluated again one by one, so only the item at fault fails."""
+        if len(batch) == 1:
+            return [self._captured(target, batch[0])]
+        reply = self._exchange({"target": target, "batch": batch})
+        if "results" not in reply:
+            return [self._captured(target, args) for args in batch]
+        return [
+            self._captured(target, args) if result.get("error") == "skipped"
+            else _outcome(target, result)
+            for args, result in zip(batch, reply["results"], strict=True)
+        ]  # fmt: skip
+
+    def _captured(self, target: str, args: list[Any]) -> Any:
+        try:
+            return self.call(target, *args)
+        except SandboxFailed as exc:
+            return exc
 
 
 _pools: dict[int, Pool] = {}

@@ -2,10 +2,11 @@
 mapping) one request at a time, under hard limits set before the first request.
 
 Run as `python -m core.sandbox_child <limits JSON>` by core.sandbox, never by hand. Requests and
-replies are length-prefixed JSON on stdin and stdout. Its address space is capped
-(RLIMIT_AS: an allocation past it is a MemoryError, not the machine's memory), each request's
-CPU time is capped (ITIMER_VIRTUAL), and the parent kills it if a request outlives its wall
-bound (a long step in C that no timer interrupts).
+replies are length-prefixed JSON on stdin and stdout; a request is one evaluation (`args`) or a
+batch of them (`batch`, each with its own CPU bound: one round trip for many cheap ones). Its
+address space is capped (RLIMIT_AS: an allocation past it is a MemoryError, not the machine's
+memory), each evaluation's CPU time is capped (ITIMER_VIRTUAL), and the parent kills it if a
+request outlives its wall bound (a long step in C that no timer interrupts).
 """
 
 from __future__ import annotations
@@ -58,11 +59,11 @@ def _target(name: str, cache: dict[str, Any]) -> Any:
     return cache[name]
 
 
-def _answer(request: dict[str, Any], cache: dict[str, Any], cpu_seconds: float) -> dict[str, Any]:
+def _answer(function: Any, args: list[Any], cpu_seconds: float) -> dict[str, Any]:
     started = time.process_time()
     signal.setitimer(signal.ITIMER_VIRTUAL, cpu_seconds)
     try:
-        result = _target(request["target"], cache)(*request["args"])
+        result = function(*args)
         return {"ok": result, "cpu": time.process_time() - started}
     except CpuLimit:
         return {"error": "cpu", "message": f"takes more than {cpu_seconds} s of CPU"}
@@ -74,6 +75,24 @@ def _answer(request: dict[str, Any], cache: dict[str, Any], cpu_seconds: float) 
         return {"error": "invalid", "message": str(exc), "type": type(exc).__name__}
     finally:
         signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+
+
+def _answer_batch(function: Any, batch: list[list[Any]], cpu_seconds: float) -> dict[str, Any]:
+    """Each item with its own CPU bound; after a memory error the rest are left to the parent
+    (this process exits once it has answered)."""
+    results: list[dict[str, Any]] = []
+    for args in batch:
+        if results and results[-1].get("error") == "memory":
+            results.append({"error": "skipped", "message": "not evaluated"})
+            continue
+        results.append(_answer(function, args, cpu_seconds))
+    return {"results": results}
+
+
+def ran_out_of_memory(reply: dict[str, Any]) -> bool:
+    return reply.get("error") == "memory" or any(
+        r.get("error") == "memory" for r in reply.get("results", ())
+    )
 
 
 def main() -> None:
@@ -89,9 +108,13 @@ def main() -> None:
     signal.signal(signal.SIGVTALRM, _on_timer)
     write_message(replies, {"ready": True})
     while (request := read_message(requests)) is not None:
-        reply = _answer(request, cache, limits["cpu_seconds"])
+        function = _target(request["target"], cache)
+        if "batch" in request:
+            reply = _answer_batch(function, request["batch"], limits["cpu_seconds"])
+        else:
+            reply = _answer(function, request["args"], limits["cpu_seconds"])
         write_message(replies, reply)
-        if reply.get("error") == "memory":
+        if ran_out_of_memory(reply):
             return  # a process that ran out of memory is not trusted with the next request
 
 

@@ -26,6 +26,7 @@ from jmespath.visitor import Options, TreeInterpreter
 from core import sandbox
 from core.errors import Unavailable
 
+from . import sandboxed
 from .events import sample_event
 
 MAX_EXPRESSION_LENGTH = 2000
@@ -193,19 +194,23 @@ def validate_here(mapping: Any) -> None:
 _REFUSALS = {"MappingInvalid": MappingInvalid, "MappingLimitExceeded": MappingLimitExceeded}
 
 
+def _refusal(exc: sandbox.SandboxFailed) -> Exception:
+    if exc.transient:
+        return MappingBusy(f"stopped on a busy machine ({exc.message}); retried")
+    if exc.reason != "invalid":
+        return MappingLimitExceeded(exc.message)
+    refusal = _REFUSALS.get(exc.kind or "")
+    if refusal is not None:
+        return refusal(exc.message)
+    # A JMESPath error: the event does not fit the mapping (a function given the wrong type).
+    return jmespath.exceptions.JMESPathError(exc.message)
+
+
 def _sandboxed(target: str, *args: Any) -> Any:
     try:
         return sandbox.call(f"delivery.mapping:{target}", *args)
     except sandbox.SandboxFailed as exc:
-        if exc.transient:
-            raise MappingBusy(f"stopped on a busy machine ({exc.message}); retried") from None
-        if exc.reason != "invalid":
-            raise MappingLimitExceeded(exc.message) from None
-        refusal = _REFUSALS.get(exc.kind or "")
-        if refusal is not None:
-            raise refusal(exc.message) from None
-        # A JMESPath error: the event does not fit the mapping (a function given the wrong type).
-        raise jmespath.exceptions.JMESPathError(exc.message) from None
+        raise _refusal(exc) from None
 
 
 def render(event: dict[str, Any], mapping: Any) -> Any:
@@ -218,12 +223,14 @@ def render(event: dict[str, Any], mapping: Any) -> Any:
 
 
 async def render_async(event: dict[str, Any], mapping: Any) -> Any:
-    """render, awaited from the sender's event loop (the loop never waits on the sandbox)."""
+    """render, from the sender's event loop: batched with the other evaluations of the moment
+    (the loop never waits on the sandbox)."""
     if not mapping:
         return event
-    from . import aio
-
-    return await aio.blocking(render, event, mapping)
+    try:
+        return await sandboxed.evaluate("delivery.mapping:render_here", event, mapping)
+    except sandbox.SandboxFailed as exc:
+        raise _refusal(exc) from None
 
 
 def validate(mapping: Any) -> None:

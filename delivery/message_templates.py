@@ -28,6 +28,7 @@ from markupsafe import Markup
 from core import sandbox
 from core.errors import Unavailable
 
+from . import sandboxed
 from .events import sample_event
 
 MAX_TEMPLATE_LENGTH = 20_000
@@ -225,13 +226,28 @@ def render_here(source: str, event: dict[str, Any], channel: str) -> str:
     return "".join(parts)
 
 
+_RENDER = "delivery.message_templates:render_here"
+
+
+def _refusal(exc: sandbox.SandboxFailed) -> Exception:
+    if exc.transient:
+        return TemplateBusy(f"stopped on a busy machine ({exc.message}); retried")
+    return TemplateInvalid(exc.message)
+
+
 def _sandboxed(source: str, event: dict[str, Any], channel: Channel) -> str:
     try:
-        return sandbox.call("delivery.message_templates:render_here", source, event, channel.value)
+        return sandbox.call(_RENDER, source, event, channel.value)
     except sandbox.SandboxFailed as exc:
-        if exc.transient:
-            raise TemplateBusy(f"stopped on a busy machine ({exc.message}); retried") from None
-        raise TemplateInvalid(exc.message) from None
+        raise _refusal(exc) from None
+
+
+async def render_async(source: str, event: dict[str, Any], channel: Channel) -> str:
+    """render, from the sender's event loop: batched with the other renders of the moment."""
+    try:
+        return await sandboxed.evaluate(_RENDER, source, event, channel.value)
+    except sandbox.SandboxFailed as exc:
+        raise _refusal(exc) from None
 
 
 def render(source: str, event: dict[str, Any], channel: Channel) -> str:

@@ -11,6 +11,7 @@ destination is saved, so what is saved can be sent.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import smtplib
 import socket
@@ -93,18 +94,44 @@ def relay(config: dict[str, Any], secret: str) -> dict[str, Any]:
     }
 
 
+# The templates of a message: (config key, channel, part name).
+PARTS = (
+    ("subject", Channel.TEXT),
+    ("text_template", Channel.TEXT),
+    ("html_template", Channel.HTML),
+)
+
+
+def render_parts(config: dict[str, Any], event: dict[str, Any]) -> dict[str, str]:
+    """Each template of the message rendered (in a sandbox process: blocking)."""
+    return {
+        key: message_templates.render(config[key], event, channel)
+        for key, channel in PARTS
+        if config.get(key)
+    }
+
+
+async def render_parts_async(config: dict[str, Any], event: dict[str, Any]) -> dict[str, str]:
+    """render_parts from the sender's event loop (the three go in one sandbox batch)."""
+    keys = [(key, channel) for key, channel in PARTS if config.get(key)]
+    texts = await asyncio.gather(
+        *(message_templates.render_async(config[key], event, channel) for key, channel in keys)
+    )
+    return {key: text for (key, _), text in zip(keys, texts, strict=True)}
+
+
 def build_message(
     config: dict[str, Any],
     event: dict[str, Any],
+    parts: dict[str, str],
     *,
     message_id: str,
     submission_id: str,
     verified_senders: Sequence[str] = (),
 ) -> EmailMessage:
-    """The message for one event (its templates rendered in a sandbox process: blocking)."""
-    subject = message_templates.render(config["subject"], event, Channel.TEXT)
+    """The message for one event, from its rendered parts."""
     message = EmailMessage()
-    message["Subject"] = " ".join(subject.split())[:SUBJECT_LIMIT] or "(no subject)"
+    message["Subject"] = " ".join(parts["subject"].split())[:SUBJECT_LIMIT] or "(no subject)"
     sender, tenant_reply_to = mail_relay.senders(config, verified_senders)
     message["From"] = sender
     message["To"] = ", ".join(config["to"])
@@ -117,17 +144,18 @@ def build_message(
     domain = parseaddr(message["From"])[1].rpartition("@")[2] or "formbridge.invalid"
     message["Message-ID"] = f"<{message_id}@{domain}>"
     message["X-FormBridge-Submission-Id"] = submission_id
-    message.set_content(message_templates.render(config["text_template"], event, Channel.TEXT))
-    if config.get("html_template"):
-        html = message_templates.render(config["html_template"], event, Channel.HTML)
-        message.add_alternative(html, subtype="html")
+    message.set_content(parts["text_template"])
+    if "html_template" in parts:
+        message.add_alternative(parts["html_template"], subtype="html")
     return message
 
 
-def job_message(job: Job) -> EmailMessage:
+async def job_message(job: Job) -> EmailMessage:
+    config = job.destination.config
     return build_message(
-        job.destination.config,
+        config,
         job.event,
+        await render_parts_async(config, job.event),
         message_id=str(job.delivery_id),
         submission_id=job.submission_id,
         verified_senders=job.destination.mail_senders,
@@ -255,7 +283,8 @@ class EmailConnector(Connector):
             self._validate_smtp_url(config["smtp_url"])
         config = {**config, "to": to}
         try:  # what is saved can send: a message built from the sample event
-            build_message(config, sample_event(tenant_id="t_sample"), message_id="sample",
+            sample = sample_event(tenant_id="t_sample")
+            build_message(config, sample, render_parts(config, sample), message_id="sample",
                           submission_id="sample")  # fmt: skip
         except (ValueError, TypeError) as exc:
             raise Invalid(f"a message cannot be built: {exc}", field="") from None
@@ -284,7 +313,7 @@ class EmailConnector(Connector):
         url = config.get("smtp_url") or "EMAIL_URL"
         sent = {"request_method": "SMTP", "request_url": f"{url} to {', '.join(config['to'])}"}
         try:
-            message = await aio.blocking(job_message, job)  # templates render in a sandbox
+            message = await job_message(job)  # its templates render in a sandbox process
         except message_templates.TemplateInvalid as exc:
             return clock.outcome(AttemptOutcome.PERMANENT, error=f"template: {exc}", **sent)
         except message_templates.TemplateBusy as exc:

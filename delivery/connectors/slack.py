@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 
 from core.errors import Invalid
-from delivery import aio, message_templates, ssrf
+from delivery import message_templates, ssrf
 from delivery.message_templates import Channel
 from delivery.models import AttemptOutcome
 from delivery.retry import classify_status
@@ -45,11 +45,10 @@ TRANSIENT_ERRORS = frozenset(
 )
 
 
-def message(job: Job) -> dict[str, Any]:
+def message(job: Job, rendered: str) -> dict[str, Any]:
     """The Block Kit message: the rendered template in sections, and a context line."""
     config = job.destination.config
-    text = message_templates.render(config["template"], job.event, Channel.MRKDWN).strip()
-    text = text or "(empty message)"
+    text = rendered.strip() or "(empty message)"
     sections = [
         text[i : i + SECTION_LIMIT] for i in range(0, min(len(text), 12_000), SECTION_LIMIT)
     ]
@@ -112,7 +111,9 @@ class SlackConnector(Connector):
             url = f"{settings.SLACK_API_BASE.rstrip('/')}/api/chat.postMessage"
             headers = {"Authorization": f"Bearer {destination.auth_secret}"}
         try:
-            body = await aio.blocking(message, job)  # the template renders in a sandbox process
+            rendered = await message_templates.render_async(
+                destination.config["template"], job.event, Channel.MRKDWN
+            )
         except message_templates.TemplateInvalid as exc:
             return clock.outcome(
                 AttemptOutcome.PERMANENT, error=f"template: {exc}", request_url=url
@@ -121,6 +122,7 @@ class SlackConnector(Connector):
             return clock.outcome(
                 AttemptOutcome.RETRYABLE, error=f"template: {exc}", request_url=url
             )
+        body = message(job, rendered)
         sent = {"request_method": "POST", "request_url": url}
         try:
             reply = await http.request(

@@ -5,6 +5,7 @@ The review's bombs, on save through the API and at send through the real engine.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -203,3 +204,48 @@ def test_an_ordering_key_bomb_costs_the_ingest_request_nothing(acme, signed):
     started = time.process_time()
     assert ordering.key_of(doubling, {"payload": {"a": "b" * 100}}) == ""
     assert time.process_time() - started < 0.5
+
+
+# --- batches: one round trip for a claim's many messages, each with its own bound ---
+
+
+def test_a_batch_fails_only_its_bomb(settings):
+    settings.SANDBOX_CPU_SECONDS = 0.1
+    results = sandbox.pool().call_many("tests.sandbox_targets:spin", [[0.001], [5.0], [0.001]])
+    assert isinstance(results[0], int) and isinstance(results[2], int)
+    assert isinstance(results[1], sandbox.SandboxFailed) and results[1].reason == "cpu"
+
+
+def test_a_batch_killed_whole_is_tried_again_one_by_one(settings):
+    """A step no timer stops kills the batch; its innocent neighbours still succeed."""
+    settings.SANDBOX_WALL_SECONDS = 0.5
+    results = sandbox.pool().call_many(
+        "tests.sandbox_targets:uninterruptible_spin", [[0.0], [10.0], [0.0]]
+    )
+    assert isinstance(results[0], int) and isinstance(results[2], int)
+    assert (results[1].reason, results[1].transient) == ("wall", False)
+
+
+def test_the_renders_of_one_moment_go_as_one_round_trip(monkeypatch):
+    from delivery import aio
+
+    batches = []
+    original = sandbox.Pool.call_many
+
+    def counting(self, target, batch):
+        batches.append(len(batch))
+        return original(self, target, batch)
+
+    monkeypatch.setattr(sandbox.Pool, "call_many", counting)
+
+    async def many():
+        event = {"payload": {"n": 1}}
+        return await asyncio.gather(
+            *(message_templates.render_async(f"#{n} {{{{ payload.n }}}}", event, Channel.TEXT)
+              for n in range(40))
+        )  # fmt: skip
+
+    texts = aio.run(many())
+
+    assert texts == [f"#{n} 1" for n in range(40)]
+    assert sorted(batches) == [8, 32]  # MAX_BATCH a round trip
