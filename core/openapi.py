@@ -79,6 +79,14 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
         "This exact signed request was already stored as submission 'sub_1'; nothing new was "
         "stored. (The body's top-level submission_id names it.)",
     ),
+    "submission_conflict": (
+        409,
+        "submission_id 'sub_1' was already used for another payload; nothing was stored.",
+    ),
+    "idempotency_conflict": (
+        409,
+        "Idempotency-Key 'order-42' was already used for another payload; nothing was stored.",
+    ),
     "event_not_found": (404, "No event 'evt_1' in this inbox; nothing was acknowledged."),
     "no_inbox": (404, "This tenant has no inbox destination."),
     "method_not_allowed": (405, 'Method "PUT" not allowed.'),

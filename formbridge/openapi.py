@@ -8,6 +8,14 @@ from typing import Any
 from core.openapi import error_content, header_parameter
 from core.serializers import TIME_FORMAT_HELP
 
+_VERIFY_ERRORS = (
+    "missing_signature_headers",
+    "invalid_timestamp",
+    "stale_timestamp",
+    "invalid_signature",
+    "tenant_disabled",
+    "payload_too_large",
+)
 _INGEST_ERRORS = (
     "invalid_json",
     "invalid_payload",
@@ -16,6 +24,7 @@ _INGEST_ERRORS = (
     "stale_timestamp",
     "invalid_signature",
     "replayed_request",
+    "submission_conflict",
     "tenant_disabled",
     "payload_too_large",
     "unsupported_media_type",
@@ -28,6 +37,7 @@ _INGEST_ERRORS = (
 _EVENTS_ERRORS = (
     "invalid_json",
     "invalid_payload",
+    "idempotency_conflict",
     "missing_api_key",
     "invalid_api_key",
     "insufficient_scope",
@@ -62,8 +72,9 @@ INGEST_PATHS: dict[str, Any] = {
                 "be within ±300 s. The body is a JSON object or form-urlencoded; an object with "
                 "an object `payload` is a canonical envelope (`submission_id`, `form_id`, "
                 "`source`, `submitted_at`, `event_type`, `payload`, `destinations`), anything "
-                "else is the payload itself. A repeated `submission_id` is answered 200 "
-                "`duplicate` and stores nothing new."
+                "else is the payload itself. A repeated `submission_id` with the same payload "
+                "is answered 200 `duplicate` (even as identical bytes) and stores nothing new; "
+                "with another payload it is 409 `submission_conflict`."
             ),
             "security": [],
             "parameters": [
@@ -120,6 +131,52 @@ INGEST_PATHS: dict[str, Any] = {
             },
         }
     },
+    "/v1/verify": {
+        "post": {
+            "operationId": "verify_create",
+            "tags": ["ingest"],
+            "summary": "Check a signed request without storing it",
+            "description": (
+                "Signed exactly as `POST /v1/ingest` (same headers, same body rules); checked and "
+                "answered, never stored or counted. A client's *test connection*, and its clock "
+                "check: `server_time` here, and in a `401 stale_timestamp`, is the server's."
+            ),
+            "security": [],
+            "parameters": [
+                header_parameter("X-Tenant-Id", "The tenant's id.", "t_acme"),
+                header_parameter("X-Timestamp", "As for /v1/ingest.", "2025-08-25T18:00:00+00:00"),
+                header_parameter("X-Signature", "As for /v1/ingest.", "5d41402abc4b2a76" * 4),
+            ],
+            "requestBody": {
+                "required": False,
+                "content": {"application/json": {"schema": _OBJECT_BODY}},
+            },
+            "responses": {
+                "200": {
+                    "description": "The signature and the timestamp verify.",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "tenant_id": {"type": "string"},
+                                    "status": {"type": "string", "enum": ["ok"]},
+                                    "server_time": {"type": "string", "format": "date-time"},
+                                },
+                                "required": ["tenant_id", "status", "server_time"],
+                            },
+                            "example": {
+                                "tenant_id": "t_acme",
+                                "status": "ok",
+                                "server_time": "2025-08-25T18:00:00.123Z",
+                            },
+                        }
+                    },
+                },
+                **error_content(*_VERIFY_ERRORS),
+            },
+        }
+    },
     "/v1/events": {
         "post": {
             "operationId": "events_create",
@@ -127,7 +184,8 @@ INGEST_PATHS: dict[str, Any] = {
             "summary": "Post an event with an API key (scope: ingest)",
             "description": (
                 "Free JSON; an `event_type` field routes it. `Idempotency-Key` makes a retry "
-                "safe: the same key returns the first event with status `duplicate`."
+                "safe: the same key returns the first event with status `duplicate`; the same "
+                "key with another body is 409 `idempotency_conflict`."
             ),
             "security": [{"ApiKey": []}],
             "parameters": [

@@ -74,6 +74,7 @@ admin.site.index_title = "Tenants, destinations, submissions and deliveries"
 
 urlpatterns = [
     re_path(r"^v1/ingest/?$", ingest_views.ingest, name="ingest"),
+    re_path(r"^v1/verify/?$", ingest_views.verify, name="verify"),
     re_path(r"^v1/events/?$", ingest_views.events, name="events"),
     path("v1/inbox", inbox_api.InboxView.as_view(), name="inbox"),
     path("v1/ack", inbox_api.AckView.as_view(), name="ack"),

@@ -34,6 +34,9 @@ class IngestInput:
     destinations: tuple[str, ...] | None = None
     # Fields no signature covered (a provider's type header): stored as such.
     unverified_fields: tuple[str, ...] = ()
+    # Who chose submission_id: "submission_id" (the body) or "Idempotency-Key" (a header), when
+    # a client did. Its reuse with another payload is a conflict, never a silent duplicate.
+    id_chosen_by: str = ""
 
 
 def _invalid(message: str, code: str = "invalid_payload") -> Invalid:
@@ -209,6 +212,7 @@ def ingest_input_from_document(
         form_id=clean_label(document.get("form_id"), "form_id") or header_form_id,
         event_type=clean_label(document.get("event_type"), "event_type"),
         submission_id=clean_submission_id(document.get("submission_id")),
+        id_chosen_by="submission_id" if document.get("submission_id") else "",
         submitted_at=_clean_submitted_at(document.get("submitted_at")),
         attachments=_clean_attachments(document.get("attachments")),
         destinations=_clean_destinations(document.get("destinations")),
@@ -225,4 +229,5 @@ def event_input_from_document(
         form_id=clean_label(form_id_header, "form_id", origin="X-Form-Id"),
         event_type=_event_type_of(document),
         submission_id=clean_submission_id(idempotency_key or None, origin="Idempotency-Key"),
+        id_chosen_by="Idempotency-Key" if idempotency_key else "",
     )

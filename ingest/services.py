@@ -58,7 +58,9 @@ def submission_ingest(
     """Store the submission (or find the earlier one with the same submission_id).
 
     A payload that breaks its form's or event type's schema is refused (422). With the
-    request's signature, a byte-identical replay within the window is refused (409). Spam (a
+    request's signature, a byte-identical replay within the window is refused (409), unless it
+    names a client-chosen id already stored (a duplicate). A client-chosen id stored with
+    another payload is a 409 conflict: nothing is stored. Spam (a
     `spam_reason`) is stored for review and routed nowhere. `body_size` and `body_sha256`
     describe a body that was parsed as it streamed in (multipart) and is not in `body`.
     """
@@ -103,6 +105,10 @@ def submission_ingest(
         raise
     if outcome is not StoreOutcome.CREATED:
         blobs.delete_objects(blobs.object_keys([], offloaded))  # the row that would name it is not
+    if outcome is StoreOutcome.REPLAYED and data.id_chosen_by and _stored(tenant, submission):
+        # A retry whose answer was lost, re-signed in the same second, is the same bytes: the id
+        # it names is stored, so it is that submission's duplicate, not a refused replay.
+        outcome = StoreOutcome.DUPLICATE
     if outcome is StoreOutcome.REPLAYED:
         earlier_id = replayed_submission_id(tenant.id, signature or "")
         raise Conflict(
@@ -115,6 +121,8 @@ def submission_ingest(
     deliveries = routes if outcome is StoreOutcome.CREATED else []
     if outcome is StoreOutcome.DUPLICATE:
         earlier = Submission.objects.get(tenant=tenant, submission_id=submission.submission_id)
+        if data.id_chosen_by and not _same_payload(earlier, submission):
+            raise _conflict(data.id_chosen_by, earlier)
         logger.info(
             "duplicate submission",
             extra={"tenant_id": tenant.id, "submission_id": earlier.submission_id},
@@ -129,6 +137,41 @@ def submission_ingest(
         },
     )
     return IngestResult(submission=submission, created=True, deliveries=len(deliveries))
+
+
+def _stored(tenant: Tenant, submission: Submission) -> bool:
+    return Submission.objects.filter(tenant=tenant, submission_id=submission.submission_id).exists()
+
+
+def _payload_digest(submission: Submission) -> str:
+    if submission.payload_object:
+        return submission.payload_object["sha256"]
+    encoded = json.dumps(submission.payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def _same_payload(earlier: Submission, again: Submission) -> bool:
+    """Does a resend carry the stored payload? An erased one's is gone: a resend of it is the
+    duplicate it always was (erasure keeps the id so a lead is not stored twice)."""
+    if earlier.erased_at is not None:
+        return True
+    if not earlier.payload_object and not again.payload_object:
+        return earlier.payload == again.payload
+    return _payload_digest(earlier) == _payload_digest(again)
+
+
+def _conflict(chosen_by: str, earlier: Submission) -> Conflict:
+    name, code = (
+        ("Idempotency-Key", "idempotency_conflict")
+        if chosen_by == "Idempotency-Key"
+        else ("submission_id", "submission_conflict")
+    )
+    return Conflict(
+        f"{name} {earlier.submission_id!r} was already used for another payload; nothing was "
+        f"stored. Send a new {name} for a new submission (the stored one is unchanged).",
+        code=code,
+        extra={"submission_id": earlier.submission_id},
+    )
 
 
 def _offload_large_payload(submission: Submission, body_size: int) -> dict | None:

@@ -59,6 +59,18 @@ def ingest(request: HttpRequest) -> JsonResponse:
 
 
 @json_endpoint("POST")
+def verify(request: HttpRequest) -> JsonResponse:
+    """A request signed exactly as /v1/ingest, checked and answered, never stored: a client's
+    "test connection", and its clock check (server_time; a stale timestamp's 401 carries it)."""
+    now = timezone.now()
+    signed = authenticate_signed_request(request, now=now)
+    logs.bind(tenant_id=signed.tenant.id)
+    return JsonResponse(
+        {"tenant_id": signed.tenant.id, "status": "ok", "server_time": isoformat_z(now)}
+    )
+
+
+@json_endpoint("POST")
 def events(request: HttpRequest) -> JsonResponse:
     now = timezone.now()
     api_key = authenticate_api_key(request, scope=ApiKeyScope.INGEST)

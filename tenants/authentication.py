@@ -19,7 +19,7 @@ from core import storable
 from core.http import payload_too_large, read_body
 from core.http_errors import ApiError
 from core.ids import random_token
-from core.timeutil import parse_aware_datetime
+from core.timeutil import isoformat_z, parse_aware_datetime
 
 from . import credentials_cache, selectors, services
 from .models import ApiKey, Tenant
@@ -56,10 +56,12 @@ def check_timestamp(value: str, *, now: datetime, tolerance_seconds: int) -> Non
         )
     skew = abs((now - signed_at).total_seconds())
     if skew > tolerance_seconds:
+        # The server's time beside the refusal: a client whose clock is off corrects by it.
         raise ApiError(
             401,
             "stale_timestamp",
             f"X-Timestamp is {int(skew)} s from server time; the window is ±{tolerance_seconds} s.",
+            extra={"server_time": isoformat_z(now)},
         )
 
 

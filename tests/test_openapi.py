@@ -21,6 +21,7 @@ from tests.factories import tenant_with_secret
 MAX_EXAMPLES = 30
 ENDPOINTS = {
     ("POST", "/v1/ingest"),
+    ("POST", "/v1/verify"),
     ("POST", "/v1/events"),
     ("GET", "/v1/inbox"),
     ("POST", "/v1/ack"),

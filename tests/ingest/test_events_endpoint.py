@@ -130,6 +130,19 @@ def test_bad_bodies(client, acme_key, raw, code):
     assert_rejected(post_event(client, raw, acme_key.key), 400, code)
 
 
+def test_an_idempotency_key_reused_for_another_body_is_a_conflict(client, acme_key):
+    """Stripe's rule: the same key with a different request is an error, never a silent
+    duplicate that drops the second order (issue 29)."""
+    post_event(client, {"order_id": 43}, acme_key.key, **{"Idempotency-Key": "k-1"})
+
+    reused = post_event(client, {"order_id": 99999}, acme_key.key, **{"Idempotency-Key": "k-1"})
+
+    assert reused.status_code == 409, reused.content
+    assert reused.json()["error"]["code"] == "idempotency_conflict"
+    assert reused.json()["submission_id"] == "k-1"
+    assert [s.payload for s in Submission.objects.all()] == [{"order_id": 43}]
+
+
 def test_bad_idempotency_key(client, acme_key):
     response = post_event(client, {"n": 1}, acme_key.key, **{"Idempotency-Key": "two words"})
 

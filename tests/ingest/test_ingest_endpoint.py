@@ -13,6 +13,7 @@ import time_machine
 
 from ingest.models import Submission
 from tenants.models import Tenant
+from tests.conftest import assert_error
 from tests.signing import php_gmdate_c, sign
 
 pytestmark = pytest.mark.django_db
@@ -172,7 +173,7 @@ def test_repeated_submission_id_is_a_duplicate_with_one_row(acme, signed):
     envelope = {"submission_id": "sub-1", "payload": FORM}
     first = signed.post(acme, envelope)
 
-    second = signed.post(acme, {**envelope, "payload": {"changed": True}})
+    second = signed.post(acme, envelope)
 
     assert first.status_code == 202
     assert second.status_code == 200
@@ -183,6 +184,37 @@ def test_repeated_submission_id_is_a_duplicate_with_one_row(acme, signed):
         "deliveries": 0,
     }
     assert Submission.objects.get().payload == FORM
+
+
+def test_a_submission_id_reused_for_another_payload_is_a_conflict(acme, signed):
+    """Never a silent duplicate: the second lead would be lost (a WordPress entry id reused
+    after its table was emptied made exactly this)."""
+    signed.post(acme, {"submission_id": "sub-1", "payload": FORM})
+
+    again = signed.post(acme, {"submission_id": "sub-1", "payload": {"changed": True}})
+
+    body = assert_error(again, 409, "submission_conflict")
+    assert body["submission_id"] == "sub-1"
+    assert Submission.objects.get().payload == FORM
+
+
+def test_identical_bytes_naming_a_stored_id_are_a_duplicate_not_a_replay(acme, signed):
+    """A client retrying within the same second re-signs identical bytes (one-second
+    timestamps): the lead is stored, so the answer is 200 duplicate, not 409."""
+    body = {"submission_id": "sub-1", "payload": FORM}
+
+    with time_machine.travel(datetime.fromtimestamp(1796000000, UTC), tick=False):
+        first = signed.post(acme, body, timestamp="1796000000")
+        retried = signed.post(acme, body, timestamp="1796000000")
+        anonymous = signed.post(acme, {"payload": FORM}, timestamp="1796000000")
+        replayed = signed.post(acme, {"payload": FORM}, timestamp="1796000000")
+
+    assert first.status_code == 202
+    assert (retried.status_code, retried.json()["status"]) == (200, "duplicate")
+    # Bytes that name no id are still a replay the second time.
+    assert anonymous.status_code == 202
+    assert_error(replayed, 409, "replayed_request")
+    assert Submission.objects.count() == 2
 
 
 def test_same_submission_id_in_two_tenants_is_two_submissions(acme, globex, signed):
@@ -491,3 +523,31 @@ def test_limits_without_redis_use_process_memory(signed, settings):
 
     assert first.status_code == 202
     assert error_code(second) == "rate_limited"
+
+
+# --- POST /v1/verify: signed like an ingest, stored never ---
+
+
+def test_verify_answers_a_signed_request_and_stores_nothing(acme, signed):
+    answer = signed.post(acme, {"payload": {"ping": 1}}, path="/v1/verify")
+
+    assert answer.status_code == 200, answer.content
+    body = answer.json()
+    assert (body["tenant_id"], body["status"]) == ("t_acme", "ok")
+    assert abs(datetime.fromisoformat(body["server_time"]) - datetime.now(UTC)) < timedelta(
+        seconds=5
+    )
+    assert Submission.objects.count() == 0
+    # The same signed bytes verify again: nothing was remembered either.
+    assert signed.post(acme, {"payload": {"ping": 1}}, path="/v1/verify").status_code == 200
+
+
+def test_verify_refuses_as_ingest_does_and_a_stale_clock_learns_the_servers_time(acme, signed):
+    wrong = signed.post(acme, {"payload": {}}, path="/v1/verify", secret="fbs_" + "x" * 43)
+    skewed = signed.post(acme, {"payload": {}}, path="/v1/verify", timestamp="1700000000")
+
+    assert_error(wrong, 401, "invalid_signature")
+    body = assert_error(skewed, 401, "stale_timestamp")
+    assert abs(datetime.fromisoformat(body["server_time"]) - datetime.now(UTC)) < timedelta(
+        seconds=5
+    )
