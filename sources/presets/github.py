@@ -18,6 +18,7 @@ from .base import (
     any_matches,
     hex_or_none,
     hmac_digest,
+    json_object,
     missing,
     payload_of,
     rejected,
@@ -48,6 +49,11 @@ class GitHub(Preset):
             raise rejected()
 
     def describe(self, inbound: Inbound, config: Mapping[str, Any]) -> Event:
-        # A webhook set to application/x-www-form-urlencoded sends the JSON in `payload`.
+        # A webhook set to application/x-www-form-urlencoded sends the event's JSON as the one
+        # field `payload`: the event is that JSON, as with application/json.
         payload = payload_of(inbound)
+        if inbound.media_type == "application/x-www-form-urlencoded" and isinstance(
+            payload.get("payload"), str
+        ):
+            payload = json_object(payload["payload"].encode())
         return Event(inbound.header("X-GitHub-Delivery"), inbound.header("X-GitHub-Event"), payload)

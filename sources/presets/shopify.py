@@ -23,6 +23,11 @@ from .base import (
 )
 
 
+def _shopify_header(inbound: Inbound, name: str) -> str:
+    """Shopify's headers, spelt `X-Shopify-<name>` or, newer, `Shopify-<name>`."""
+    return inbound.header(f"X-Shopify-{name}") or inbound.header(f"Shopify-{name}")
+
+
 class Shopify(Preset):
     name = "shopify"
     receiver_chooses_secret = True
@@ -39,7 +44,7 @@ class Shopify(Preset):
     def verify(
         self, inbound: Inbound, secrets: Sequence[Secret], config: Mapping[str, Any]
     ) -> None:
-        header = inbound.header("X-Shopify-Hmac-Sha256")
+        header = _shopify_header(inbound, "Hmac-Sha256")
         if not header:
             raise missing("X-Shopify-Hmac-Sha256")
         given = b64decode_or_none(header)
@@ -50,5 +55,5 @@ class Shopify(Preset):
             raise rejected()
 
     def describe(self, inbound: Inbound, config: Mapping[str, Any]) -> Event:
-        event_id = inbound.header("X-Shopify-Webhook-Id") or inbound.header("X-Shopify-Event-Id")
-        return Event(event_id, inbound.header("X-Shopify-Topic"), json_object(inbound.body))
+        event_id = _shopify_header(inbound, "Webhook-Id") or _shopify_header(inbound, "Event-Id")
+        return Event(event_id, _shopify_header(inbound, "Topic"), json_object(inbound.body))

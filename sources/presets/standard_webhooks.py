@@ -4,6 +4,9 @@ HMAC-SHA256 of `{id}.{timestamp}.{body}` keyed with the base64 part of a `whsec_
 
 The receiver may choose the secret, so one is generated when none is given. `webhook-id` is the
 event id (the same on retries); the type is the body's `type`, as the spec's examples carry it.
+Svix (and Clerk and Resend, which send through it) spell the same three headers `svix-id`,
+`svix-timestamp`, `svix-signature` by default (`webhook-*` is Svix's white-label spelling):
+either spelling is read, the `webhook-*` one first.
 """
 
 from __future__ import annotations
@@ -33,6 +36,18 @@ from .base import (
 )
 
 HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
+SVIX_HEADERS = ("svix-id", "svix-timestamp", "svix-signature")
+
+
+def signature_headers(inbound: Inbound) -> tuple[tuple[str, ...], tuple[str, str, str]]:
+    """The spelling the request uses, and its id, timestamp and signature values."""
+    names = HEADERS
+    if not any(inbound.header(name) for name in HEADERS) and any(
+        inbound.header(name) for name in SVIX_HEADERS
+    ):
+        names = SVIX_HEADERS
+    webhook_id, timestamp, signature = (inbound.header(name) for name in names)
+    return names, (webhook_id, timestamp, signature)
 
 
 def check_secret(text: str) -> None:
@@ -60,10 +75,10 @@ class StandardWebhooks(Preset):
     def verify(
         self, inbound: Inbound, secrets: Sequence[Secret], config: Mapping[str, Any]
     ) -> None:
-        webhook_id, timestamp, header = (inbound.header(name) for name in HEADERS)
+        names, (webhook_id, timestamp, header) = signature_headers(inbound)
         absent = [
             name
-            for name, value in zip(HEADERS, (webhook_id, timestamp, header), strict=True)
+            for name, value in zip(names, (webhook_id, timestamp, header), strict=True)
             if not value
         ]
         if absent:
@@ -76,7 +91,7 @@ class StandardWebhooks(Preset):
         ]
         given = [g for g in given if g is not None]
         if not given:
-            raise rejected("webhook-signature has no v1,<base64> signature.")
+            raise rejected(f"{names[2]} has no v1,<base64> signature.")
         message = f"{webhook_id}.{timestamp}.".encode() + inbound.body
         keys = [key for key in (secret.standard_webhooks_key() for secret in secrets) if key]
         if not any_matches([hmac_digest(key, message) for key in keys], given):
@@ -84,4 +99,5 @@ class StandardWebhooks(Preset):
 
     def describe(self, inbound: Inbound, config: Mapping[str, Any]) -> Event:
         payload = json_object(inbound.body)
-        return Event(inbound.header("webhook-id"), text_at(payload, "type"), payload)
+        _, (webhook_id, _, _) = signature_headers(inbound)
+        return Event(webhook_id, text_at(payload, "type"), payload)

@@ -1,5 +1,8 @@
 """Twilio: `X-Twilio-Signature: <base64>`, HMAC-SHA1 with the account's auth token of the full
-URL Twilio called followed by every POST parameter, sorted by name, as name + value.
+URL Twilio called followed by every POST parameter, sorted by name, as name + value (a repeated
+name's values sorted, each once). A webhook signed with a SharedKey says so in
+`X-Twilio-Webhooks-Signature-Settings: key=...,algorithm=HMAC_SHA256`: the same text, SHA-256,
+keyed with that secret (the source's secret then).
 
 A JSON body is signed differently: the URL carries `bodySHA256` (hex SHA-256 of the body) and
 only the URL is signed. Twilio's own libraries also try the URL with and without the default
@@ -51,13 +54,28 @@ def url_variants(url: str) -> list[str]:
 
 
 def signed_text(url: str, params: Mapping[str, Any]) -> bytes:
-    """The URL, then each parameter name + value in name order (a repeated name, each value)."""
+    """The URL, then each parameter name + value in name order; a repeated name's values
+    sorted and each once (as Twilio's own RequestValidator builds it, not in arrival order)."""
     text = url
     for name in sorted(params):
         values = params[name] if isinstance(params[name], list) else [params[name]]
-        for value in values:
+        for value in sorted(set(values)):
             text += name + value
     return text.encode()
+
+
+# X-Twilio-Webhooks-Signature-Settings: key=<SharedKey id>,algorithm=HMAC_SHA256 (a webhook
+# signed with a SharedKey instead of the auth token); without it, the legacy HMAC-SHA1.
+_ALGORITHMS = {"HMAC_SHA1": "sha1", "HMAC_SHA256": "sha256"}
+
+
+def algorithm_of(settings_header: str) -> str | None:
+    """The hash a request names (sha1 when it names none); None for one we do not know."""
+    for part in settings_header.split(","):
+        name, separator, value = part.partition("=")
+        if separator and name.strip() == "algorithm" and value.strip():
+            return _ALGORITHMS.get(value.strip().upper())
+    return "sha1"
 
 
 class Twilio(Preset):
@@ -83,8 +101,11 @@ class Twilio(Preset):
             if not hmac.compare_digest(claimed.lower().encode(), actual.encode()):
                 raise rejected("bodySHA256 in the URL does not match the body.")
             params = {}
+        algorithm = algorithm_of(inbound.header("X-Twilio-Webhooks-Signature-Settings"))
+        if algorithm is None:
+            raise rejected("X-Twilio-Webhooks-Signature-Settings names an unknown algorithm.")
         expected = [
-            hmac_digest(secret.text.encode(), signed_text(url, params), "sha1")
+            hmac_digest(secret.text.encode(), signed_text(url, params), algorithm)
             for secret in secrets
             for url in url_variants(inbound.url)
         ]
