@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -29,8 +32,8 @@ class Site:
     def __init__(self, folder: Path, secret: str) -> None:
         self.folder, self.secret = folder, secret
 
-    def run(self, url: str, *args: str) -> str:
-        env = {
+    def env(self, url: str) -> dict[str, str]:
+        return {
             **os.environ,
             "SITE_DIR": str(self.folder),
             "FORMBRIDGE_URL": url,
@@ -39,6 +42,17 @@ class Site:
             "PYTHONPATH": str(CLIENT),
             "DJANGO_SETTINGS_MODULE": "tests.site.settings",
         }
+
+    def start(self, url: str, *args: str) -> subprocess.Popen:
+        """manage.py in the background (a flush running while the site saves)."""
+        return subprocess.Popen(
+            [sys.executable, str(CLIENT / "tests" / "site" / "manage.py"), *args],
+            cwd=CLIENT, env=self.env(url), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+
+    def run(self, url: str, *args: str) -> str:
+        env = self.env(url)
         done = subprocess.run(
             [sys.executable, str(CLIENT / "tests" / "site" / "manage.py"), *args],
             cwd=CLIENT, env=env, capture_output=True, text=True, timeout=120,
@@ -122,3 +136,80 @@ def test_leads_saved_during_an_outage_are_delivered_once_after_it(site, formbrid
     assert "sent 20" in back and "sent 0" in again
     assert ledger == {"queued": 20, "delivered": 20, "duplicates": 0}
     assert {row["status"] for row in site.outbox(formbridge.base)} == {"sent"}
+
+
+@pytest.fixture
+def hung():
+    """FormBridge accepting connections and never answering."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for connection in held:
+        connection.close()
+    listener.close()
+
+
+TIMED_SAVE = SAVE + (
+    "import time; t = time.monotonic(); lead_save(email='late@example.com'); "
+    "print('saved in', time.monotonic() - t)"
+)
+
+
+def saved_in(output: str) -> float:
+    return float(output.strip().splitlines()[-1].split()[-1])
+
+
+def test_a_hung_formbridge_never_slows_a_save_nor_locks_the_sites_database(site, hung, formbridge):
+    """The review's loss (issue 29): a flush sent HTTP inside a transaction, so on SQLite a new
+    lead saved meanwhile failed with `database is locked`, and the on-commit send made the
+    saving request wait the whole timeout."""
+    site.shell(hung, SAVE + "; ".join(f"lead_save(email='q{n}@example.com')" for n in range(4)))
+    flushing = site.start(hung, "formbridge_flush", "--now")  # 4 rows, 2 s each, all hung
+    time.sleep(3.0)  # the flush is on its second row
+
+    during = site.shell(hung, TIMED_SAVE)
+    flushed = flushing.communicate(timeout=60)
+
+    assert flushing.returncode == 0, flushed[1][-2000:]
+    assert saved_in(during) < 0.1, during  # the on-commit send went to a background thread
+    assert "retrying" in flushed[0]
+    rows = site.outbox(hung)
+    assert len(rows) == 5 and {r["status"] for r in rows} == {"pending"}
+    # And once FormBridge answers again, every lead arrives once.
+    site.run(formbridge.base, "formbridge_flush", "--now")
+    final = site.outbox(formbridge.base)
+    assert {r["status"] for r in final} == {"sent"}, final
+    assert Submission.objects.filter(tenant_id="t_acme").count() == 5
+
+
+def test_the_outbox_status_command_and_requeueing_parked_rows(site, formbridge):
+    site.shell(formbridge.base, SAVE + "lead_save(email='a@example.com')")
+    site.shell(
+        formbridge.base,
+        "from formbridge_client.django.models import OutboxMessage as O; "
+        "O.objects.update(status='parked')",
+    )
+
+    parked = site.run(formbridge.base, "formbridge_outbox", "status")
+    requeued = site.run(formbridge.base, "formbridge_outbox", "requeue")
+    after = site.run(formbridge.base, "formbridge_outbox", "status")
+
+    assert parked.startswith("pending 0, parked 1, sent 0, oldest pending -")
+    assert "requeued 1" in requeued
+    assert after.startswith("pending 1, parked 0, sent 0, oldest pending ")

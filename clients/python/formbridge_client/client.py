@@ -135,12 +135,22 @@ class Client:
             destinations=destinations,
         )  # fmt: skip
         body = json.dumps(envelope, separators=(",", ":"), default=str).encode()
-        return self._send_with_retries(
-            lambda: self._request(
-                "POST", "/v1/ingest", body,
-                lambda: signing.signed_headers(self.tenant_id, self.secret, body),
-            )
-        )  # fmt: skip
+        try:
+            return self._send_with_retries(
+                lambda: self._request(
+                    "POST", "/v1/ingest", body,
+                    lambda: signing.signed_headers(self.tenant_id, self.secret, body),
+                )
+            )  # fmt: skip
+        except errors.InvalidRequest as exc:
+            # The same signed bytes were stored by a try whose answer was lost: that is success.
+            if (
+                exc.status == 409
+                and exc.code == "replayed_request"
+                and exc.body.get("submission_id")
+            ):
+                return {"submission_id": exc.body["submission_id"], "status": "duplicate"}
+            raise
 
     @staticmethod
     def envelope(
