@@ -15,23 +15,21 @@ import json
 import os
 import random
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from . import errors, signing
+from .resources import ManagementApi
+from .transport import Transport
 
 __version__ = "0.1.0"
 USER_AGENT = f"formbridge-client-python/{__version__}"
 # Seconds between tries: 0.5, 1, 2, 4 ... with ±50 % jitter, capped.
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
-MAX_RETRY_AFTER = 300.0
 
 
 def uuid7() -> str:
@@ -61,33 +59,7 @@ class InboxPage:
     next_cursor: str | None
 
 
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return min(float(value), MAX_RETRY_AFTER)
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    seconds = moment.timestamp() - time.time()
-    return min(max(0.0, seconds), MAX_RETRY_AFTER)
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """urllib copies Authorization onto a redirect, to any host and down to http://: a
-    FormBridge API never redirects, so the client follows none (the 3xx is an error)."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
-# One opener for every Client: it holds no state but its handlers.
-_OPENER = urllib.request.build_opener(_NoRedirects)
-
-
-class Client:
+class Client(ManagementApi):
     """One FormBridge installation, as a tenant (signing secret) and/or an API key holder."""
 
     def __init__(
@@ -98,9 +70,12 @@ class Client:
         *,
         api_key: str | None = None,
         timeout: float = 10.0,
+        connect_timeout: float = 5.0,
         max_retries: int = 3,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """`timeout` bounds each read of an answer, `connect_timeout` the connection (a host
+        that does not answer at all fails fast); either may be given per call too."""
         if not base_url.startswith(("http://", "https://")):
             raise ValueError("base_url must start with http:// or https://")
         self.base_url = base_url.rstrip("/")
@@ -110,6 +85,9 @@ class Client:
         self.timeout = timeout
         self.max_retries = max_retries
         self._sleep = sleep
+        self._transport = Transport(
+            self.base_url, connect_timeout=connect_timeout, read_timeout=timeout
+        )
 
     # --- sending ---
 
@@ -124,9 +102,11 @@ class Client:
         submitted_at: datetime | str | None = None,
         attachments: list[dict[str, Any]] | None = None,
         destinations: list[str] | None = None,
+        timeout: float | None = None,
     ) -> dict[str, Any]:
         """Sign and send one submission (POST /v1/ingest), retrying what may be retried.
-        Returns FormBridge's answer: `status` is `accepted` or `duplicate`."""
+        Returns FormBridge's answer: `status` is `accepted` or `duplicate`. `timeout` overrides
+        the client's read timeout for this call."""
         if not (self.tenant_id and self.secret):
             raise ValueError("submit() needs tenant_id and secret")
         envelope = self.envelope(
@@ -139,7 +119,7 @@ class Client:
             return self._send_with_retries(
                 lambda: self._request(
                     "POST", "/v1/ingest", body,
-                    lambda: signing.signed_headers(self.tenant_id, self.secret, body),
+                    lambda: signing.signed_headers(self.tenant_id, self.secret, body), timeout,
                 )
             )  # fmt: skip
         except errors.InvalidRequest as exc:
@@ -186,16 +166,35 @@ class Client:
             )
         return envelope
 
-    def send_event(self, event: dict[str, Any], *, idempotency_key: str | None = None) -> dict:
+    def send_event(
+        self,
+        event: dict[str, Any],
+        *,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+    ) -> dict:
         """Send an event with the API key (POST /v1/events); its `event_type` routes it. The
         idempotency key (generated unless given) makes the retries safe."""
         key = idempotency_key or uuid7()
         body = json.dumps(event, separators=(",", ":"), default=str).encode()
         return self._send_with_retries(
             lambda: self._request(
-                "POST", "/v1/events", body, lambda: {**self._bearer(), "Idempotency-Key": key}
+                "POST", "/v1/events", body,
+                lambda: {**self._bearer(), "Idempotency-Key": key}, timeout,
             )
-        )
+        )  # fmt: skip
+
+    def verify(self) -> dict[str, Any]:
+        """Check the tenant id and secret without storing anything (POST /v1/verify):
+        `{"tenant_id", "status": "ok", "server_time"}`, or AuthenticationError."""
+        if not (self.tenant_id and self.secret):
+            raise ValueError("verify() needs tenant_id and secret")
+        return self._send_with_retries(
+            lambda: self._request(
+                "POST", "/v1/verify", b"{}",
+                lambda: signing.signed_headers(self.tenant_id, self.secret, b"{}"),
+            )
+        )  # fmt: skip
 
     # --- the pull inbox ---
 
@@ -247,49 +246,37 @@ class Client:
         path: str,
         body: bytes | None,
         headers: Callable[[], dict[str, str]],
-    ) -> dict[str, Any]:
-        request = urllib.request.Request(  # noqa: S310 (base_url is http(s), checked above)
-            self.base_url + path,
-            data=body,
-            method=method,
-            headers={
+        timeout: float | None = None,
+    ) -> Any:
+        return self._transport.request(
+            method,
+            path,
+            body,
+            {
                 "User-Agent": USER_AGENT,
                 "Accept": "application/json",
                 **({"Content-Type": "application/json"} if body is not None else {}),
                 **headers(),  # built per try: a retry is signed with a fresh timestamp
             },
+            read_timeout=timeout,
         )
-        try:
-            with _OPENER.open(request, timeout=self.timeout) as response:
-                return json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as exc:
-            if 300 <= exc.code < 400:
-                raise errors.InvalidRequest(
-                    f"{self.base_url} answered a redirect ({exc.code}) to "
-                    f"{exc.headers.get('Location', '?')}; not followed, so credentials stay "
-                    "here: give the final URL as base_url",
-                    code="redirect_refused",
-                    status=exc.code,
-                ) from None
-            raise self._error(exc) from None
-        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise errors.ConnectionFailed(f"cannot reach {self.base_url}: {reason}") from None
 
-    @staticmethod
-    def _error(response: urllib.error.HTTPError) -> errors.FormBridgeError:
-        try:
-            body = json.loads(response.read() or b"{}")
-        except ValueError:
-            body = {}
-        error = body.get("error", {}) if isinstance(body, dict) else {}
-        cls = errors.error_for(response.code)
-        return cls(
-            error.get("message") or f"HTTP {response.code}",
-            code=error.get("code", ""),
-            status=response.code,
-            retry_after=_retry_after(response.headers.get("Retry-After")),
-            body=body if isinstance(body, dict) else {},
+    def _api(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        query: dict[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """A key-authenticated API call, retried when it may be (reads, and writes the server
+        makes idempotent)."""
+        query = {k: v for k, v in (query or {}).items() if v is not None}
+        url = path + (f"?{urlencode(query, doseq=True)}" if query else "")
+        raw = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        return self._send_with_retries(
+            lambda: self._request(method, url, raw, self._bearer, timeout)
         )
 
     def _send_with_retries(self, send: Callable[[], dict[str, Any]]) -> dict[str, Any]:

@@ -14,12 +14,21 @@ class FormBridgeError(Exception):
         status: int | None = None,
         retry_after: float | None = None,
         body: dict | None = None,
+        request_id: str = "",
     ) -> None:
         super().__init__(message)
         self.code = code
         self.status = status
         self.retry_after = retry_after
         self.body = body or {}
+        # FormBridge's X-Request-Id: quote it to the operator, who finds the request's log lines.
+        self.request_id = request_id
+
+    @property
+    def errors(self) -> list[dict]:
+        """A schema violation's errors (pointer, message), or none."""
+        error = self.body.get("error", {}) if isinstance(self.body, dict) else {}
+        return list(error.get("errors", [])) if isinstance(error, dict) else []
 
     @property
     def retryable(self) -> bool:
@@ -52,6 +61,15 @@ class RateLimited(FormBridgeError):
 
 class ServerError(FormBridgeError):
     """5xx: FormBridge or its database is down; the same request can be sent again."""
+
+
+class InvalidResponse(FormBridgeError):
+    """A success status with a body that is not FormBridge's JSON (a proxy or captive portal's
+    page): the request's fate is unknown, and sending it again is safe."""
+
+    @property
+    def retryable(self) -> bool:
+        return True
 
 
 def error_for(status: int) -> type[FormBridgeError]:
