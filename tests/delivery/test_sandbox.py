@@ -6,6 +6,8 @@ The review's bombs, on save through the API and at send through the real engine.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import threading
 import time
 
@@ -126,8 +128,15 @@ def test_a_render_stopped_on_a_starved_machine_is_retried_not_dead(acme, signed,
         config={"channel": "C0SALES", "template": "New lead {{ payload.n }}"},
         auth_secret_encrypted=crypto.encrypt("xoxb-1-2-abc"),
     )  # fmt: skip
-    sandbox.pool().call("tests.sandbox_targets:echo", 1)  # children started: not a start-up
-    settings.SANDBOX_WALL_SECONDS = 0.000001  # no child answers a render this fast
+    # A starved machine, made exact: every child is stopped (SIGSTOP), so it cannot run at all
+    # and its CPU stays under the bound while the wall bound passes.
+    pool = sandbox.pool()
+    slots = [pool._idle.get() for _ in range(settings.SANDBOX_PROCESSES)]
+    for child in slots:
+        child = child if child is not None else sandbox._Child(pool.preload, sandbox.limits())
+        os.kill(child.process.pid, signal.SIGSTOP)
+        pool._idle.put(child)
+    settings.SANDBOX_WALL_SECONDS = 0.3
     signed.submit(acme)
 
     dispatcher.drain(time_budget_seconds=5)
