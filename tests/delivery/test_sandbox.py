@@ -167,6 +167,7 @@ def test_an_allocation_past_the_memory_cap_is_refused_and_the_child_replaced(set
 
 def test_one_step_in_c_past_every_bound_is_killed_and_permanent(settings):
     settings.SANDBOX_WALL_SECONDS = 0.5
+    settings.SANDBOX_CPU_SECONDS = 0.05  # it burns well past this within the wall bound
     started = time.monotonic()
     with pytest.raises(sandbox.SandboxFailed) as killed:
         sandbox.call("tests.sandbox_targets:uninterruptible_spin", 10.0)
@@ -228,6 +229,7 @@ def test_a_batch_fails_only_its_bomb(settings):
 def test_a_batch_killed_whole_is_tried_again_one_by_one(settings):
     """A step no timer stops kills the batch; its innocent neighbours still succeed."""
     settings.SANDBOX_WALL_SECONDS = 0.5
+    settings.SANDBOX_CPU_SECONDS = 0.05
     results = sandbox.pool().call_many(
         "tests.sandbox_targets:uninterruptible_spin", [[0.0], [10.0], [0.0]]
     )
