@@ -36,7 +36,14 @@ $(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ./clients/python
 	touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install pinned dependencies
+# The providers' own Node packages sign test requests (tests/sources/js); skipped without npm.
+NODE_STAMP := tests/sources/js/node_modules/.installed-stamp
+$(NODE_STAMP): tests/sources/js/package.json
+	@if command -v npm >/dev/null 2>&1; then \
+		cd tests/sources/js && npm install --no-audit --no-fund --silent && touch node_modules/.installed-stamp; \
+	else echo "npm not found: the tests that sign with Node packages will be skipped"; fi
+
+install: $(STAMP) $(NODE_STAMP)  ## create .venv and install pinned dependencies (and the test's Node packages)
 
 .env:
 	$(PYTHON) scripts/ensure_env.py .env
