@@ -3,9 +3,10 @@ the provider publishes (stripe, standardwebhooks, svix, slack_sdk, twilio from P
 pyproject's dev extra), sent as the provider sends it, and stored once; the provider's retry is
 a duplicate. A test of our signing code would only prove we agree with ourselves.
 
-GitHub's signer is a Node package (@octokit/webhooks-methods, installed by `make` into
-tests/sources/js): the test runs it with the machine's Node.js. Shopify's package only verifies
-(with a whole app's setup): its newer header spelling is held here to its documentation."""
+GitHub's signer and Shopify's verifier are Node packages (@octokit/webhooks-methods,
+@shopify/shopify-api, installed by `make` into tests/sources/js), run with the machine's Node.js.
+Shopify publishes no signer: the request is signed as its documentation says, Shopify's own
+package must accept it (both header spellings), and then FormBridge must too."""
 
 from __future__ import annotations
 
@@ -231,3 +232,40 @@ def test_github_signed_by_octokit(client, acme, api):
     })  # fmt: skip
 
     assert assert_stored_once(first, again).event_type == "issues"
+
+
+def node_packages_or_skip() -> None:
+    if shutil.which("node") is None or not (JS / "node_modules" / "@shopify").exists():
+        pytest.skip("Node.js and tests/sources/js/node_modules are needed: run `make install`")
+
+
+def shopify_package_accepts(secret: str, body: str, headers: dict[str, str]) -> dict:
+    judged = subprocess.run(
+        ["node", str(JS / "shopify-validate.mjs")],
+        input=json.dumps({"secret": secret, "body": body, "headers": headers}),
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    return json.loads(judged.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("prefix", ["X-Shopify-", "Shopify-"])
+def test_shopify_what_shopifys_package_accepts_formbridge_accepts(client, acme, api, prefix):
+    node_packages_or_skip()
+    secret = "shpss_" + "b" * 32
+    path, _ = source(api, acme, "shopify", secret)
+    body = json.dumps({"id": 820982911946154508, "email": "jon@example.com"})
+    digest = base64.b64encode(hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest())
+    headers = {f"{prefix}Hmac-Sha256": digest.decode(), f"{prefix}Topic": "orders/create",
+               f"{prefix}Shop-Domain": "acme.myshopify.com", f"{prefix}API-Version": "2025-10",
+               f"{prefix}Webhook-Id": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+               f"{prefix}Event-Id": "98880550-7158-44d4-b7cd-2c97c8a091b5",
+               "Content-Type": "application/json"}  # fmt: skip
+    forged = {**headers, f"{prefix}Hmac-Sha256": base64.b64encode(b"x" * 32).decode()}
+
+    assert shopify_package_accepts(secret, body, headers)["valid"] is True
+    assert shopify_package_accepts(secret, body, forged)["valid"] is False
+    first, again = twice(client, path, body.encode(), "application/json", headers)
+    refused = client.post(path, data=body, content_type="application/json", headers=forged)
+
+    assert assert_stored_once(first, again).event_type == "orders/create"
+    assert refused.status_code == 401
