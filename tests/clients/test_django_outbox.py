@@ -52,13 +52,17 @@ class Site:
         )  # fmt: skip
 
     def run(self, url: str, *args: str) -> str:
+        return self.run_with_log(url, *args)[0]
+
+    def run_with_log(self, url: str, *args: str) -> tuple[str, str]:
+        """manage.py's output, and what it logged (stderr)."""
         env = self.env(url)
         done = subprocess.run(
             [sys.executable, str(CLIENT / "tests" / "site" / "manage.py"), *args],
             cwd=CLIENT, env=env, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr[-3000:]
-        return done.stdout
+        return done.stdout, done.stderr
 
     def shell(self, url: str, code: str) -> str:
         return self.run(url, "shell", "-c", code)
@@ -213,3 +217,12 @@ def test_the_outbox_status_command_and_requeueing_parked_rows(site, formbridge):
     assert parked.startswith("pending 0, parked 1, sent 0, oldest pending -")
     assert "requeued 1" in requeued
     assert after.startswith("pending 1, parked 0, sent 0, oldest pending ")
+
+
+def test_every_failed_try_is_logged_with_its_row(site):
+    down = f"http://127.0.0.1:{free_port()}"
+    site.shell(down, SAVE + "lead_save(email='a@example.com')")
+
+    _, logged = site.run_with_log(down, "formbridge_flush", "--now")
+
+    assert "formbridge: send failed, will retry" in logged

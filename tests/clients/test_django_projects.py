@@ -87,6 +87,10 @@ class Project:
             check=True, capture_output=True, timeout=300,
         )  # fmt: skip
         self.packages = packages
+        # Installed as a user installs it: typed, and described by its README.
+        assert (packages / "formbridge_client" / "py.typed").exists()
+        [metadata] = packages.glob("formbridge_client-*.dist-info/METADATA")
+        assert "## Verify FormBridge's webhooks" in metadata.read_text()
         django_admin = Path(sys.executable).parent / "django-admin"
         self.base = folder / "leadsite"
         self.base.mkdir()
