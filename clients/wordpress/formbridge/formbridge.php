@@ -22,6 +22,7 @@ define( 'FORMBRIDGE_VERSION', '0.1.0' );
 define( 'FORMBRIDGE_FILE', __FILE__ );
 define( 'FORMBRIDGE_DIR', plugin_dir_path( __FILE__ ) );
 
+require_once FORMBRIDGE_DIR . 'includes/functions-formbridge-ids.php';
 require_once FORMBRIDGE_DIR . 'includes/class-formbridge-settings.php';
 require_once FORMBRIDGE_DIR . 'includes/class-formbridge-queue.php';
 require_once FORMBRIDGE_DIR . 'includes/class-formbridge-sender.php';

@@ -19,7 +19,10 @@ class CaptureTest extends FormBridge_TestCase {
 			array( 'your-file' => array( '/tmp/wpcf7_uploads/cv.pdf' ) )
 		);
 
-		do_action( 'wpcf7_mail_sent', new WPCF7_ContactForm( 42, 'Contact form 1' ) );
+		// Captured before CF7 sends its mail: a lead survives the site's mail failing.
+		$abort = false;
+		do_action_ref_array( 'wpcf7_before_send_mail', array( new WPCF7_ContactForm( 42, 'Contact form 1' ), &$abort, WPCF7_Submission::$current ) );
+		do_action( 'wpcf7_mail_failed', new WPCF7_ContactForm( 42, 'Contact form 1' ) );
 		$this->end_request();
 
 		$row      = $this->only_row();
@@ -45,8 +48,9 @@ class CaptureTest extends FormBridge_TestCase {
 		$this->end_request();
 
 		$row = $this->only_row();
-		$this->assertStringEndsWith( '-wpforms-7-311', $row['submission_id'] );
+		$this->assertMatchesRegularExpression( '/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/', $row['submission_id'] );
 		$envelope = json_decode( $row['envelope'], true );
+		$this->assertSame( '311', $envelope['payload']['_wordpress']['entry_id'] );
 		$this->assertSame( 'http://wordpress.test/wp-content/uploads/wpforms/cv.pdf', $envelope['attachments'][0]['url'] );
 		$this->expect_delivered( $row, array( 'Email' => 'jane@example.com', 'Name' => 'Jane Doe' ) );
 	}
@@ -125,6 +129,31 @@ class CaptureTest extends FormBridge_TestCase {
 		$row = $this->only_row();
 		$this->assertSame( 'elementor-a1b2c3d', $row['form_id'] );
 		$this->expect_delivered( $row, array( 'Email' => 'jane@example.com', 'Name' => 'Jane Doe' ) );
+	}
+
+	public function test_a_cf7_submission_another_plugin_aborted_is_not_a_lead() {
+		WPCF7_Submission::$current = new WPCF7_Submission( array( 'your-email' => 'spam@example.com' ), array() );
+		$abort = true;
+		do_action_ref_array( 'wpcf7_before_send_mail', array( new WPCF7_ContactForm( 42, 'Contact form 1' ), &$abort, WPCF7_Submission::$current ) );
+		$this->end_request();
+
+		$this->assertCount( 0, $this->rows() );
+	}
+
+	public function test_a_reused_entry_id_is_a_new_lead() {
+		$form = (object) array( 'id' => 9, 'title' => 'Contact Form Demo' );
+		do_action( 'fluentform/submission_inserted', 1, array( 'email' => 'first@example.com' ), $form );
+		$this->end_request();
+		// The plugin's entries table was emptied (a reinstall, a staging copy): id 1 again.
+		do_action( 'fluentform/submission_inserted', 1, array( 'email' => 'second@example.com' ), $form );
+		$this->end_request();
+
+		$rows = $this->rows();
+		$this->assertCount( 2, $rows );
+		$this->assertNotSame( $rows[0]['submission_id'], $rows[1]['submission_id'] );
+		foreach ( $rows as $n => $row ) {
+			$this->expect_delivered( $row, array( 'email' => ( 0 === $n ? 'first' : 'second' ) . '@example.com' ) );
+		}
 	}
 
 	public function test_fluent_forms() {

@@ -3,9 +3,10 @@
  * Capture: each form plugin's documented hook, mapped to FormBridge's canonical envelope and
  * written to the queue before anything is sent.
  *
- * An entry's submission_id is stable: built from the form plugin's own entry id where it has
- * one, else made once when the entry is captured and kept in the queue. Any resend of it is a
- * duplicate in FormBridge, never a second lead.
+ * Each captured entry gets its own submission_id, a UUIDv7 made at capture and kept in the
+ * queue row: every resend of the row is a duplicate in FormBridge, never a second lead. The form
+ * plugin's entry id travels as metadata (payload._wordpress.entry_id), never as the identity: a
+ * plugin whose entries table was emptied reuses its ids, and each reuse is a new lead.
  *
  * @package FormBridge
  */
@@ -22,12 +23,18 @@ class FormBridge_Capture {
 	/** Rows queued during this request, sent at its end. */
 	private static $queued = array();
 
+	/** Entries captured during this request (plugin|form|entry id): a hook fired twice for one
+	 * entry is one lead. A later request's same entry id is a new lead (ids are reused). */
+	private static $captured_entries = array();
+
 	/**
 	 * Hooks into every supported form plugin (a hook of a plugin that is not installed never
 	 * fires, so registering it costs nothing).
 	 */
 	public static function register() {
-		add_action( 'wpcf7_mail_sent', array( __CLASS__, 'contact_form_7' ), 10, 1 );
+		// Before CF7 sends its mail, after every other plugin had its say (late priority): a lead
+		// is captured even when the site's mail then fails (CF7 keeps no entries of its own).
+		add_action( 'wpcf7_before_send_mail', array( __CLASS__, 'contact_form_7' ), 9999, 3 );
 		add_action( 'wpforms_process_complete', array( __CLASS__, 'wpforms' ), 10, 4 );
 		add_action( 'gform_after_submission', array( __CLASS__, 'gravity_forms' ), 10, 2 );
 		add_action( 'ninja_forms_after_submission', array( __CLASS__, 'ninja_forms' ), 10, 1 );
@@ -44,16 +51,20 @@ class FormBridge_Capture {
 	}
 
 	/**
-	 * Contact Form 7: do_action( 'wpcf7_mail_sent', $contact_form ). The posted data and the
-	 * uploaded files are on the current WPCF7_Submission. CF7 keeps no entries: the id is made.
+	 * Contact Form 7: do_action_ref_array( 'wpcf7_before_send_mail', array( $contact_form,
+	 * &$abort, $submission ) ), once the submission passed validation and spam checks and before
+	 * its mail is sent. The posted data and the uploaded files are on the WPCF7_Submission. A
+	 * submission another plugin aborted is not a lead.
 	 *
-	 * @param object $contact_form WPCF7_ContactForm.
+	 * @param object      $contact_form WPCF7_ContactForm.
+	 * @param bool        $abort        Whether another plugin stopped the submission.
+	 * @param object|null $submission   WPCF7_Submission (older CF7: the current instance).
 	 */
-	public static function contact_form_7( $contact_form ) {
-		if ( ! class_exists( 'WPCF7_Submission' ) ) {
+	public static function contact_form_7( $contact_form, $abort = false, $submission = null ) {
+		if ( $abort || ! class_exists( 'WPCF7_Submission' ) ) {
 			return;
 		}
-		$submission = WPCF7_Submission::get_instance();
+		$submission = $submission ? $submission : WPCF7_Submission::get_instance();
 		if ( ! $submission ) {
 			return;
 		}
@@ -312,12 +323,13 @@ class FormBridge_Capture {
 	 * @return int|null The queue row, or null if this entry was queued before.
 	 */
 	public static function capture( $plugin, $form, $title, $entry_id, array $values, array $files ) {
+		$entry_key = null !== $entry_id && '' !== $entry_id ? "{$plugin}|{$form}|{$entry_id}" : null;
+		if ( null !== $entry_key && isset( self::$captured_entries[ $entry_key ] ) ) {
+			return null; // this request captured the entry already.
+		}
 		$form_id  = substr( $plugin . '-' . sanitize_key( $form ), 0, 128 );
-		$site     = substr( md5( home_url() ), 0, 8 );
 		$envelope = array(
-			'submission_id' => null !== $entry_id && '' !== $entry_id
-				? substr( "wp-{$site}-{$form_id}-" . sanitize_key( $entry_id ), 0, 64 )
-				: 'wp-' . $site . '-' . wp_generate_uuid4(),
+			'submission_id' => formbridge_uuid7(),
 			'form_id'       => $form_id,
 			'source'        => 'wordpress',
 			'event_type'    => 'form.submitted',
@@ -349,6 +361,9 @@ class FormBridge_Capture {
 		$row = FormBridge_Queue::enqueue( $envelope, $plugin );
 		if ( null !== $row ) {
 			self::$queued[] = $row;
+			if ( null !== $entry_key ) {
+				self::$captured_entries[ $entry_key ] = $row;
+			}
 		}
 		return $row;
 	}
@@ -360,8 +375,9 @@ class FormBridge_Capture {
 		if ( ! self::$queued ) {
 			return;
 		}
-		$ids           = self::$queued;
-		self::$queued  = array();
+		$ids                    = self::$queued;
+		self::$queued           = array();
+		self::$captured_entries = array();
 		if ( function_exists( 'fastcgi_finish_request' ) ) {
 			fastcgi_finish_request(); // the visitor's response is complete: nobody waits on FormBridge.
 		}
