@@ -105,6 +105,18 @@ class QueueTest extends FormBridge_TestCase {
 		$this->assertSame( getenv( 'FORMBRIDGE_SECRET' ), FormBridge_Settings::secret() );
 	}
 
+	public function test_the_timeout_shows_and_saves_five_seconds_on_a_fresh_install() {
+		delete_option( 'formbridge_timeout' );
+		ob_start();
+		FormBridge_Settings::render_field( array( 'name' => 'formbridge_timeout', 'type' => 'number', 'help' => '' ) );
+		$html = ob_get_clean();
+
+		$this->assertStringContainsString( 'value="5"', $html ); // it showed empty, and saved 1 s.
+		$this->assertSame( 5, FormBridge_Settings::sanitize_timeout( '' ) );
+		$this->assertSame( 60, FormBridge_Settings::sanitize_timeout( '600' ) );
+		$this->assertSame( 5, FormBridge_Settings::timeout() );
+	}
+
 	public function test_the_admin_actions_need_the_capability_and_a_nonce() {
 		wp_set_current_user( 0 );
 		try {

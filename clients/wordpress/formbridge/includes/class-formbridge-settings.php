@@ -20,6 +20,8 @@ class FormBridge_Settings {
 	const PAGE   = 'formbridge';
 	const GROUP  = 'formbridge_settings';
 	const SECRET = 'formbridge_secret';
+	/** Seconds a send may take, unless the owner chose otherwise (the readme says 5). */
+	const DEFAULT_TIMEOUT = 5;
 
 	/**
 	 * Registers the options and, in the admin, the page.
@@ -62,7 +64,7 @@ class FormBridge_Settings {
 	 * @return int
 	 */
 	public static function timeout() {
-		return max( 1, (int) get_option( 'formbridge_timeout', 5 ) );
+		return max( 1, (int) get_option( 'formbridge_timeout', self::DEFAULT_TIMEOUT ) );
 	}
 
 	/**
@@ -124,8 +126,8 @@ class FormBridge_Settings {
 			'formbridge_timeout',
 			array(
 				'type'              => 'integer',
-				'sanitize_callback' => 'absint',
-				'default'           => 5,
+				'sanitize_callback' => array( __CLASS__, 'sanitize_timeout' ),
+				'default'           => self::DEFAULT_TIMEOUT,
 			)
 		);
 		foreach ( array( 'comments', 'registrations' ) as $optional ) {
@@ -214,11 +216,24 @@ class FormBridge_Settings {
 			'<input type="%1$s" id="%2$s" name="%2$s" value="%3$s" class="regular-text" />',
 			esc_attr( $args['type'] ),
 			esc_attr( $name ),
-			esc_attr( (string) get_option( $name, '' ) )
+			// The timeout shows what is in effect (5 s on a fresh install), never an empty field
+			// that would save as 1 s.
+			esc_attr( (string) ( 'formbridge_timeout' === $name ? self::timeout() : get_option( $name, '' ) ) )
 		);
 		if ( '' !== $args['help'] ) {
 			echo '<p class="description">' . esc_html( $args['help'] ) . '</p>';
 		}
+	}
+
+	/**
+	 * Seconds a send may take: 1-60, and the default when the field is left empty.
+	 *
+	 * @param mixed $value The submitted value.
+	 * @return int
+	 */
+	public static function sanitize_timeout( $value ) {
+		$seconds = absint( $value );
+		return $seconds ? min( 60, $seconds ) : self::DEFAULT_TIMEOUT;
 	}
 
 	/**
