@@ -117,6 +117,17 @@ class QueueTest extends FormBridge_TestCase {
 		$this->assertSame( 5, FormBridge_Settings::timeout() );
 	}
 
+	public function test_test_connection_asks_formbridge_and_stores_no_lead() {
+		$said = FormBridge_Admin::connection_check();
+
+		$this->assertStringStartsWith( 'Connected: FormBridge accepts this site as tenant t_acme.', $said );
+		update_option( FormBridge_Settings::SECRET, 'fbs_' . str_repeat( 'x', 43 ), false );
+		$refused = FormBridge_Admin::connection_check();
+		update_option( FormBridge_Settings::SECRET, getenv( 'FORMBRIDGE_SECRET' ), false );
+		$this->assertStringContainsString( '(401): invalid_signature', $refused );
+		$this->assertCount( 0, $this->rows() );
+	}
+
 	public function test_the_admin_actions_need_the_capability_and_a_nonce() {
 		wp_set_current_user( 0 );
 		try {

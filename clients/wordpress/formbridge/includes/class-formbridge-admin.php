@@ -1,6 +1,6 @@
 <?php
 /**
- * Tools → FormBridge: the queue (pending, sent, parked), Retry and Send test.
+ * Tools → FormBridge: the queue (pending, sent, parked), Retry and Test connection.
  *
  * @package FormBridge
  */
@@ -54,29 +54,38 @@ class FormBridge_Admin {
 	}
 
 	/**
-	 * Send test: a test submission, straight to FormBridge (not queued), and its answer.
+	 * Test connection: the settings checked by FormBridge itself, nothing stored (no test ever
+	 * creates a lead that would fan out to the tenant's CRM).
 	 */
 	public static function handle_test() {
 		self::guard( 'formbridge_test' );
-		$body   = wp_json_encode(
-			array(
-				'submission_id' => 'wp-test-' . wp_generate_uuid4(),
-				'form_id'       => 'formbridge-test',
-				'source'        => 'wordpress',
-				'event_type'    => 'formbridge.test',
-				'payload'       => array(
-					'message'    => __( 'A test submission from the FormBridge plugin.', 'formbridge' ),
-					'_wordpress' => array( 'site_url' => home_url() ),
-				),
-			)
-		);
-		$answer = FormBridge_Sender::post( '/v1/ingest', $body );
-		$text   = $answer['status']
-			/* translators: 1: HTTP status, 2: FormBridge's answer or error */
-			? sprintf( __( 'FormBridge answered %1$d: %2$s', 'formbridge' ), $answer['status'], $answer['error'] ? $answer['error'] : $answer['body'] )
-			/* translators: %s: the connection error */
-			: sprintf( __( 'FormBridge could not be reached: %s', 'formbridge' ), $answer['error'] );
-		self::back( $text );
+		self::back( self::connection_check() );
+	}
+
+	/**
+	 * Asks FormBridge to verify a request signed with these settings (POST /v1/verify) and says
+	 * what it answered, in words.
+	 *
+	 * @return string
+	 */
+	public static function connection_check() {
+		$answer  = FormBridge_Sender::post( '/v1/verify', '{}' );
+		$decoded = json_decode( $answer['body'], true );
+		if ( 200 === $answer['status'] && is_array( $decoded ) && isset( $decoded['tenant_id'] ) ) {
+			$skew = isset( $decoded['server_time'] ) ? abs( time() - (int) strtotime( $decoded['server_time'] ) ) : 0;
+			return sprintf(
+				/* translators: 1: the tenant id, 2: seconds between this site's clock and FormBridge's */
+				__( 'Connected: FormBridge accepts this site as tenant %1$s. Clocks agree within %2$d s.', 'formbridge' ),
+				$decoded['tenant_id'],
+				$skew
+			);
+		}
+		if ( $answer['status'] ) {
+			/* translators: 1: HTTP status, 2: FormBridge's error code and message */
+			return sprintf( __( 'FormBridge refused the settings (%1$d): %2$s', 'formbridge' ), $answer['status'], $answer['error'] );
+		}
+		/* translators: %s: the connection error */
+		return sprintf( __( 'FormBridge could not be reached: %s', 'formbridge' ), $answer['error'] );
 	}
 
 	/**
@@ -131,7 +140,7 @@ class FormBridge_Admin {
 				)
 			)
 		);
-		foreach ( array( 'formbridge_retry' => __( 'Retry waiting and parked now', 'formbridge' ), 'formbridge_test' => __( 'Send test', 'formbridge' ) ) as $action => $label ) {
+		foreach ( array( 'formbridge_retry' => __( 'Retry waiting and parked now', 'formbridge' ), 'formbridge_test' => __( 'Test connection', 'formbridge' ) ) as $action => $label ) {
 			echo '<form method="post" action="' . esc_url( admin_url( 'admin-post.php' ) ) . '" style="display:inline-block;margin-right:1em">';
 			echo '<input type="hidden" name="action" value="' . esc_attr( $action ) . '" />';
 			wp_nonce_field( $action );
