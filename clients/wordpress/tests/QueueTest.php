@@ -167,15 +167,26 @@ class QueueTest extends FormBridge_TestCase {
 		$this->assertStringNotContainsString( getenv( 'FORMBRIDGE_SECRET' ), $html );
 	}
 
-	public function test_uninstall_removes_the_table_and_the_options() {
+	public function test_uninstall_keeps_undelivered_leads_and_removes_the_rest() {
 		global $wpdb;
+		update_option( 'formbridge_endpoint', getenv( 'FORMBRIDGE_DOWN_URL' ) ); // FormBridge down.
+		$this->submit_wpforms( 5001, 'pending@example.com' );
+		$this->end_request();
 		define( 'WP_UNINSTALL_PLUGIN', 'formbridge/formbridge.php' );
 		include WP_PLUGIN_DIR . '/formbridge/uninstall.php';
 
+		// The pending lead and what can send it stay (the plugin reinstalled sends it).
+		$this->assertSame( 1, FormBridge_Queue::counts()['pending'] );
+		$this->assertSame( getenv( 'FORMBRIDGE_SECRET' ), FormBridge_Settings::secret() );
+		$this->assertFalse( wp_next_scheduled( FormBridge_Scheduler::FLUSH ) );
+
+		// Nothing undelivered (or the owner opted in): everything goes.
+		$wpdb->query( 'DELETE FROM ' . FormBridge_Queue::table() ); // phpcs:ignore
+		$this->assertSame( 0, formbridge_uninstall_site() );
 		$this->assertNull( $wpdb->get_var( $wpdb->prepare( 'SHOW TABLES LIKE %s', FormBridge_Queue::table() ) ) );
 		$this->assertFalse( get_option( 'formbridge_secret' ) );
-		$this->assertFalse( wp_next_scheduled( FormBridge_Scheduler::FLUSH ) );
 		FormBridge_Queue::install(); // for the tests after this one.
 		FormBridge_Settings::set_secret( getenv( 'FORMBRIDGE_SECRET' ) );
+		update_option( 'formbridge_endpoint', getenv( 'FORMBRIDGE_URL' ) );
 	}
 }
