@@ -128,6 +128,44 @@ class QueueTest extends FormBridge_TestCase {
 		$this->assertCount( 0, $this->rows() );
 	}
 
+	public function test_a_wrong_secret_parks_says_so_and_its_correction_sends_the_lead() {
+		update_option( FormBridge_Settings::SECRET, 'fbs_' . str_repeat( 'w', 43 ), false );
+		$this->submit_wpforms( 6001, 'parked@example.com' );
+		$this->end_request();
+		$this->assertSame( 'parked', $this->only_row()['status'] );
+
+		wp_set_current_user( 1 );
+		ob_start();
+		do_action( 'admin_notices' );
+		$notice = ob_get_clean();
+		wp_set_current_user( 0 );
+		$this->assertStringContainsString( '1 lead(s) parked', $notice );
+		$this->assertStringContainsString( 'invalid_signature', $notice );
+		$this->assertStringContainsString( 'tools.php?page=formbridge', $notice );
+
+		update_option( FormBridge_Settings::SECRET, getenv( 'FORMBRIDGE_SECRET' ), false ); // corrected.
+		$this->assertSame( 'pending', $this->only_row()['status'] );
+		do_action( FormBridge_Scheduler::FLUSH ); // WP-Cron's next run: no Retry button needed.
+
+		$row = $this->only_row();
+		$this->expect_delivered( $row, array( 'Email' => 'parked@example.com' ) );
+	}
+
+	public function test_a_skewed_clock_is_corrected_from_formbridges_answer() {
+		update_option( 'formbridge_clock_offset', -3600, false ); // as if this server were an hour slow.
+		$this->submit_wpforms( 6101, 'skewed@example.com' );
+		$this->end_request();
+		$row = $this->only_row();
+		$this->assertSame( 'pending', $row['status'] ); // retried, not parked.
+		$this->assertStringStartsWith( 'stale_timestamp', $row['last_error'] );
+		$this->assertLessThan( 5, abs( FormBridge_Settings::clock_offset() ) ); // learned.
+
+		$this->make_due();
+		do_action( FormBridge_Scheduler::FLUSH );
+		$this->expect_delivered( $this->only_row(), array( 'Email' => 'skewed@example.com' ) );
+		delete_option( 'formbridge_clock_offset' );
+	}
+
 	public function test_the_admin_actions_need_the_capability_and_a_nonce() {
 		wp_set_current_user( 0 );
 		try {

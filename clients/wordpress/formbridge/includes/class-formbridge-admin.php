@@ -23,6 +23,7 @@ class FormBridge_Admin {
 		add_action( 'admin_menu', array( __CLASS__, 'add_page' ) );
 		add_action( 'admin_post_formbridge_retry', array( __CLASS__, 'handle_retry' ) );
 		add_action( 'admin_post_formbridge_test', array( __CLASS__, 'handle_test' ) );
+		add_action( 'admin_notices', array( __CLASS__, 'notice' ) );
 	}
 
 	/**
@@ -86,6 +87,39 @@ class FormBridge_Admin {
 		}
 		/* translators: %s: the connection error */
 		return sprintf( __( 'FormBridge could not be reached: %s', 'formbridge' ), $answer['error'] );
+	}
+
+	/**
+	 * A dismissible notice on every admin page while leads are parked (refused, waiting for the
+	 * owner) or failing: how many, the last error, and the way to the queue.
+	 */
+	public static function notice() {
+		if ( ! current_user_can( 'manage_options' ) ) {
+			return;
+		}
+		global $wpdb;
+		$counts  = FormBridge_Queue::counts();
+		$failing = (int) $wpdb->get_var(
+			$wpdb->prepare( 'SELECT COUNT(*) FROM ' . FormBridge_Queue::table() . ' WHERE status = %s AND attempts >= 3', FormBridge_Queue::PENDING ) // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared
+		);
+		if ( ! $counts[ FormBridge_Queue::PARKED ] && ! $failing ) {
+			return;
+		}
+		printf(
+			'<div class="notice notice-error is-dismissible formbridge-notice"><p><strong>%1$s</strong> %2$s <a href="%3$s">%4$s</a></p></div>',
+			esc_html__( 'FormBridge:', 'formbridge' ),
+			esc_html(
+				sprintf(
+					/* translators: 1: parked leads, 2: leads failing to send, 3: the last error */
+					__( '%1$d lead(s) parked and %2$d failing to send. Last error: %3$s', 'formbridge' ),
+					$counts[ FormBridge_Queue::PARKED ],
+					$failing,
+					FormBridge_Queue::last_error()
+				)
+			),
+			esc_url( admin_url( 'tools.php?page=' . self::PAGE ) ),
+			esc_html__( 'Open the queue', 'formbridge' )
+		);
 	}
 
 	/**

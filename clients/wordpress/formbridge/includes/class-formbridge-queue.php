@@ -177,6 +177,38 @@ class FormBridge_Queue {
 	}
 
 	/**
+	 * Every parked row made due now (the settings that refused it were corrected).
+	 *
+	 * @return int How many.
+	 */
+	public static function requeue_parked() {
+		global $wpdb;
+		return (int) $wpdb->query(
+			$wpdb->prepare(
+				'UPDATE ' . self::table() . ' SET status = %s, next_attempt_at = %s WHERE status = %s', // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared
+				self::PENDING,
+				gmdate( 'Y-m-d H:i:s' ),
+				self::PARKED
+			)
+		);
+	}
+
+	/**
+	 * The most recent error of a row still waiting or parked, if any.
+	 *
+	 * @return string
+	 */
+	public static function last_error() {
+		global $wpdb;
+		return (string) $wpdb->get_var(
+			$wpdb->prepare(
+				'SELECT last_error FROM ' . self::table() . ' WHERE status <> %s AND last_error IS NOT NULL ORDER BY id DESC LIMIT 1', // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared
+				self::SENT
+			)
+		);
+	}
+
+	/**
 	 * Deletes sent rows older than $days (their leads are in FormBridge).
 	 *
 	 * @param int $days Age in days.

@@ -30,7 +30,9 @@ class FormBridge_Sender {
 	 * @return array<string,string>
 	 */
 	public static function signed_headers( $body ) {
-		$timestamp = gmdate( 'c' );
+		// This server's clock, corrected by what FormBridge said of its own (a skewed clock would
+		// be refused as a stale timestamp, forever).
+		$timestamp = gmdate( 'c', time() + FormBridge_Settings::clock_offset() );
 		return array(
 			'Content-Type' => 'application/json',
 			'X-Tenant-Id'  => FormBridge_Settings::tenant_id(),
@@ -140,12 +142,18 @@ class FormBridge_Sender {
 				'body'        => '',
 				'error'       => $response->get_error_message(),
 				'retry_after' => 0,
+				'skewed'      => false,
 			);
 		}
 		$status  = (int) wp_remote_retrieve_response_code( $response );
 		$text    = (string) wp_remote_retrieve_body( $response );
 		$decoded = json_decode( $text, true );
 		$error   = '';
+		$skewed  = false;
+		if ( is_array( $decoded ) && isset( $decoded['server_time'] ) ) {
+			FormBridge_Settings::learn_clock( $decoded['server_time'] );
+			$skewed = 401 === $status;
+		}
 		if ( $status >= 300 ) {
 			$error = is_array( $decoded ) && isset( $decoded['error']['code'] )
 				? $decoded['error']['code'] . ': ' . ( isset( $decoded['error']['message'] ) ? $decoded['error']['message'] : '' )
@@ -156,6 +164,8 @@ class FormBridge_Sender {
 			'body'        => $text,
 			'error'       => substr( $error, 0, 2000 ),
 			'retry_after' => self::retry_after( wp_remote_retrieve_header( $response, 'retry-after' ) ),
+			// A stale timestamp whose answer told FormBridge's time: the next try is signed right.
+			'skewed'      => $skewed,
 		);
 	}
 
@@ -190,6 +200,9 @@ class FormBridge_Sender {
 		}
 		if ( 0 === $status || in_array( $status, array( 408, 425, 429 ), true ) || $status >= 500 ) {
 			return 'retrying';
+		}
+		if ( ! empty( $answer['skewed'] ) ) {
+			return 'retrying'; // the clock is corrected now.
 		}
 		return 'parked';
 	}

@@ -29,6 +29,32 @@ class FormBridge_Settings {
 	public static function register() {
 		add_action( 'admin_init', array( __CLASS__, 'register_settings' ) );
 		add_action( 'admin_menu', array( __CLASS__, 'add_page' ) );
+		// Corrected settings heal what the old ones got refused: parked rows are sent again.
+		foreach ( array( 'formbridge_endpoint', 'formbridge_tenant_id', self::SECRET ) as $option ) {
+			add_action( "update_option_{$option}", array( 'FormBridge_Queue', 'requeue_parked' ) );
+			add_action( "add_option_{$option}", array( 'FormBridge_Queue', 'requeue_parked' ) );
+		}
+	}
+
+	/**
+	 * Seconds to add to this server's clock to match FormBridge's (learned from its answers).
+	 *
+	 * @return int
+	 */
+	public static function clock_offset() {
+		return (int) get_option( 'formbridge_clock_offset', 0 );
+	}
+
+	/**
+	 * Records FormBridge's time (server_time in its answer) as this server's clock offset.
+	 *
+	 * @param string $server_time ISO 8601.
+	 */
+	public static function learn_clock( $server_time ) {
+		$then = strtotime( (string) $server_time );
+		if ( false !== $then ) {
+			update_option( 'formbridge_clock_offset', $then - time(), false );
+		}
 	}
 
 	/**
