@@ -31,6 +31,7 @@ from typing import Any
 from django.conf import settings
 
 from .errors import Invalid
+from .wildcards import wildcard
 
 SCHEME = "aws-sm://"
 _REFERENCE = re.compile(
@@ -77,11 +78,6 @@ def secret_name(secret_id: str) -> str:
     return match.group("name") if match else secret_id
 
 
-def _glob(pattern: str) -> re.Pattern[str]:
-    """An operator's grant: literal text where `*` stands for any run of characters."""
-    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
-
-
 @dataclass(frozen=True)
 class Binding:
     """The tenant a reference belongs to: it may name secrets under the operator's prefix and
@@ -97,7 +93,7 @@ class Binding:
     def allows(self, secret_id: str) -> bool:
         if secret_name(secret_id).startswith(self.own_prefix):
             return True
-        return any(_glob(grant).fullmatch(secret_id) for grant in self.grants)
+        return any(wildcard(grant).fullmatch(secret_id) for grant in self.grants)
 
 
 def binding(tenant_id: str, grants: Sequence[str] | None = None) -> Binding:

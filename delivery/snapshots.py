@@ -40,14 +40,15 @@ def _auth_secret(destination: Destination) -> dict:
 def _target_refusal(destination: Destination) -> dict:
     """Why its AWS targets may not be used now (an operator withdrew a grant), if they may not."""
     try:
-        targets = connector_for(destination.kind).targets(destination.config, destination.tenant_id)
+        refused = aws_targets.ungranted(
+            connector_for(destination.kind), destination.config, destination.tenant
+        )
     except aws_targets.TargetsUnknown as exc:
         return {
             "unusable": f"cannot check the AWS target: {exc}",
             "unusable_transient": True,
             "unusable_code": "aws_unavailable",
         }
-    refused = aws_targets.refusal(aws_targets.grants_of(destination.tenant.target_grants), targets)
     if refused is None:
         return {}
     message = aws_targets.refusal_message(destination.tenant_id, refused)

@@ -69,14 +69,13 @@ def clean_targets(tenant: Tenant, kind: str, config: dict[str, Any]) -> None:
     """The AWS resources the config reaches with FormBridge's own credentials must be granted to
     the tenant by an operator (aws_targets)."""
     try:
-        targets = connector_for(kind).targets(config, tenant.id)
+        refused = aws_targets.ungranted(connector_for(kind), config, tenant)
     except aws_targets.TargetsUnknown as exc:
         raise Unavailable(
             f"cannot check the destination's AWS target now ({exc}); retry shortly",
             code="aws_unavailable",
             retry_after=5,
         ) from None
-    refused = aws_targets.refusal(aws_targets.grants_of(tenant.target_grants), targets)
     if refused is not None:
         raise DestinationInvalid(
             f"config.{refused.field}",

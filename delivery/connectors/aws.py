@@ -26,6 +26,7 @@ from core.storable import safe_text
 from delivery import aio
 from delivery.models import AttemptOutcome
 
+from . import aws_targets
 from .aws_targets import Target
 from .base import (
     RESPONSE_BODY_LIMIT,
@@ -118,9 +119,11 @@ def _client(service: str, region: str | None, key_id: str, secret: str, timeouts
 
 
 def forget_clients() -> None:
-    """Drop cached clients (boto3 reads its environment when a client is made)."""
+    """Drop cached clients, and the region and account learned (boto3 reads its environment
+    when a client is made)."""
     with _clients_lock:
         _clients.clear()
+    aws_targets.forget()
 
 
 def client(service: str, destination: DestinationSnapshot) -> Any:

@@ -9,7 +9,6 @@ operator granted it to its tenant (Tenant.target_grants). A destination that bri
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,9 +16,12 @@ from typing import Any
 
 from django.conf import settings
 
-ANY = "*"
-_account_lock = threading.Lock()
-_account: list[str] = []
+from core.wildcards import ANY, wildcard
+
+_lock = threading.Lock()
+# Learned once per process (boto3's default region costs milliseconds to read; STS a round
+# trip): the instance's own, which only a restart changes. forget() clears them (tests).
+_instance: dict[str, str] = {}
 
 
 class TargetsUnknown(Exception):
@@ -48,34 +50,41 @@ def region_of(config: dict[str, Any]) -> str:
     """The region the connector's client uses: the destination's, else boto3's default."""
     if config.get("region"):
         return config["region"]
-    import boto3
+    with _lock:
+        if "region" not in _instance:
+            import boto3
 
-    return boto3.session.Session().region_name or ""
+            _instance["region"] = boto3.session.Session().region_name or ""
+        return _instance["region"]
 
 
 def instance_account() -> str:
     """The AWS account of FormBridge's own credentials (AWS_ACCOUNT_ID, else STS, once)."""
     if settings.AWS_ACCOUNT_ID:
         return settings.AWS_ACCOUNT_ID
-    with _account_lock:
-        if not _account:
+    with _lock:
+        if "account" not in _instance:
             import boto3
             from botocore.exceptions import BotoCoreError, ClientError
 
             try:
-                _account.append(boto3.client("sts").get_caller_identity()["Account"])
+                _instance["account"] = boto3.client("sts").get_caller_identity()["Account"]
             except (BotoCoreError, ClientError) as exc:
                 raise TargetsUnknown(f"STS GetCallerIdentity: {type(exc).__name__}") from None
-        return _account[0]
+        return _instance["account"]
 
 
-def forget_account() -> None:
-    with _account_lock:
-        _account.clear()
+def instance_arn(config: dict[str, Any], service: str, resource: str) -> str:
+    """The ARN of a resource named without one: the instance's own account, the destination's
+    region (an EventBridge bus, a DynamoDB table)."""
+    region = region_of(config)
+    return f"arn:{partition(region)}:{service}:{region}:{instance_account()}:{resource}"
 
 
-def _glob(pattern: str) -> re.Pattern[str]:
-    return re.compile(".*".join(re.escape(part) for part in pattern.split(ANY)))
+def forget() -> None:
+    """Drop the learned region and account (boto3's environment changed)."""
+    with _lock:
+        _instance.clear()
 
 
 def _normal(grant: str) -> str:
@@ -90,10 +99,10 @@ def covers(grants: Sequence[str], target: Target) -> bool:
     it (a grant ending in `*` whose part before the star matches a start of the prefix)?"""
     for grant in map(_normal, grants):
         if not target.prefix:
-            if _glob(grant).fullmatch(target.arn):
+            if wildcard(grant).fullmatch(target.arn):
                 return True
         elif grant.endswith(ANY):
-            head = _glob(grant[:-1])
+            head = wildcard(grant[:-1])
             if any(head.fullmatch(target.arn[:end]) for end in range(len(target.arn) + 1)):
                 return True
     return False
@@ -111,6 +120,14 @@ def grants_of(stored: Sequence[str]) -> tuple[str, ...]:
 def refusal(grants: Sequence[str], targets: Sequence[Target]) -> Target | None:
     """The first target no grant covers, if any."""
     return next((t for t in targets if not covers(grants, t)), None)
+
+
+def ungranted(connector: Any, config: dict[str, Any], tenant: Any) -> Target | None:
+    """The first target a destination's config reaches that its tenant's grants do not cover
+    (TargetsUnknown when the instance's account cannot be learned now). The one check, made
+    when a destination is saved and again when it is sent to."""
+    targets = connector.targets(config, tenant.id)
+    return refusal(grants_of(tenant.target_grants), targets) if targets else None
 
 
 def refusal_message(tenant_id: str, target: Target) -> str:

@@ -57,10 +57,7 @@ class DynamoDbConnector(aws.AwsConnector):
         return aws.validate_common(config)
 
     def own_targets(self, config: dict[str, Any], tenant_id: str) -> tuple[aws_targets.Target, ...]:
-        region = aws_targets.region_of(config)
-        account = aws_targets.instance_account()
-        partition = aws_targets.partition(region)
-        arn = f"arn:{partition}:dynamodb:{region}:{account}:table/{config['table']}"
+        arn = aws_targets.instance_arn(config, "dynamodb", f"table/{config['table']}")
         return (aws_targets.Target("table", arn),)
 
     async def send(self, job: Job) -> Outcome:

@@ -49,9 +49,7 @@ class EventBridgeConnector(aws.AwsConnector):
     def own_targets(self, config: dict[str, Any], tenant_id: str) -> tuple[aws_targets.Target, ...]:
         bus = config["event_bus"]
         if not bus.startswith("arn:"):
-            region = aws_targets.region_of(config)
-            account = aws_targets.instance_account()
-            bus = f"arn:{aws_targets.partition(region)}:events:{region}:{account}:event-bus/{bus}"
+            bus = aws_targets.instance_arn(config, "events", f"event-bus/{bus}")
         return (aws_targets.Target("event_bus", bus),)
 
     async def send(self, job: Job) -> Outcome:
