@@ -28,6 +28,7 @@ from typing import Any
 
 from django.conf import settings
 
+from .errors import Unavailable
 from .sandbox_child import ran_out_of_memory, read_message, write_message
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,16 @@ class SandboxFailed(Exception):
         self.transient = transient
         # The class name of what the evaluated code raised (reason "invalid").
         self.kind = kind
+
+
+class Busy(Unavailable):
+    """An evaluation stopped for time on a busy machine: the same code may run later (a retry
+    at send, 503 with Retry-After at save)."""
+
+    code = "busy"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retry_after=1)
 
 
 @dataclass(frozen=True)
@@ -88,9 +99,12 @@ class _Child:
             stdout=subprocess.PIPE,
             cwd=_ROOT,
         )
-        if self._reply(_START_SECONDS) is None:
+        ready = self._reply(_START_SECONDS)
+        if ready is None:
             self.kill()
             raise SandboxFailed("crashed", "the sandbox process did not start", transient=True)
+        # The CPU the child had used when it last answered: where a request's CPU starts.
+        self.cpu_total: float = ready["cpu_total"]
 
     def _reply(self, seconds: float) -> dict[str, Any] | None:
         ready, _, _ = select.select([self.process.stdout], [], [], seconds)
@@ -104,15 +118,15 @@ class _Child:
     def exchange(self, request: dict[str, Any], bounds: Limits) -> dict[str, Any]:
         """One request and its reply; past the wall bound the child is killed and the reply
         says whether it was starved (transient) or stuck in one step (not)."""
-        cpu_before = _cpu_of(self.process.pid)
         try:
             write_message(self.process.stdin, request)
         except (BrokenPipeError, OSError):
             raise SandboxFailed("crashed", "the sandbox process exited", transient=True) from None
         reply = self._reply(bounds.wall_seconds)
         if reply is not None:
+            self.cpu_total = reply.pop("cpu_total", self.cpu_total)
             return reply
-        used = _cpu_of(self.process.pid) - cpu_before
+        used = _cpu_of(self.process.pid) - self.cpu_total
         alive = self.process.poll() is None
         self.kill()
         if not alive:

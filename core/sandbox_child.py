@@ -106,13 +106,16 @@ def main() -> None:
         cap = _address_space() + limits["memory_bytes"]
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     signal.signal(signal.SIGVTALRM, _on_timer)
-    write_message(replies, {"ready": True})
+    # Every message says how much CPU this process has used so far: the parent, killing it past
+    # the wall bound, tells a starved child from a stuck one without reading /proc each time.
+    write_message(replies, {"ready": True, "cpu_total": time.process_time()})
     while (request := read_message(requests)) is not None:
         function = _target(request["target"], cache)
         if "batch" in request:
             reply = _answer_batch(function, request["batch"], limits["cpu_seconds"])
         else:
             reply = _answer(function, request["args"], limits["cpu_seconds"])
+        reply["cpu_total"] = time.process_time()
         write_message(replies, reply)
         if ran_out_of_memory(reply):
             return  # a process that ran out of memory is not trusted with the next request

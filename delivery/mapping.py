@@ -24,7 +24,6 @@ from jmespath import functions as jmespath_functions
 from jmespath.visitor import Options, TreeInterpreter
 
 from core import sandbox
-from core.errors import Unavailable
 
 from . import sandboxed
 from .events import sample_event
@@ -75,13 +74,8 @@ def _json_size(value: Any, memo: dict[int, int], keep: list[Any], limit: int) ->
     return total
 
 
-class MappingBusy(Unavailable):
-    """The evaluation was stopped for time on a busy machine: the same mapping may run later."""
-
-    code = "busy"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, retry_after=1)
+class MappingBusy(sandbox.Busy):
+    """The evaluation was stopped for time on a busy machine: the mapping may run later."""
 
 
 class _BoundedFunctions(jmespath_functions.Functions):

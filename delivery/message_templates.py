@@ -7,8 +7,8 @@ characters for mrkdwn, nothing for plain text. A template that does not compile 
 against a sample event is refused when the destination is saved, not dead-lettered at send time.
 
 Compiling and rendering run in core.sandbox's child processes (hard CPU and memory limits):
-`render` and `validate` are called by connectors and services; `render_here` and
-`validate_here` are what runs in the child.
+`render`, `render_async` and `validate` are called by connectors and services; `render_here` is
+what runs in the child.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from markupsafe import Markup
 
 from core import sandbox
-from core.errors import Unavailable
 
 from . import sandboxed
 from .events import sample_event
@@ -54,14 +53,8 @@ class TemplateInvalid(ValueError):
     """The template is not one we will render; the message says why."""
 
 
-class TemplateBusy(Unavailable):
-    """The render was stopped for time on a busy machine: the same template may render later
-    (a retry at send, 503 with Retry-After at save)."""
-
-    code = "busy"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, retry_after=1)
+class TemplateBusy(sandbox.Busy):
+    """The render was stopped for time on a busy machine: the template may render later."""
 
 
 def mrkdwn_escape(value: Any) -> str:

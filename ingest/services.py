@@ -105,10 +105,13 @@ def submission_ingest(
         raise
     if outcome is not StoreOutcome.CREATED:
         blobs.delete_objects(blobs.object_keys([], offloaded))  # the row that would name it is not
-    if outcome is StoreOutcome.REPLAYED and data.id_chosen_by and _stored(tenant, submission):
+    earlier = None
+    if outcome is StoreOutcome.REPLAYED and data.id_chosen_by:
         # A retry whose answer was lost, re-signed in the same second, is the same bytes: the id
         # it names is stored, so it is that submission's duplicate, not a refused replay.
-        outcome = StoreOutcome.DUPLICATE
+        earlier = _stored(tenant, submission)
+        if earlier is not None:
+            outcome = StoreOutcome.DUPLICATE
     if outcome is StoreOutcome.REPLAYED:
         earlier_id = replayed_submission_id(tenant.id, signature or "")
         raise Conflict(
@@ -120,7 +123,9 @@ def submission_ingest(
         )
     deliveries = routes if outcome is StoreOutcome.CREATED else []
     if outcome is StoreOutcome.DUPLICATE:
-        earlier = Submission.objects.get(tenant=tenant, submission_id=submission.submission_id)
+        earlier = earlier or Submission.objects.get(
+            tenant=tenant, submission_id=submission.submission_id
+        )
         if data.id_chosen_by and not _same_payload(earlier, submission):
             raise _conflict(data.id_chosen_by, earlier)
         logger.info(
@@ -139,8 +144,9 @@ def submission_ingest(
     return IngestResult(submission=submission, created=True, deliveries=len(deliveries))
 
 
-def _stored(tenant: Tenant, submission: Submission) -> bool:
-    return Submission.objects.filter(tenant=tenant, submission_id=submission.submission_id).exists()
+def _stored(tenant: Tenant, submission: Submission) -> Submission | None:
+    """The submission already stored under this one's submission_id, if there is one."""
+    return Submission.objects.filter(tenant=tenant, submission_id=submission.submission_id).first()
 
 
 def _payload_digest(submission: Submission) -> str:

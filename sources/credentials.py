@@ -46,12 +46,10 @@ def fetch(token: str, now: datetime) -> SourceCredentials | None:
     )
     if not rows:
         return None
+    bound = secret_binding(rows[0].source.tenant)
     return SourceCredentials(
         source=rows[0].source,
-        secrets=tuple(
-            (Secret(_resolved(row, secret_binding(rows[0].source.tenant))), row.expires_at)
-            for row in rows
-        ),
+        secrets=tuple((Secret(_resolved(row, bound)), row.expires_at) for row in rows),
     )
 
 

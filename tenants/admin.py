@@ -111,7 +111,7 @@ class TenantAdmin(TenantScopedAdmin):
         ]
         # What FormBridge's own authority reaches for the tenant (its grants); only a
         # superuser changes it, never the tenant's own operators.
-        fields += ["secret_grants", "target_grants", "mail_senders"]
+        fields += list(services.GRANT_FIELDS.values())
         if request.user.is_superuser:
             fields.append("operators")
         return fields
@@ -120,7 +120,7 @@ class TenantAdmin(TenantScopedAdmin):
         fields = ("id", "is_active", "created_at", "updated_at") if obj else ()
         if not request.user.is_superuser:
             # A tenant's own operators (an agency's client, say) may not lift its limits.
-            fields = (*fields, *LIMIT_FIELDS, "secret_grants", "target_grants", "mail_senders")
+            fields = (*fields, *LIMIT_FIELDS, *services.GRANT_FIELDS.values())
         return fields
 
     def has_add_permission(self, request):
