@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from rest_framework.parsers import JSONParser
 
-from .errors import Invalid, TooLarge
+from .errors import TooLarge
 from .json_input import decode_json
 
 
@@ -19,6 +19,4 @@ class BoundedJSONParser(JSONParser):
         body = stream.read(limit + 1) if stream is not None else b""
         if len(body) > limit:
             raise TooLarge(f"The body is over {limit} bytes.", code="payload_too_large")
-        if not body.strip():
-            raise Invalid("The body is empty; send a JSON object.", code="invalid_json")
         return decode_json(body)

@@ -141,13 +141,16 @@ class FlushResult:
     parked: int = 0
 
 
+def _unleased(moment):
+    """Pending rows no flush holds (or whose lease lapsed: a process died mid-send)."""
+    return OutboxMessage.objects.filter(status=OutboxStatus.PENDING).filter(
+        Q(leased_until__isnull=True) | Q(leased_until__lt=moment)
+    )
+
+
 def _candidates(ids: list[int] | None, limit: int, now: bool, seen: set[int]) -> list[int]:
     moment = timezone.now()
-    rows = (
-        OutboxMessage.objects.filter(status=OutboxStatus.PENDING)
-        .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=moment))
-        .exclude(pk__in=seen)
-    )
+    rows = _unleased(moment).exclude(pk__in=seen)
     if not now:
         rows = rows.filter(next_attempt_at__lte=moment)
     if ids is not None:
@@ -163,11 +166,7 @@ def _claim_one(candidates: list[int]) -> OutboxMessage | None:
     until = moment + timedelta(seconds=2 * _timeout() + 5)
     while candidates:
         pk = candidates.pop(0)
-        taken = (
-            OutboxMessage.objects.filter(pk=pk, status=OutboxStatus.PENDING)
-            .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=moment))
-            .update(leased_until=until)
-        )
+        taken = _unleased(moment).filter(pk=pk).update(leased_until=until)
         if taken:
             return OutboxMessage.objects.get(pk=pk)
     return None
