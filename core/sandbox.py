@@ -92,7 +92,8 @@ def _cpu_of(pid: int) -> float:
 class _Child:
     def __init__(self, preload: tuple[str, ...], bounds: Limits) -> None:
         arguments = {"preload": list(preload), "cpu_seconds": bounds.cpu_seconds,
-                     "memory_bytes": bounds.memory_bytes}  # fmt: skip
+                     "memory_bytes": bounds.memory_bytes,
+                     "niceness": settings.SANDBOX_NICENESS}  # fmt: skip
         self.process = subprocess.Popen(  # noqa: S603 (our own module, no shell)
             [sys.executable, "-m", "core.sandbox_child", json.dumps(arguments)],
             stdin=subprocess.PIPE,

@@ -317,6 +317,9 @@ SANDBOX_CPU_SECONDS = env.float("SANDBOX_CPU_SECONDS", default=0.25)
 SANDBOX_WALL_SECONDS = env.float("SANDBOX_WALL_SECONDS", default=0.75)
 # Memory a child may allocate beyond what it holds at start.
 SANDBOX_MEMORY_BYTES = env.int("SANDBOX_MEMORY_BYTES", default=256 * 1024 * 1024)
+# How much lower a child's CPU priority is than its parent's (os.nice): under contention, the
+# ingest and delivery work of every tenant runs first.
+SANDBOX_NICENESS = env.int("SANDBOX_NICENESS", default=10)
 # What a child imports before its memory is capped.
 SANDBOX_PRELOAD = ("delivery.message_templates:render_here", "delivery.mapping:render_here")
 
