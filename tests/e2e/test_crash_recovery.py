@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from collections import Counter
 
@@ -21,21 +22,36 @@ SUBMISSIONS = 40
 
 
 class SlowReceiver(Receiver):
-    """Takes 0.3 s per request so that many deliveries are in flight when the worker dies."""
+    """Takes 0.3 s per request, and holds every request after the first three until `release()`:
+    the kill then finds deliveries in flight however fast the worker is (it once delivered all 40
+    between two polls of the wait below). After the release it answers every request."""
+
+    answered_before_hold = 3
 
     def start(self):
         super().start()
         # A short backlog as well: connections queue, so many deliveries are in flight at once.
         self.server.socket.listen(5)
+        self.gate = threading.Event()
         handler = self.server.RequestHandlerClass
         original = handler.do_POST
+        receiver = self
 
         def slow(handler_self):
             time.sleep(0.3)
+            held = not receiver.gate.is_set()
+            if held and len(receiver.at("/crm")) >= receiver.answered_before_hold:
+                # Held, then dropped unanswered and unrecorded: the sender that made it is dead.
+                receiver.gate.wait(30)
+                handler_self.close_connection = True
+                return
             original(handler_self)
 
         handler.do_POST = slow
         return self
+
+    def release(self) -> None:
+        self.gate.set()
 
 
 def _state(receiver, worker, log) -> str:
@@ -74,8 +90,8 @@ def test_sigkill_and_lost_messages_lose_nothing(signed, tmp_path, settings):
         for n in range(SUBMISSIONS):
             assert signed.post(acme, {"n": n}).status_code == 202
 
-        # Kill while sends are in flight: after the first receipts, at a moment when leases are
-        # held (under a loaded machine the worker can momentarily have caught up with ingest).
+        # Kill while sends are in flight: after the first receipts, while the receiver holds the
+        # next requests (their leases are held, their outcomes unrecorded).
         wait_until(
             lambda: (
                 len(receiver.at("/crm")) >= 3
@@ -90,6 +106,7 @@ def test_sigkill_and_lost_messages_lose_nothing(signed, tmp_path, settings):
         in_flight_at_kill = Delivery.objects.filter(status=DeliveryStatus.IN_FLIGHT).count()
         broker.flushdb()  # every queued wake-up is gone
         redis.Redis.from_url(django_settings.REDIS_URL).flushdb()
+        receiver.release()
 
         worker = start_celery(
             "worker", env, log, "--concurrency", "2", "--without-gossip", "--without-mingle"
