@@ -127,7 +127,8 @@ class Visitor:
                 if control.name == f"wpforms[fields]{suffix}":
                     fields.append((control.name, value))
         fields += [("wpforms[fields][3][]", choice) for choice in lead.interests]
-        fields += [("wpforms[submit]", "wpforms-submit"), ("wpforms[token]", reader.form["data-token"])]
+        fields += [("wpforms[submit]", "wpforms-submit")]
+        fields += [("wpforms[token]", reader.form["data-token"])]  # what its script adds
         now = int(time.time() * 1000)
         fields += [("action", "wpforms_submit"), ("start_timestamp", str(now - 4000))]
         fields += [("end_timestamp", str(now))]

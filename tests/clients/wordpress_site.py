@@ -2,10 +2,11 @@
 FormBridge's plugin and the real form plugins (their own published code, from the directory
 WP_FORM_PLUGINS_DIR names), served by `php -S` or by Apache's mod_php as a visitor reaches it.
 
-The core is Debian's /usr/share/wordpress, linked into a site folder of its own whose
-wp-config.php (clients/wordpress/tests/site/) reads site.json; PHP's auto_prepend_file names
-that folder as ABSPATH, so the core's scripts (whose __DIR__ is Debian's folder) load this site's
-configuration and not Debian's /etc/wordpress."""
+The core is Debian's /usr/share/wordpress in a site folder of its own, whose wp-config.php
+(clients/wordpress/tests/site/) reads site.json. The scripts a request runs (index.php, wp-cron.php,
+wp-admin/*) find wp-load.php by their own folder, and PHP resolves symlinks there: they are linked
+hard (or copied), so they load this site's configuration and not Debian's /etc/wordpress;
+wp-includes, loaded by ABSPATH, is a symlink."""
 
 from __future__ import annotations
 
@@ -54,6 +55,13 @@ def missing_form_plugins() -> list[str]:
     return missing
 
 
+def _link_or_copy(source, target) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another filesystem
+        shutil.copy2(source, target)
+
+
 def mysql(sql: str, database: str | None = None) -> str:
     command = ["mysql", "-h", "127.0.0.1", "-u", "root", "--batch", "--skip-column-names"]
     done = subprocess.run(
@@ -94,18 +102,19 @@ class WordPressSite:
         """The site folder, its configuration and its content folder with the chosen plugins."""
         self.site.mkdir(parents=True)
         for entry in WORDPRESS.iterdir():
-            if entry.name not in ("wp-config.php", "wp-content", ".htaccess"):
+            if entry.name == "wp-includes":
                 (self.site / entry.name).symlink_to(entry)
+            elif entry.name == "wp-admin":
+                shutil.copytree(entry, self.site / entry.name, copy_function=_link_or_copy)
+            elif entry.suffix == ".php" and entry.name != "wp-config.php":
+                _link_or_copy(entry, self.site / entry.name)
         for script in SITE_SCRIPTS.glob("*.php"):
             shutil.copy(script, self.site / script.name)
-        (self.site / "prepend.php").write_text(
-            f"<?php\nif ( ! defined( 'ABSPATH' ) ) {{\n\tdefine( 'ABSPATH', '{self.site}/' );\n}}\n"
-        )
         for folder in ("plugins", "mu-plugins", "uploads"):
             (self.content / folder).mkdir(parents=True)
         (self.site / "wp-content").symlink_to(self.content)
         (self.content / "themes").symlink_to(WORDPRESS / "wp-content" / "themes")
-        (self.content / "plugins" / "formbridge").symlink_to(PLUGIN)
+        self.install_formbridge()
         shutil.copy(SITE_SCRIPTS / "mu-plugins" / "site-mail.php", self.content / "mu-plugins")
         active = {"formbridge": "formbridge/formbridge.php"}
         base = form_plugins_dir()
@@ -129,6 +138,11 @@ class WordPressSite:
         mysql(f"DROP DATABASE IF EXISTS {self.database}; CREATE DATABASE {self.database}")
         return self
 
+    def install_formbridge(self) -> None:
+        """FormBridge's plugin copied in, as unzipping it would (a test deletes it from wp-admin,
+        which must not reach the repository's files)."""
+        shutil.copytree(PLUGIN, self.content / "plugins" / "formbridge")
+
     def install(self) -> WordPressSite:
         """WordPress installed, every plugin activated, one contact form per form plugin."""
         self.php("install-site.php")
@@ -137,24 +151,23 @@ class WordPressSite:
 
     def php(self, script: str, *args: str, env: dict | None = None) -> str:
         done = subprocess.run(
-            ["php", "-d", f"auto_prepend_file={self.site / 'prepend.php'}", script, *args],
+            ["php", script, *args],
             cwd=self.site, capture_output=True, text=True, timeout=120,
             env={**os.environ, **(env or {})},
         )  # fmt: skip
         assert done.returncode == 0, f"{script}: {done.stdout[-2000:]}{done.stderr[-3000:]}"
         return done.stdout
 
-    def serve(self) -> WordPressSite:
+    def serve(self, env: dict | None = None) -> WordPressSite:
         """PHP's built-in server, four workers (a loopback request is answered while the
-        visitor's request runs, as on a real server)."""
+        visitor's request runs, as on a real server); `env` for the server (a skewed clock)."""
         log = open(self.root / "php-server.log", "ab")  # noqa: SIM115 - the server's lifetime
         self.process = subprocess.Popen(
             [
                 "php", "-S", f"127.0.0.1:{self.port}", "-t", str(self.site),
-                "-d", f"auto_prepend_file={self.site / 'prepend.php'}",
             ],
             cwd=self.site, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, "PHP_CLI_SERVER_WORKERS": "4"},
+            env={**os.environ, "PHP_CLI_SERVER_WORKERS": "4", **(env or {})},
         )  # fmt: skip
         wait_until(self._answers, seconds=30, what=f"php -S on {self.home}")
         return self

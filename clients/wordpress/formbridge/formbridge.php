@@ -26,6 +26,7 @@ require_once FORMBRIDGE_DIR . 'includes/functions-formbridge-ids.php';
 require_once FORMBRIDGE_DIR . 'includes/class-formbridge-settings.php';
 require_once FORMBRIDGE_DIR . 'includes/class-formbridge-queue.php';
 require_once FORMBRIDGE_DIR . 'includes/class-formbridge-sender.php';
+require_once FORMBRIDGE_DIR . 'includes/class-formbridge-spawn.php';
 require_once FORMBRIDGE_DIR . 'includes/class-formbridge-capture.php';
 require_once FORMBRIDGE_DIR . 'includes/class-formbridge-scheduler.php';
 require_once FORMBRIDGE_DIR . 'includes/class-formbridge-admin.php';
@@ -63,6 +64,7 @@ class FormBridge_Plugin {
 		}
 		FormBridge_Settings::register();
 		FormBridge_Capture::register();
+		FormBridge_Spawn::register();
 		FormBridge_Scheduler::register();
 		FormBridge_Admin::register();
 	}

@@ -369,7 +369,7 @@ class FormBridge_Capture {
 	}
 
 	/**
-	 * At the end of the request: send what it queued, after the visitor has the page.
+	 * At the end of the request: send what it queued, without keeping the visitor waiting.
 	 */
 	public static function send_queued() {
 		if ( ! self::$queued ) {
@@ -378,10 +378,7 @@ class FormBridge_Capture {
 		$ids                    = self::$queued;
 		self::$queued           = array();
 		self::$captured_entries = array();
-		if ( function_exists( 'fastcgi_finish_request' ) ) {
-			fastcgi_finish_request(); // the visitor's response is complete: nobody waits on FormBridge.
-		}
-		FormBridge_Sender::flush( count( $ids ), $ids );
+		FormBridge_Spawn::send_later( $ids );
 	}
 
 	/**

@@ -62,8 +62,13 @@ class FormBridge_Sender {
 			if ( ! FormBridge_Queue::claim( $row ) ) {
 				continue; // another sender has it.
 			}
-			$outcome = self::send_row( $row );
-			++$result[ $outcome ];
+			$answer = self::send_row( $row );
+			++$result[ self::classify( $answer ) ];
+			if ( 0 === $answer['status'] ) {
+				// FormBridge is unreachable or hung: one timeout per run, not one per row; the
+				// rest stay due for the next run.
+				break;
+			}
 		}
 		return $result;
 	}
@@ -72,11 +77,16 @@ class FormBridge_Sender {
 	 * Sends one row and records the outcome.
 	 *
 	 * @param array $row The queue row.
-	 * @return string sent, retrying or parked.
+	 * @return array The answer, from post().
 	 */
 	public static function send_row( array $row ) {
 		$attempts = (int) $row['attempts'] + 1;
 		$answer   = self::post( '/v1/ingest', $row['envelope'] );
+		if ( ! empty( $answer['skewed'] ) ) {
+			// Refused as stale, with FormBridge's time: signed again at once with the corrected
+			// clock (the same submission_id, so it can never be stored twice).
+			$answer = self::post( '/v1/ingest', $row['envelope'] );
+		}
 		$outcome  = self::classify( $answer );
 		if ( 'sent' === $outcome ) {
 			FormBridge_Queue::record(
@@ -115,7 +125,7 @@ class FormBridge_Sender {
 				)
 			);
 		}
-		return $outcome;
+		return $answer;
 	}
 
 	/**

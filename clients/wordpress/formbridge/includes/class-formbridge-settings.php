@@ -31,9 +31,26 @@ class FormBridge_Settings {
 		add_action( 'admin_menu', array( __CLASS__, 'add_page' ) );
 		// Corrected settings heal what the old ones got refused: parked rows are sent again.
 		foreach ( array( 'formbridge_endpoint', 'formbridge_tenant_id', self::SECRET ) as $option ) {
-			add_action( "update_option_{$option}", array( 'FormBridge_Queue', 'requeue_parked' ) );
-			add_action( "add_option_{$option}", array( 'FormBridge_Queue', 'requeue_parked' ) );
+			add_action( "update_option_{$option}", array( __CLASS__, 'settings_changed' ) );
+			add_action( "add_option_{$option}", array( __CLASS__, 'settings_changed' ) );
 		}
+	}
+
+	/**
+	 * Parked rows are due again, and sent once this request is over (not a minute later: the
+	 * owner who just fixed the secret wants to see them go).
+	 */
+	public static function settings_changed() {
+		if ( FormBridge_Queue::requeue_parked() > 0 && ! has_action( 'shutdown', array( __CLASS__, 'send_requeued' ) ) ) {
+			add_action( 'shutdown', array( __CLASS__, 'send_requeued' ) );
+		}
+	}
+
+	/**
+	 * Sends what the corrected settings made due.
+	 */
+	public static function send_requeued() {
+		FormBridge_Spawn::send_later( array() );
 	}
 
 	/**
