@@ -22,6 +22,7 @@ if ( ! defined( 'ABSPATH' ) ) {
 class FormBridge_Spawn {
 
 	const ACTION = 'formbridge_send';
+	const LOCK   = 'formbridge_sending';
 
 	/**
 	 * Hooks the loopback's handler, for visitors and logged-in users alike.
@@ -33,13 +34,18 @@ class FormBridge_Spawn {
 
 	/**
 	 * Sends rows queued by this request (or, given none, whatever is due) without keeping its
-	 * visitor waiting.
+	 * visitor waiting. While another request is sending, this one leaves its rows to it: that
+	 * sender goes on while rows are due, so a hung FormBridge holds one PHP worker, not one per
+	 * visitor (PHP's workers are few: four for `php -S` here, a handful under PHP-FPM).
 	 *
 	 * @param int[] $ids The rows.
 	 */
 	public static function send_later( array $ids ) {
+		if ( self::sending_elsewhere() ) {
+			return;
+		}
 		if ( self::finish_response() ) {
-			FormBridge_Sender::flush( $ids ? count( $ids ) : 20, $ids ? $ids : null );
+			self::send_rounds( $ids );
 			return;
 		}
 		/**
@@ -51,6 +57,76 @@ class FormBridge_Spawn {
 		if ( apply_filters( 'formbridge_spawn_loopback', true ) ) {
 			self::spawn( $ids );
 		}
+	}
+
+	/**
+	 * Sends the rows given, then whatever falls due meanwhile, holding the sending lock; stops at
+	 * the first failure (the rest keep their backoff).
+	 *
+	 * @param int[] $ids The rows to send first.
+	 */
+	public static function send_rounds( array $ids ) {
+		if ( ! self::lock() ) {
+			return;
+		}
+		try {
+			$result = $ids ? FormBridge_Sender::flush( count( $ids ), $ids ) : array( 'retrying' => 0 );
+			for ( $round = 0; $round < 10 && 0 === $result['retrying']; $round++ ) {
+				$result = FormBridge_Sender::flush( 20 );
+				if ( array_sum( $result ) < 20 ) {
+					break;
+				}
+			}
+		} finally {
+			self::unlock();
+		}
+	}
+
+	/**
+	 * Whether a sender holds the lock (and is not long dead).
+	 *
+	 * @return bool
+	 */
+	private static function sending_elsewhere() {
+		global $wpdb;
+		$since = $wpdb->get_var( $wpdb->prepare( "SELECT option_value FROM {$wpdb->options} WHERE option_name = %s", self::LOCK ) );
+		return null !== $since && (int) $since > time() - self::lock_lifetime();
+	}
+
+	/**
+	 * Takes the sending lock: an INSERT IGNORE of an option row (atomic, unlike add_option), or
+	 * the row of a sender that died holding it, taken over by compare-and-set.
+	 *
+	 * @return bool Whether this request holds it now.
+	 */
+	private static function lock() {
+		global $wpdb;
+		$now = time();
+		if ( 1 === (int) $wpdb->query( $wpdb->prepare( "INSERT IGNORE INTO {$wpdb->options} (option_name, option_value, autoload) VALUES (%s, %s, 'no')", self::LOCK, $now ) ) ) {
+			return true;
+		}
+		$since = $wpdb->get_var( $wpdb->prepare( "SELECT option_value FROM {$wpdb->options} WHERE option_name = %s", self::LOCK ) );
+		if ( null === $since || (int) $since > $now - self::lock_lifetime() ) {
+			return false;
+		}
+		return 1 === (int) $wpdb->query( $wpdb->prepare( "UPDATE {$wpdb->options} SET option_value = %s WHERE option_name = %s AND option_value = %s", $now, self::LOCK, $since ) );
+	}
+
+	/**
+	 * Lets go of the sending lock.
+	 */
+	private static function unlock() {
+		global $wpdb;
+		$wpdb->delete( $wpdb->options, array( 'option_name' => self::LOCK ) );
+	}
+
+	/**
+	 * How long a lock is trusted: longer than any sender could run (ten rounds' timeouts).
+	 *
+	 * @return int Seconds.
+	 */
+	private static function lock_lifetime() {
+		return 11 * FormBridge_Settings::timeout() + 30;
 	}
 
 	/**
@@ -103,10 +179,7 @@ class FormBridge_Spawn {
 		$ids = isset( $_POST['ids'] ) ? array_filter( array_map( 'absint', explode( ',', sanitize_text_field( wp_unslash( $_POST['ids'] ) ) ) ) ) : array();
 		// phpcs:enable WordPress.Security.NonceVerification.Missing
 		ignore_user_abort( true ); // the spawning request hung up at once, by design.
-		if ( $ids ) {
-			FormBridge_Sender::flush( count( $ids ), $ids );
-		}
-		FormBridge_Sender::flush( 20 );
+		self::send_rounds( $ids );
 		wp_die( '', '', array( 'response' => 204 ) );
 	}
 
