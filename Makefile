@@ -23,7 +23,7 @@ BENCH_BROKER_URL ?= redis://127.0.0.1:6379/12
 # The pipeline on the embedded default `make run` uses: SQLite on a file, no Redis, no broker.
 SQLITE_TESTS ?= tests/ingest tests/delivery tests/reporting
 
-.PHONY: help install run test wordpress-plugin test-postgres test-sqlite test-faults lint format bench-ingest bench-delivery bench-query bench-soak bench-scale bench-sandbox bench-schema clean
+.PHONY: help install run test wordpress-plugin test-postgres test-sqlite test-faults lint format bench-ingest bench-delivery bench-query bench-soak bench-scale bench-sandbox bench-schema bench-wordpress clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -106,6 +106,9 @@ bench-scale: install .env  ## ingest, reads and delivery at 10M stored rows (kep
 
 bench-sandbox: install .env  ## templates and mappings in sandbox processes: their CPU, the bound's margin, the round trip
 	$(BIN)/python bench/sandbox.py $(BENCH_ARGS)
+
+bench-wordpress: install .env  ## a visitor's submit with the real form plugins on Apache mod_php and php -S: no plugin, FormBridge hung, down (WP_FORM_PLUGINS_DIR)
+	$(BIN)/python bench/wordpress_visitor.py $(BENCH_ARGS)
 
 bench-schema: install .env  ## the JSON Schema check: jsonschema-rs (used) vs the pure-Python jsonschema
 	$(BIN)/python bench/schema.py $(BENCH_ARGS)

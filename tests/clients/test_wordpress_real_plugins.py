@@ -285,6 +285,10 @@ def test_ledger_on_real_wordpress_with_the_real_form_plugins(site, gate, mail, c
     _run_cron(site, advance=3600)
     _wait_rows(site, sent=32)
 
+    # Only the site itself starts a send: the loopback's key comes from the site's salts.
+    guessed = {"action": "formbridge_send", "key": "0" * 64}
+    assert httpx.post(f"{site.home}/wp-admin/admin-ajax.php", data=guessed).status_code == 403
+
     stored = _stored_by_email()
     with capsys.disabled():
         once = sum(stored[email] == 1 for email in told_sent)

@@ -145,25 +145,74 @@ class FormBridge_Spawn {
 	}
 
 	/**
-	 * The loopback: posted without waiting for its answer (a 10 ms budget, as spawn_cron uses).
+	 * The loopback: the request written to the site's own address and the socket closed without
+	 * reading an answer (the handler ignores the hang-up). A raw socket takes about a millisecond;
+	 * WordPress's non-blocking wp_remote_post took 35-50 ms here. Where the socket cannot be opened
+	 * (a host that allows only its HTTP API), wp_remote_post as spawn_cron uses it.
 	 *
 	 * @param int[] $ids The rows to send first.
 	 */
 	private static function spawn( array $ids ) {
+		$url  = admin_url( 'admin-ajax.php' );
+		$body = http_build_query(
+			array(
+				'action' => self::ACTION,
+				'ids'    => implode( ',', array_map( 'absint', $ids ) ),
+				'key'    => self::key(),
+			)
+		);
+		if ( self::write_and_close( $url, $body ) ) {
+			return;
+		}
 		wp_remote_post(
-			admin_url( 'admin-ajax.php' ),
+			$url,
 			array(
 				'timeout'   => 0.01,
 				'blocking'  => false,
 				// phpcs:ignore WordPress.NamingConventions.PrefixAllGlobals.NonPrefixedHooknameFound -- WordPress's own filter, as spawn_cron applies it.
 				'sslverify' => apply_filters( 'https_local_ssl_verify', false ),
-				'body'      => array(
-					'action' => self::ACTION,
-					'ids'    => implode( ',', array_map( 'absint', $ids ) ),
-					'key'    => self::key(),
+				'body'      => $body,
+				'headers'   => array( 'Content-Type' => 'application/x-www-form-urlencoded' ),
+			)
+		);
+	}
+
+	/**
+	 * Writes one POST to $url and closes the connection.
+	 *
+	 * @param string $url  The site's admin-ajax.php.
+	 * @param string $body The form-encoded body.
+	 * @return bool Whether the request was written whole.
+	 */
+	private static function write_and_close( $url, $body ) {
+		$parts = wp_parse_url( $url );
+		if ( empty( $parts['host'] ) ) {
+			return false;
+		}
+		$https   = isset( $parts['scheme'] ) && 'https' === $parts['scheme'];
+		$port    = isset( $parts['port'] ) ? (int) $parts['port'] : ( $https ? 443 : 80 );
+		$context = stream_context_create(
+			array(
+				'ssl' => array(
+					// phpcs:ignore WordPress.NamingConventions.PrefixAllGlobals.NonPrefixedHooknameFound -- WordPress's own filter, as spawn_cron applies it.
+					'verify_peer'      => (bool) apply_filters( 'https_local_ssl_verify', false ),
+					'verify_peer_name' => false,
+					'SNI_enabled'      => true,
+					'peer_name'        => $parts['host'],
 				),
 			)
 		);
+		$socket  = @stream_socket_client( ( $https ? 'ssl://' : 'tcp://' ) . $parts['host'] . ':' . $port, $errno, $error, 1, STREAM_CLIENT_CONNECT, $context ); // phpcs:ignore WordPress.PHP.NoSilencedErrors.Discouraged -- a refused loopback falls back to wp_remote_post.
+		if ( ! $socket ) {
+			return false;
+		}
+		$path    = ( isset( $parts['path'] ) ? $parts['path'] : '/' ) . ( isset( $parts['query'] ) ? '?' . $parts['query'] : '' );
+		$request = "POST {$path} HTTP/1.1\r\nHost: {$parts['host']}" . ( isset( $parts['port'] ) ? ":{$port}" : '' ) . "\r\n"
+			. "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " . strlen( $body ) . "\r\n"
+			. 'User-Agent: FormBridge-WordPress/' . FORMBRIDGE_VERSION . "\r\nConnection: close\r\n\r\n" . $body;
+		$written = fwrite( $socket, $request ); // phpcs:ignore WordPress.WP.AlternativeFunctions.file_system_operations_fwrite
+		fclose( $socket ); // phpcs:ignore WordPress.WP.AlternativeFunctions.file_system_operations_fclose
+		return strlen( $request ) === $written;
 	}
 
 	/**
