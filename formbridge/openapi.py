@@ -27,6 +27,8 @@ _INGEST_ERRORS = (
     "submission_conflict",
     "tenant_disabled",
     "payload_too_large",
+    "too_many_files",
+    "file_too_large",
     "unsupported_media_type",
     "rate_limited",
     "quota_exceeded",
@@ -74,7 +76,11 @@ INGEST_PATHS: dict[str, Any] = {
                 "`source`, `submitted_at`, `event_type`, `payload`, `destinations`), anything "
                 "else is the payload itself. A repeated `submission_id` with the same payload "
                 "is answered 200 `duplicate` (even as identical bytes) and stores nothing new; "
-                "with another payload it is 409 `submission_conflict`."
+                "with another payload it is 409 `submission_conflict`. As `multipart/form-data`, "
+                "the body carries the envelope as one JSON part named `envelope` and files as "
+                "the other parts (at most INGEST_MAX_FILES of INGEST_MAX_FILE_BYTES each; the "
+                "signature covers the whole body); the files are stored with the submission and "
+                "listed in its `attachments`."
             ),
             "security": [],
             "parameters": [
@@ -102,6 +108,20 @@ INGEST_PATHS: dict[str, Any] = {
                         "examples": {"envelope": {"value": _ENVELOPE_EXAMPLE}},
                     },
                     "application/x-www-form-urlencoded": {"schema": _OBJECT_BODY},
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["envelope"],
+                            "properties": {
+                                "envelope": {
+                                    "type": "string",
+                                    "description": "The envelope, as JSON.",
+                                },
+                            },
+                            "additionalProperties": {"type": "string", "format": "binary"},
+                        },
+                        "encoding": {"envelope": {"contentType": "application/json"}},
+                    },
                 },
             },
             "responses": {

@@ -210,6 +210,9 @@ FORMBRIDGE_ENCRYPTION_KEYS = env.list("FORMBRIDGE_ENCRYPTION_KEYS")
 INGEST_TIMESTAMP_TOLERANCE_SECONDS = env.int("INGEST_TIMESTAMP_TOLERANCE_SECONDS", default=300)
 # Default per-tenant body limit (a tenant may override it).
 TENANT_DEFAULT_MAX_PAYLOAD_BYTES = env.int("TENANT_DEFAULT_MAX_PAYLOAD_BYTES", default=1024 * 1024)
+# Files a signed multipart ingest may carry (a WordPress form's uploads): how many, how large.
+INGEST_MAX_FILES = env.int("INGEST_MAX_FILES", default=10)
+INGEST_MAX_FILE_BYTES = env.int("INGEST_MAX_FILE_BYTES", default=10 * 1024 * 1024)
 # Default per-tenant request rate (requests/second) and daily quota; 0 means unlimited.
 TENANT_DEFAULT_RATE_LIMIT = env.int("TENANT_DEFAULT_RATE_LIMIT", default=0)
 TENANT_DEFAULT_DAILY_QUOTA = env.int("TENANT_DEFAULT_DAILY_QUOTA", default=0)

@@ -57,8 +57,8 @@ def body_format(content_type: str) -> str:
     if media_type == "application/x-www-form-urlencoded":
         return FORM
     raise Unsupported(
-        f"Content-Type {media_type!r} is not accepted; send application/json or "
-        "application/x-www-form-urlencoded.",
+        f"Content-Type {media_type!r} is not accepted; send application/json, "
+        "application/x-www-form-urlencoded or (an envelope with files) multipart/form-data.",
     )
 
 

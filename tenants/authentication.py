@@ -99,11 +99,14 @@ class SignedRequest:
     signature: str
 
 
-def authenticate_signed_request(request: HttpRequest, *, now: datetime) -> SignedRequest:
+def authenticate_signed_request(
+    request: HttpRequest, *, now: datetime, extra_bytes: int = 0
+) -> SignedRequest:
     """Check the signed-ingest HMAC headers and return the tenant and the verified raw body.
 
-    Order matters: headers and the timestamp window first, then a bounded read of the body, then
-    the signature over it. Nothing is parsed before the signature holds.
+    Order matters: headers and the timestamp window first, then a bounded read of the body (the
+    tenant's payload limit, plus `extra_bytes` for files a multipart body carries), then the
+    signature over it. Nothing is parsed before the signature holds.
     """
     headers = {name: request.META.get(key, "") for name, key in _SIGNATURE_HEADERS.items()}
     missing = [name for name, value in headers.items() if not value]
@@ -122,9 +125,12 @@ def authenticate_signed_request(request: HttpRequest, *, now: datetime) -> Signe
     )
     body = read_body(
         request,
-        limit=credentials.tenant.max_payload_bytes
-        if credentials
-        else settings.TENANT_DEFAULT_MAX_PAYLOAD_BYTES,
+        limit=extra_bytes
+        + (
+            credentials.tenant.max_payload_bytes
+            if credentials
+            else settings.TENANT_DEFAULT_MAX_PAYLOAD_BYTES
+        ),
     )
 
     def verified(creds: credentials_cache.IngestCredentials | None) -> bool:

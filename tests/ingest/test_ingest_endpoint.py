@@ -422,9 +422,7 @@ def test_invalid_form_id_header(acme, signed):
     assert "X-Form-Id" in response.json()["error"]["message"]
 
 
-@pytest.mark.parametrize(
-    "content_type", ["text/plain", "multipart/form-data; boundary=x", "application/xml"]
-)
+@pytest.mark.parametrize("content_type", ["text/plain", "application/xml"])
 def test_unsupported_media_type(acme, signed, content_type):
     assert_rejected(
         signed.post(acme, FORM, content_type=content_type), 415, "unsupported_media_type"
