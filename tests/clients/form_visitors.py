@@ -21,6 +21,7 @@ class Lead:
     email: str
     interests: list[str] = field(default_factory=list)
     message: str = ""
+    file: tuple[str, bytes] | None = None  # a file for the form's upload field, if it has one
 
     @property
     def name(self) -> str:
@@ -101,6 +102,7 @@ class Visitor:
         reader = self.read_form(page)
         fields = [(c.name, c.value) for c in reader.controls if c.type in ("hidden",)]
         post = getattr(self, f"_{plugin}")
+        self.http.headers["Referer"] = page  # as a browser sends it, from the form's page
         return post(reader, fields, lead, page, form)
 
     def _timed(self, method, url, **kwargs) -> Submitted:
@@ -114,7 +116,10 @@ class Visitor:
         fields += [("interests[]", choice) for choice in lead.interests]
         fields += [("your-message", lead.message)]
         url = f"{self.home}/index.php?rest_route=/contact-form-7/v1/contact-forms/{form}/feedback"
-        return self._timed("POST", url, files=_multipart(fields))
+        parts = _multipart(fields)
+        if lead.file:
+            parts.append(("your-file", (lead.file[0], lead.file[1], "application/pdf")))
+        return self._timed("POST", url, files=parts)
 
     # WPForms' script posts the form's FormData to admin-ajax.php, with its token and timestamps.
     def _wpforms(self, reader, fields, lead, page, form) -> Submitted:
@@ -161,7 +166,7 @@ class Visitor:
         return self._timed("POST", f"{self.home}/wp-admin/admin-ajax.php", data=body)
 
 
-def _multipart(fields: list[tuple[str, str]]) -> list[tuple[str, tuple[None, str]]]:
+def _multipart(fields: list[tuple[str, str]]) -> list[tuple[str, tuple]]:
     """Fields as a browser's FormData sends them: multipart/form-data, no file parts."""
     return [(name, (None, value)) for name, value in fields]
 

@@ -3,7 +3,7 @@
  * Plugin Name:       FormBridge
  * Plugin URI:        https://github.com/formbridge/formbridge
  * Description:       Sends every form submission (Contact Form 7, WPForms, Gravity Forms, Ninja Forms, Elementor Pro, Fluent Forms, Formidable) to FormBridge, signed, through a local queue that never loses a lead.
- * Version:           0.1.0
+ * Version:           0.2.0
  * Requires at least: 6.0
  * Requires PHP:      7.4
  * Author:            FormBridge
@@ -18,13 +18,14 @@ if ( ! defined( 'ABSPATH' ) ) {
 	exit;
 }
 
-define( 'FORMBRIDGE_VERSION', '0.1.0' );
+define( 'FORMBRIDGE_VERSION', '0.2.0' );
 define( 'FORMBRIDGE_FILE', __FILE__ );
 define( 'FORMBRIDGE_DIR', plugin_dir_path( __FILE__ ) );
 
 require_once FORMBRIDGE_DIR . 'includes/functions-formbridge-ids.php';
 require_once FORMBRIDGE_DIR . 'includes/class-formbridge-settings.php';
 require_once FORMBRIDGE_DIR . 'includes/class-formbridge-queue.php';
+require_once FORMBRIDGE_DIR . 'includes/class-formbridge-files.php';
 require_once FORMBRIDGE_DIR . 'includes/class-formbridge-sender.php';
 require_once FORMBRIDGE_DIR . 'includes/class-formbridge-spawn.php';
 require_once FORMBRIDGE_DIR . 'includes/class-formbridge-capture.php';

@@ -40,7 +40,7 @@ class QueueTest extends FormBridge_TestCase {
 		$this->assertSame( array( 'pending' => 0, 'sent' => 20, 'parked' => 0 ), FormBridge_Queue::counts() );
 		foreach ( $this->rows() as $row ) {
 			$this->assertSame( '2', $row['attempts'] );
-			$this->expect_delivered( $row, array( 'Email' => json_decode( $row['envelope'], true )['payload']['Email'] ) );
+			$this->expect_delivered( $row, array( 'field_1' => $this->envelope( $row )['payload']['field_1'] ) );
 		}
 		file_put_contents( getenv( 'FORMBRIDGE_LEDGER' ), wp_json_encode( array( 'queued' => count( $rows ), 'sent' => FormBridge_Queue::counts()['sent'] ) ) );
 	}
@@ -59,7 +59,7 @@ class QueueTest extends FormBridge_TestCase {
 		$this->assertGreaterThanOrEqual( 115, $wait );
 		$this->make_due();
 		do_action( FormBridge_Scheduler::FLUSH );
-		$this->expect_delivered( $this->only_row(), array( 'Email' => 'slow@example.com' ) );
+		$this->expect_delivered( $this->only_row(), array( 'field_1' => 'slow@example.com' ) );
 	}
 
 	public function test_a_400_is_parked_with_its_error_and_retry_sends_it() {
@@ -75,7 +75,7 @@ class QueueTest extends FormBridge_TestCase {
 		$this->assertSame( 'parked', $this->only_row()['status'] );
 		FormBridge_Queue::retry_now( array( $row['id'] ) ); // the admin's Retry.
 		FormBridge_Sender::flush( 10, array( (int) $row['id'] ) );
-		$this->expect_delivered( $this->only_row(), array( 'Email' => 'parked@example.com' ) );
+		$this->expect_delivered( $this->only_row(), array( 'field_1' => 'parked@example.com' ) );
 	}
 
 	public function test_old_sent_rows_are_pruned() {
@@ -83,7 +83,7 @@ class QueueTest extends FormBridge_TestCase {
 		$this->submit_wpforms( 7003, 'old@example.com' );
 		$this->end_request();
 		$row = $this->only_row();
-		$this->expect_delivered( $row, array( 'Email' => 'old@example.com' ) );
+		$this->expect_delivered( $row, array( 'field_1' => 'old@example.com' ) );
 		$wpdb->update( FormBridge_Queue::table(), array( 'sent_at' => gmdate( 'Y-m-d H:i:s', time() - 40 * DAY_IN_SECONDS ) ), array( 'id' => $row['id'] ) );
 
 		do_action( FormBridge_Scheduler::PRUNE );
@@ -148,7 +148,7 @@ class QueueTest extends FormBridge_TestCase {
 		do_action( FormBridge_Scheduler::FLUSH ); // WP-Cron's next run: no Retry button needed.
 
 		$row = $this->only_row();
-		$this->expect_delivered( $row, array( 'Email' => 'parked@example.com' ) );
+		$this->expect_delivered( $row, array( 'field_1' => 'parked@example.com' ) );
 	}
 
 	public function test_a_skewed_clock_is_corrected_from_formbridges_answer() {
@@ -160,7 +160,7 @@ class QueueTest extends FormBridge_TestCase {
 		$row = $this->only_row();
 		$this->assertLessThan( 5, abs( FormBridge_Settings::clock_offset() ) );
 		$this->assertSame( '1', $row['attempts'] );
-		$this->expect_delivered( $row, array( 'Email' => 'skewed@example.com' ) );
+		$this->expect_delivered( $row, array( 'field_1' => 'skewed@example.com' ) );
 		delete_option( 'formbridge_clock_offset' );
 	}
 

@@ -13,10 +13,30 @@ abstract class FormBridge_TestCase extends TestCase {
 	/** Submissions FormBridge must hold once each: submission_id => form_id and fields. */
 	public static $expected = array();
 
+	/** The envelopes captured during the test, by submission_id (a sent row keeps none). */
+	protected $envelopes = array();
+
 	protected function setUp(): void {
 		global $wpdb;
+		$this->envelopes = array();
+		add_filter( 'formbridge_envelope', array( $this, 'keep_envelope' ), PHP_INT_MAX );
 		$wpdb->query( 'DELETE FROM ' . FormBridge_Queue::table() ); // phpcs:ignore
 		update_option( 'formbridge_endpoint', getenv( 'FORMBRIDGE_URL' ) );
+	}
+
+	protected function tearDown(): void {
+		remove_filter( 'formbridge_envelope', array( $this, 'keep_envelope' ), PHP_INT_MAX );
+	}
+
+	/** The formbridge_envelope filter, at its end: what was queued. */
+	public function keep_envelope( $envelope ) {
+		$this->envelopes[ $envelope['submission_id'] ] = $envelope;
+		return $envelope;
+	}
+
+	/** A row's envelope as it was queued. */
+	protected function envelope( array $row ) {
+		return $this->envelopes[ $row['submission_id'] ];
 	}
 
 	public static function tearDownAfterClass(): void {
@@ -76,7 +96,9 @@ abstract class FormBridge_TestCase extends TestCase {
 	/** Records that FormBridge must hold this row's submission, once. */
 	protected function expect_delivered( array $row, array $fields ) {
 		$this->assertSame( 'sent', $row['status'], (string) $row['last_error'] );
-		$envelope = json_decode( $row['envelope'], true );
+		$this->assertSame( '', $row['envelope'] ); // sent: the lead's data left this table.
+		$this->assertSame( hash( 'sha256', wp_json_encode( $this->envelope( $row ) ) ), $row['envelope_sha256'] );
+		$envelope = $this->envelope( $row );
 		self::$expected[ $row['submission_id'] ] = array(
 			'form_id' => $row['form_id'],
 			'fields'  => $fields,

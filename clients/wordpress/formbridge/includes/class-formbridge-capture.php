@@ -53,7 +53,8 @@ class FormBridge_Capture {
 	/**
 	 * Contact Form 7: do_action_ref_array( 'wpcf7_before_send_mail', array( $contact_form,
 	 * &$abort, $submission ) ), once the submission passed validation and spam checks and before
-	 * its mail is sent. The posted data and the uploaded files are on the WPCF7_Submission. A
+	 * its mail is sent. The posted data (a checkbox's choices as a list) and the uploaded files
+	 * (in a folder CF7 empties when the request ends: copied now) are on the WPCF7_Submission. A
 	 * submission another plugin aborted is not a lead.
 	 *
 	 * @param object      $contact_form WPCF7_ContactForm.
@@ -68,27 +69,32 @@ class FormBridge_Capture {
 		if ( ! $submission ) {
 			return;
 		}
-		$fields = array();
-		foreach ( (array) $submission->get_posted_data() as $name => $value ) {
-			if ( 0 !== strpos( (string) $name, '_wpcf7' ) ) {
-				$fields[ $name ] = $value;
-			}
-		}
 		$files = array();
 		foreach ( (array) $submission->uploaded_files() as $field => $paths ) {
 			foreach ( (array) $paths as $path ) {
 				$files[] = array(
 					'field'    => $field,
 					'filename' => wp_basename( $path ),
+					'path'     => $path,
 				);
 			}
 		}
-		self::capture( 'cf7', (string) $contact_form->id(), (string) $contact_form->title(), null, $fields, $files );
+		$fields = array();
+		foreach ( (array) $submission->get_posted_data() as $name => $value ) {
+			if ( 0 !== strpos( (string) $name, '_wpcf7' ) && ! isset( $submission->uploaded_files()[ $name ] ) ) {
+				$fields[ $name ] = $value;
+			}
+		}
+		$post = method_exists( $submission, 'get_meta' ) ? (int) $submission->get_meta( 'container_post_id' ) : 0;
+		$page = $post ? (string) get_permalink( $post ) : ''; // the page holding the form.
+		self::capture( 'cf7', (string) $contact_form->id(), (string) $contact_form->title(), null, $fields, $files, array(), $page );
 	}
 
 	/**
 	 * WPForms: do_action( 'wpforms_process_complete', $fields, $entry, $form_data, $entry_id ).
-	 * $fields is keyed by field id, each with name, value and type; entry_id is 0 in WPForms Lite.
+	 * $fields is keyed by field id, each with its label (name), value and type; keys are
+	 * field_<id> (labels change, ids do not), a name's parts an object, a checkbox's choices a
+	 * list (the visitor's own, from $entry). entry_id is 0 in WPForms Lite.
 	 *
 	 * @param array $fields    The processed fields.
 	 * @param array $entry     The raw entry.
@@ -97,24 +103,43 @@ class FormBridge_Capture {
 	 */
 	public static function wpforms( $fields, $entry, $form_data, $entry_id = 0 ) {
 		$values = array();
+		$labels = array();
 		$files  = array();
-		foreach ( (array) $fields as $field ) {
-			$name = self::field_name( $field, 'name' );
-			if ( isset( $field['type'] ) && 'file-upload' === $field['type'] && ! empty( $field['value'] ) ) {
-				foreach ( preg_split( '/\s+/', trim( (string) $field['value'] ) ) as $url ) {
-					$files[] = self::file( $name, $url );
+		$posted = isset( $entry['fields'] ) ? (array) $entry['fields'] : array();
+		foreach ( (array) $fields as $id => $field ) {
+			$id            = isset( $field['id'] ) ? $field['id'] : $id;
+			$key           = 'field_' . $id;
+			$type          = isset( $field['type'] ) ? $field['type'] : '';
+			$labels[ $key ] = isset( $field['name'] ) ? (string) $field['name'] : '';
+			if ( 'file-upload' === $type ) {
+				foreach ( self::upload_urls( isset( $field['value'] ) ? $field['value'] : '' ) as $url ) {
+					$files[] = self::file( $key, $url );
 				}
 				continue;
 			}
-			$values[ $name ] = isset( $field['value'] ) ? $field['value'] : '';
+			if ( 'name' === $type && self::name_parts( $field ) ) {
+				$values[ $key ] = self::name_parts( $field ); // a simple-format name stays a string.
+				continue;
+			}
+			if ( isset( $posted[ $id ] ) && is_array( $posted[ $id ] ) && in_array( $type, array( 'checkbox', 'select', 'payment-checkbox' ), true ) ) {
+				$values[ $key ] = array_values( array_map( 'strval', $posted[ $id ] ) );
+				continue;
+			}
+			$values[ $key ] = isset( $field['value'] ) ? $field['value'] : '';
 		}
 		$title = isset( $form_data['settings']['form_title'] ) ? $form_data['settings']['form_title'] : '';
-		self::capture( 'wpforms', (string) $form_data['id'], $title, $entry_id ? (string) $entry_id : null, $values, $files );
+		$page  = isset( $_POST['page_url'] ) ? esc_url_raw( wp_unslash( $_POST['page_url'] ) ) : ''; // phpcs:ignore WordPress.Security.NonceVerification.Missing -- WPForms checked its own token.
+		self::capture( 'wpforms', (string) $form_data['id'], $title, $entry_id ? (string) $entry_id : null, $values, $files, $labels, $page );
 	}
 
 	/**
 	 * Gravity Forms: do_action( 'gform_after_submission', $entry, $form ). Values are keyed by
-	 * field id in $entry; entries Gravity Forms marked as spam are skipped.
+	 * field id in $entry (sub-inputs by "id.n"); entries Gravity Forms marked as spam are skipped.
+	 * Keys are the field's parameter name (inputName) or field_<id>; a name's parts an object
+	 * (first, middle, last, prefix, suffix), an address's parts an object keyed by their labels,
+	 * a checkbox's ticked choices a list. Written to Gravity Forms' developer documentation of
+	 * gform_after_submission, the Entry Object and the Field Object (it is commercial: no code
+	 * of its own runs here).
 	 *
 	 * @param array $entry The entry.
 	 * @param array $form  The form, with its fields.
@@ -124,44 +149,60 @@ class FormBridge_Capture {
 			return;
 		}
 		$values = array();
+		$labels = array();
 		$files  = array();
+		$parts  = array( '2' => 'prefix', '3' => 'first', '4' => 'middle', '6' => 'last', '8' => 'suffix' );
 		foreach ( (array) $form['fields'] as $field ) {
-			$field = (object) $field;
-			$id    = (string) $field->id;
-			$name  = ! empty( $field->label ) ? (string) $field->label : 'field_' . $id;
-			if ( isset( $field->type ) && 'fileupload' === $field->type ) {
+			$field          = (object) $field;
+			$id             = (string) $field->id;
+			$key            = ! empty( $field->inputName ) ? (string) $field->inputName : 'field_' . $id; // phpcs:ignore WordPress.NamingConventions.ValidVariableName.UsedPropertyNotSnakeCase
+			$type           = isset( $field->type ) ? $field->type : '';
+			$labels[ $key ] = isset( $field->label ) ? (string) $field->label : '';
+			if ( 'fileupload' === $type ) {
 				$raw  = isset( $entry[ $id ] ) ? (string) $entry[ $id ] : '';
 				$urls = '' !== $raw && '[' === $raw[0] ? (array) json_decode( $raw, true ) : array_filter( array( $raw ) );
 				foreach ( $urls as $url ) {
-					$files[] = self::file( $name, $url );
+					$files[] = self::file( $key, $url );
 				}
 				continue;
 			}
-			if ( ! empty( $field->inputs ) ) {  // name, address: one value per sub-input.
-				$parts = array();
-				foreach ( (array) $field->inputs as $input ) {
-					$input = (array) $input;
-					if ( isset( $entry[ (string) $input['id'] ] ) && '' !== $entry[ (string) $input['id'] ] ) {
-						$parts[ isset( $input['label'] ) ? $input['label'] : (string) $input['id'] ] = $entry[ (string) $input['id'] ];
-					}
-				}
-				$values[ $name ] = $parts;
+			if ( empty( $field->inputs ) ) {
+				$values[ $key ] = isset( $entry[ $id ] ) ? $entry[ $id ] : '';
 				continue;
 			}
-			$values[ $name ] = isset( $entry[ $id ] ) ? $entry[ $id ] : '';
+			$value = array();
+			foreach ( (array) $field->inputs as $input ) {
+				$input  = (array) $input;
+				$answer = isset( $entry[ (string) $input['id'] ] ) ? (string) $entry[ (string) $input['id'] ] : '';
+				if ( '' === $answer ) {
+					continue;
+				}
+				$suffix = substr( strrchr( (string) $input['id'], '.' ), 1 );
+				if ( 'checkbox' === $type ) {
+					$value[] = $answer;
+				} elseif ( 'name' === $type && isset( $parts[ $suffix ] ) ) {
+					$value[ $parts[ $suffix ] ] = $answer;
+				} else {
+					$value[ isset( $input['label'] ) ? (string) $input['label'] : (string) $input['id'] ] = $answer;
+				}
+			}
+			$values[ $key ] = $value;
 		}
 		$title = isset( $form['title'] ) ? $form['title'] : '';
-		self::capture( 'gravityforms', (string) $form['id'], $title, (string) $entry['id'], $values, $files );
+		$page  = isset( $entry['source_url'] ) ? (string) $entry['source_url'] : '';
+		self::capture( 'gravityforms', (string) $form['id'], $title, (string) $entry['id'], $values, $files, $labels, $page );
 	}
 
 	/**
 	 * Ninja Forms: do_action( 'ninja_forms_after_submission', $form_data ). Fields carry key,
-	 * label and value; the stored submission's id is in actions.save.sub_id.
+	 * label and value (a list checkbox's a list already); the stored submission's id is in
+	 * actions.save.sub_id.
 	 *
 	 * @param array $form_data The submission.
 	 */
 	public static function ninja_forms( $form_data ) {
 		$values = array();
+		$labels = array();
 		$files  = array();
 		$fields = isset( $form_data['fields'] ) ? (array) $form_data['fields'] : array();
 		foreach ( $fields as $field ) {
@@ -169,6 +210,7 @@ class FormBridge_Capture {
 			if ( isset( $field['type'] ) && in_array( $field['type'], array( 'submit', 'html', 'hr' ), true ) ) {
 				continue;
 			}
+			$labels[ $name ] = isset( $field['label'] ) ? (string) $field['label'] : '';
 			if ( isset( $field['type'] ) && 'file_upload' === $field['type'] && ! empty( $field['value'] ) ) {
 				foreach ( (array) $field['value'] as $url ) {
 					$files[] = self::file( $name, $url );
@@ -179,64 +221,106 @@ class FormBridge_Capture {
 		}
 		$sub_id = isset( $form_data['actions']['save']['sub_id'] ) ? (string) $form_data['actions']['save']['sub_id'] : null;
 		$title  = isset( $form_data['settings']['title'] ) ? $form_data['settings']['title'] : '';
-		self::capture( 'ninjaforms', (string) $form_data['form_id'], $title, $sub_id, $values, $files );
+		self::capture( 'ninjaforms', (string) $form_data['form_id'], $title, $sub_id, $values, $files, $labels );
 	}
 
 	/**
 	 * Elementor Pro: do_action( 'elementor_pro/forms/new_record', $record, $ajax_handler ).
-	 * $record->get( 'fields' ) is keyed by field id (id, type, title, value); uploads are URLs.
+	 * $record->get( 'fields' ) is keyed by the field's custom id (id, type, title, value,
+	 * raw_value); a checkbox's raw_value is the list of choices, uploads are URLs. Written to
+	 * Elementor's developer documentation of the Form_Record (it is commercial: no code of its
+	 * own runs here). The page is $record->get( 'meta' )['page_url'] when the form sends it.
 	 *
 	 * @param object $record       ElementorPro\Modules\Forms\Classes\Form_Record.
 	 * @param object $ajax_handler The handler (unused).
 	 */
 	public static function elementor( $record, $ajax_handler = null ) {
 		$values = array();
+		$labels = array();
 		$files  = array();
 		foreach ( (array) $record->get( 'fields' ) as $id => $field ) {
-			$name = ! empty( $field['title'] ) ? $field['title'] : (string) $id;
+			$key            = ! empty( $field['id'] ) ? (string) $field['id'] : (string) $id;
+			$labels[ $key ] = isset( $field['title'] ) ? (string) $field['title'] : '';
 			if ( isset( $field['type'] ) && 'upload' === $field['type'] && ! empty( $field['value'] ) ) {
 				foreach ( array_map( 'trim', explode( ',', (string) $field['value'] ) ) as $url ) {
-					$files[] = self::file( $name, $url );
+					$files[] = self::file( $key, $url );
 				}
 				continue;
 			}
-			$values[ $name ] = isset( $field['value'] ) ? $field['value'] : '';
+			$values[ $key ] = isset( $field['raw_value'] ) && is_array( $field['raw_value'] ) ? array_values( $field['raw_value'] ) : ( isset( $field['value'] ) ? $field['value'] : '' );
 		}
 		$settings = (array) $record->get( 'form_settings' );
+		$meta     = (array) $record->get( 'meta' );
 		$form_id  = isset( $settings['id'] ) ? (string) $settings['id'] : 'form';
 		$title    = isset( $settings['form_name'] ) ? $settings['form_name'] : '';
-		self::capture( 'elementor', $form_id, $title, null, $values, $files );
+		$page     = isset( $meta['page_url']['value'] ) ? (string) $meta['page_url']['value'] : '';
+		self::capture( 'elementor', $form_id, $title, null, $values, $files, $labels, $page );
 	}
 
 	/**
 	 * Fluent Forms: do_action( 'fluentform/submission_inserted', $entry_id, $form_data, $form ).
+	 * Keys are the inputs' names; a name field's parts an object (first, middle, last); labels
+	 * come from the form's own field definitions; uploads are URLs in this site's uploads.
 	 *
 	 * @param int    $entry_id  The stored entry.
 	 * @param array  $form_data The submitted fields (name => value).
-	 * @param object $form      The form (id, title).
+	 * @param object $form      The form (id, title, form_fields).
 	 */
 	public static function fluent_forms( $entry_id, $form_data, $form ) {
 		$values = array();
 		$files  = array();
+		$fields = self::fluent_fields( isset( $form->form_fields ) ? $form->form_fields : '' );
 		foreach ( (array) $form_data as $name => $value ) {
 			if ( 0 === strpos( (string) $name, '_fluentform_' ) || in_array( $name, array( '__fluent_form_embded_post_id', '_wp_http_referer' ), true ) ) {
 				continue;
 			}
-			if ( is_array( $value ) && $value && self::all_urls( $value ) ) {
-				foreach ( $value as $url ) {
+			$element = isset( $fields[ $name ] ) ? $fields[ $name ]['element'] : '';
+			if ( in_array( $element, array( 'input_file', 'input_image' ), true ) || ( is_array( $value ) && $value && self::all_urls( $value ) ) ) {
+				foreach ( (array) $value as $url ) {
 					$files[] = self::file( $name, $url );
 				}
 				continue;
 			}
-			$values[ $name ] = $value;
+			$values[ $name ] = 'input_name' === $element && is_array( $value ) ? self::name_parts( $value ) : $value;
 		}
-		self::capture( 'fluentforms', (string) $form->id, isset( $form->title ) ? $form->title : '', (string) $entry_id, $values, $files );
+		$labels = array();
+		foreach ( $fields as $name => $field ) {
+			$labels[ $name ] = $field['label'];
+		}
+		$page = isset( $form_data['__fluent_form_embded_post_id'] ) ? (string) get_permalink( (int) $form_data['__fluent_form_embded_post_id'] ) : '';
+		self::capture( 'fluentforms', (string) $form->id, isset( $form->title ) ? $form->title : '', (string) $entry_id, $values, $files, array_intersect_key( $labels, $values + array_flip( array_column( $files, 'field' ) ) ), $page );
+	}
+
+	/**
+	 * Fluent Forms' field definitions: input name => element and label.
+	 *
+	 * @param string $json The form's form_fields.
+	 * @return array<string,array{element:string,label:string}>
+	 */
+	private static function fluent_fields( $json ) {
+		$decoded = json_decode( (string) $json, true );
+		$fields  = array();
+		foreach ( isset( $decoded['fields'] ) ? (array) $decoded['fields'] : array() as $field ) {
+			$name = isset( $field['attributes']['name'] ) ? (string) $field['attributes']['name'] : '';
+			if ( '' === $name ) {
+				continue;
+			}
+			$settings        = isset( $field['settings'] ) ? (array) $field['settings'] : array();
+			$label           = ! empty( $settings['admin_field_label'] ) ? $settings['admin_field_label'] : ( isset( $settings['label'] ) ? $settings['label'] : '' );
+			$fields[ $name ] = array(
+				'element' => isset( $field['element'] ) ? (string) $field['element'] : '',
+				'label'   => (string) $label,
+			);
+		}
+		return $fields;
 	}
 
 	/**
 	 * Formidable: do_action( 'frm_after_create_entry', $entry_id, $form_id ). The values are
-	 * read back with FrmEntry::getOne( $entry_id, true ) (metas keyed by field id) and named by
-	 * FrmField::get_all_for_form().
+	 * read back with FrmEntry::getOne( $entry_id, true ) (metas keyed by field id), keyed by each
+	 * field's field_key and labelled by its name. A repeater's rows are child entries: they
+	 * travel inside their parent (its field's value, one object per row), never as leads of
+	 * their own.
 	 *
 	 * @param int $entry_id The entry.
 	 * @param int $form_id  The form.
@@ -246,31 +330,66 @@ class FormBridge_Capture {
 			return;
 		}
 		$entry = FrmEntry::getOne( $entry_id, true );
-		if ( ! $entry ) {
-			return;
+		if ( ! $entry || ! empty( $entry->parent_item_id ) ) {
+			return; // a repeater's row: its parent carries it.
 		}
-		$names = array();
-		$types = array();
+		$labels = array();
+		$files  = array();
+		$values = self::formidable_values( $entry, $form_id, $labels, $files );
+		$page   = isset( $_SERVER['HTTP_REFERER'] ) ? esc_url_raw( wp_unslash( $_SERVER['HTTP_REFERER'] ) ) : '';
+		self::capture( 'formidable', (string) $form_id, isset( $entry->form_name ) ? $entry->form_name : '', (string) $entry_id, $values, $files, $labels, $page );
+	}
+
+	/**
+	 * An entry's values by field_key; a repeater's child entries as a list of objects.
+	 *
+	 * @param object $entry   The entry, with its metas.
+	 * @param int    $form_id Its form.
+	 * @param array  $labels  Filled: key => label.
+	 * @param array  $files   Filled: the uploads.
+	 * @return array
+	 */
+	private static function formidable_values( $entry, $form_id, array &$labels, array &$files ) {
+		$fields = array();
 		foreach ( (array) FrmField::get_all_for_form( $form_id ) as $field ) {
-			$names[ (string) $field->id ] = ! empty( $field->field_key ) ? $field->field_key : $field->name;
-			$types[ (string) $field->id ] = $field->type;
+			$fields[ (string) $field->id ] = $field;
 		}
 		$values = array();
-		$files  = array();
 		foreach ( (array) $entry->metas as $field_id => $value ) {
-			$name = isset( $names[ (string) $field_id ] ) ? $names[ (string) $field_id ] : 'field_' . $field_id;
-			if ( isset( $types[ (string) $field_id ] ) && 'file' === $types[ (string) $field_id ] ) {
+			$field          = isset( $fields[ (string) $field_id ] ) ? $fields[ (string) $field_id ] : null;
+			$key            = $field && ! empty( $field->field_key ) ? $field->field_key : 'field_' . $field_id;
+			$type           = $field ? $field->type : '';
+			$labels[ $key ] = $field ? (string) $field->name : '';
+			if ( 'file' === $type ) {
 				foreach ( (array) $value as $attachment_id ) {
-					$url = wp_get_attachment_url( (int) $attachment_id );
-					if ( $url ) {
-						$files[] = self::file( $name, $url );
+					$path = get_attached_file( (int) $attachment_id );
+					if ( $path ) {
+						$files[] = array(
+							'field'    => $key,
+							'filename' => wp_basename( $path ),
+							'url'      => (string) wp_get_attachment_url( (int) $attachment_id ),
+							'path'     => $path,
+						);
 					}
 				}
 				continue;
 			}
-			$values[ $name ] = $value;
+			if ( in_array( $type, array( 'divider', 'form' ), true ) && is_array( $value ) ) {
+				$rows = array();
+				foreach ( $value as $child_id ) {
+					$child = FrmEntry::getOne( (int) $child_id, true );
+					if ( $child ) {
+						$child_labels = array();
+						$rows[]       = self::formidable_values( $child, $child->form_id, $child_labels, $files );
+						$labels      += $child_labels;
+					}
+				}
+				$values[ $key ] = $rows;
+				continue;
+			}
+			$values[ $key ] = $value;
 		}
-		self::capture( 'formidable', (string) $form_id, isset( $entry->form_name ) ? $entry->form_name : '', (string) $entry_id, $values, $files );
+		return $values;
 	}
 
 	/**
@@ -314,22 +433,30 @@ class FormBridge_Capture {
 	/**
 	 * Builds the canonical envelope and queues it.
 	 *
+	 * The payload has one shape for every form plugin: the plugin's stable keys, a multi-value
+	 * field as a list, a name's parts as an object (first, middle, last); beside them, under
+	 * _wordpress, the form, the entry id, the fields' labels and the visitor (IP, user agent,
+	 * page URL).
+	 *
 	 * @param string      $plugin   The form plugin (cf7, wpforms...).
 	 * @param string      $form     The plugin's form id.
 	 * @param string      $title    The form's title.
 	 * @param string|null $entry_id The plugin's entry id, when it keeps entries.
-	 * @param array       $values   Field name => value.
-	 * @param array       $files    Uploaded files (field, filename, url).
+	 * @param array       $values   Key => value.
+	 * @param array       $files    Uploaded files (field, filename, and path or url).
+	 * @param array       $labels   Key => the field's label, where the plugin has labels.
+	 * @param string      $page     The page the form was on, where the plugin knows it.
 	 * @return int|null The queue row, or null if this entry was queued before.
 	 */
-	public static function capture( $plugin, $form, $title, $entry_id, array $values, array $files ) {
+	public static function capture( $plugin, $form, $title, $entry_id, array $values, array $files, array $labels = array(), $page = '' ) {
 		$entry_key = null !== $entry_id && '' !== $entry_id ? "{$plugin}|{$form}|{$entry_id}" : null;
 		if ( null !== $entry_key && isset( self::$captured_entries[ $entry_key ] ) ) {
 			return null; // this request captured the entry already.
 		}
-		$form_id  = substr( $plugin . '-' . sanitize_key( $form ), 0, 128 );
-		$envelope = array(
-			'submission_id' => formbridge_uuid7(),
+		$form_id       = substr( $plugin . '-' . sanitize_key( $form ), 0, 128 );
+		$submission_id = formbridge_uuid7();
+		$envelope      = array(
+			'submission_id' => $submission_id,
 			'form_id'       => $form_id,
 			'source'        => 'wordpress',
 			'event_type'    => 'form.submitted',
@@ -343,10 +470,12 @@ class FormBridge_Capture {
 						'form'       => $form,
 						'form_title' => (string) $title,
 						'entry_id'   => $entry_id,
+						'labels'     => (object) array_filter( $labels, 'strlen' ),
+						'visitor'    => self::visitor( $page ),
 					),
 				)
 			),
-			'attachments'   => array_values( $files ),
+			'attachments'   => FormBridge_Files::keep( $submission_id, array_values( $files ) ),
 		);
 		/**
 		 * Filters the envelope before it is queued (add fields, drop some, change form_id).
@@ -399,9 +528,10 @@ class FormBridge_Capture {
 	}
 
 	/**
-	 * An uploaded file as an attachment (its public URL).
+	 * An uploaded file as an attachment (its public URL; its content too when it is in this
+	 * site's uploads).
 	 *
-	 * @param string $field The field's name.
+	 * @param string $field The field's key.
 	 * @param string $url   The file's URL.
 	 * @return array
 	 */
@@ -410,6 +540,60 @@ class FormBridge_Capture {
 			'field'    => $field,
 			'filename' => wp_basename( (string) wp_parse_url( $url, PHP_URL_PATH ) ),
 			'url'      => esc_url_raw( $url ),
+		);
+	}
+
+	/**
+	 * A field's upload URLs (WPForms: one per line).
+	 *
+	 * @param mixed $value The field's value.
+	 * @return string[]
+	 */
+	private static function upload_urls( $value ) {
+		return array_filter( preg_split( '/\s+/', trim( (string) $value ) ) );
+	}
+
+	/**
+	 * A name's parts as one object: first, middle, last (and prefix, suffix), empty ones left
+	 * out, whatever the plugin called them (first_name, First...).
+	 *
+	 * @param array $parts The plugin's parts.
+	 * @return array|string
+	 */
+	private static function name_parts( array $parts ) {
+		$name = array();
+		foreach ( array( 'prefix', 'first', 'middle', 'last', 'suffix' ) as $part ) {
+			foreach ( array( $part, $part . '_name', ucfirst( $part ) ) as $spelling ) {
+				if ( isset( $parts[ $spelling ] ) && '' !== trim( (string) $parts[ $spelling ] ) ) {
+					$name[ $part ] = (string) $parts[ $spelling ];
+					break;
+				}
+			}
+		}
+		return $name;
+	}
+
+	/**
+	 * Who submitted: the visitor's IP (REMOTE_ADDR, or what the formbridge_visitor_ip filter
+	 * makes of it behind a proxy), user agent and the page the form was on.
+	 *
+	 * @param string $page The page, when the form plugin knows it (else the referring page).
+	 * @return array
+	 */
+	private static function visitor( $page ) {
+		$ip      = isset( $_SERVER['REMOTE_ADDR'] ) ? sanitize_text_field( wp_unslash( $_SERVER['REMOTE_ADDR'] ) ) : '';
+		$agent   = isset( $_SERVER['HTTP_USER_AGENT'] ) ? sanitize_text_field( wp_unslash( $_SERVER['HTTP_USER_AGENT'] ) ) : '';
+		$referer = isset( $_SERVER['HTTP_REFERER'] ) ? esc_url_raw( wp_unslash( $_SERVER['HTTP_REFERER'] ) ) : '';
+		/**
+		 * Filters the visitor's IP (behind a reverse proxy, read the header it sets).
+		 *
+		 * @param string $ip REMOTE_ADDR.
+		 */
+		$ip = (string) apply_filters( 'formbridge_visitor_ip', $ip );
+		return array(
+			'ip'         => filter_var( $ip, FILTER_VALIDATE_IP ) ? $ip : null,
+			'user_agent' => substr( $agent, 0, 512 ),
+			'page_url'   => '' !== $page ? esc_url_raw( $page ) : $referer,
 		);
 	}
 

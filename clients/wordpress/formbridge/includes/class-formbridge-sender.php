@@ -26,15 +26,16 @@ class FormBridge_Sender {
 	/**
 	 * The three signature headers for a body: HMAC-SHA256 of timestamp, newline and body.
 	 *
-	 * @param string $body The exact bytes sent.
+	 * @param string $body         The exact bytes sent.
+	 * @param string $content_type Their Content-Type.
 	 * @return array<string,string>
 	 */
-	public static function signed_headers( $body ) {
+	public static function signed_headers( $body, $content_type = 'application/json' ) {
 		// This server's clock, corrected by what FormBridge said of its own (a skewed clock would
 		// be refused as a stale timestamp, forever).
 		$timestamp = gmdate( 'c', time() + FormBridge_Settings::clock_offset() );
 		return array(
-			'Content-Type' => 'application/json',
+			'Content-Type' => $content_type,
 			'X-Tenant-Id'  => FormBridge_Settings::tenant_id(),
 			'X-Timestamp'  => $timestamp,
 			'X-Signature'  => hash_hmac( 'sha256', $timestamp . "\n" . $body, FormBridge_Settings::secret() ),
@@ -81,14 +82,17 @@ class FormBridge_Sender {
 	 */
 	public static function send_row( array $row ) {
 		$attempts = (int) $row['attempts'] + 1;
-		$answer   = self::post( '/v1/ingest', $row['envelope'] );
+		list( $body, $type ) = FormBridge_Files::request_body( $row['envelope'] );
+		$answer              = self::post( '/v1/ingest', $body, $type );
 		if ( ! empty( $answer['skewed'] ) ) {
 			// Refused as stale, with FormBridge's time: signed again at once with the corrected
 			// clock (the same submission_id, so it can never be stored twice).
-			$answer = self::post( '/v1/ingest', $row['envelope'] );
+			$answer = self::post( '/v1/ingest', $body, $type );
 		}
 		$outcome  = self::classify( $answer );
 		if ( 'sent' === $outcome ) {
+			// FormBridge has the lead and its files: the row keeps its id, hash and status only.
+			FormBridge_Files::forget( $row['envelope'] );
 			FormBridge_Queue::record(
 				$row['id'],
 				FormBridge_Queue::SENT,
@@ -131,15 +135,16 @@ class FormBridge_Sender {
 	/**
 	 * Posts a signed body; never throws.
 	 *
-	 * @param string $path The API path.
-	 * @param string $body The JSON body.
+	 * @param string $path         The API path.
+	 * @param string $body         The body (JSON, or multipart with files).
+	 * @param string $content_type Its Content-Type.
 	 * @return array{status:int,body:string,error:string,retry_after:int}
 	 */
-	public static function post( $path, $body ) {
+	public static function post( $path, $body, $content_type = 'application/json' ) {
 		$response = wp_remote_post(
 			FormBridge_Settings::endpoint() . $path,
 			array(
-				'headers'     => self::signed_headers( $body ),
+				'headers'     => self::signed_headers( $body, $content_type ),
 				'body'        => $body,
 				'timeout'     => FormBridge_Settings::timeout(),
 				'redirection' => 0,

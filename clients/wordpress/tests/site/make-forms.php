@@ -18,6 +18,7 @@ if ( class_exists( 'WPCF7_ContactForm' ) ) {
 		array(
 			'form' => "<label>Your name [text* your-name]</label>\n<label>Your email [email* your-email]</label>\n"
 				. "[checkbox interests \"Pricing\" \"Support\" \"Partnership\"]\n<label>Message [textarea your-message]</label>\n"
+				. "<label>Your CV [file your-file limit:1mb filetypes:pdf|txt]</label>\n"
 				. '[submit "Send"]',
 		)
 	);
