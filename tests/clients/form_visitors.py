@@ -38,10 +38,12 @@ class Control:
 
 
 class FormReader(HTMLParser):
-    """The first <form> of a page: its attributes and its named controls, in order."""
+    """The first <form> of a page (whose action ends with `action`, if given): its attributes
+    and its named controls, in order."""
 
-    def __init__(self) -> None:
+    def __init__(self, action: str = "") -> None:
         super().__init__()
+        self.action = action
         self.form: dict[str, str] | None = None
         self.controls: list[Control] = []
         self._inside = False
@@ -51,7 +53,8 @@ class FormReader(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attributes = {k: v or "" for k, v in attrs}
         if tag == "form" and not self._done and self.form is None:
-            self.form, self._inside = attributes, True
+            if attributes.get("action", "").endswith(self.action):
+                self.form, self._inside = attributes, True
         elif self._inside and tag in ("input", "select", "button") and attributes.get("name"):
             self.controls.append(
                 Control(tag, attributes.get("type", "text"), attributes["name"],
@@ -90,10 +93,10 @@ class Visitor:
     def close(self) -> None:
         self.http.close()
 
-    def read_form(self, page: str) -> FormReader:
+    def read_form(self, page: str, action: str = "") -> FormReader:
         response = self.http.get(page)
         assert response.status_code == 200, (page, response.status_code)
-        reader = FormReader()
+        reader = FormReader(action)
         reader.feed(response.text)
         assert reader.form is not None, f"no form on {page}: {response.text[:500]}"
         return reader

@@ -53,12 +53,34 @@ class Owner(Visitor):
 
     def save_settings(self, **values: str) -> str:
         """Settings → FormBridge, the fields filled in as given, saved as the page saves them."""
-        reader = self.read_form(f"{self.home}/wp-admin/options-general.php?page=formbridge")
+        reader = self.read_form(self.settings_page, action="options.php")
         fields = {c.name: c.value for c in reader.controls if c.type != "checkbox"}
         fields.update(values)
         answer = self.http.post(f"{self.home}/wp-admin/options.php", data=fields)
         assert answer.status_code == 200, answer.text[:500]
         return answer.text
+
+    @property
+    def settings_page(self) -> str:
+        return f"{self.home}/wp-admin/options-general.php?page=formbridge"
+
+    def status(self) -> dict[str, str]:
+        """Settings → FormBridge's status panel: label => value."""
+        page = self.http.get(self.settings_page).text
+        panel = re.search(r"<table[^>]*formbridge-status.*?</table>", page, re.S)
+        assert panel, "no status panel on Settings → FormBridge"
+        rows = re.findall(r"<th[^>]*>(.*?)</th><td>(.*?)</td>", panel.group(0), re.S)
+        return {label: re.sub(r"<[^>]+>", "", value) for label, value in rows}
+
+    def test_connection(self) -> str:
+        """Settings → FormBridge → Test connection: the message the page then shows."""
+        reader = self.read_form(self.settings_page, action="admin-post.php")
+        fields = {c.name: c.value for c in reader.controls}
+        self.http.headers["Referer"] = self.settings_page
+        page = self.http.post(f"{self.home}/wp-admin/admin-post.php", data=fields).text
+        shown = re.search(r'formbridge-result"><p>(.*?)</p>', page, re.S)
+        assert shown, "Test connection showed nothing"
+        return shown.group(1)
 
     def admin_notice(self) -> str:
         """The FormBridge notice wp-admin shows on its dashboard, as text ('' when none)."""
@@ -288,10 +310,18 @@ def test_ledger_on_real_wordpress_with_the_real_form_plugins(site, gate, mail, c
     _wait_rows(site, parked=4)
     notice = owner.admin_notice()
     assert "4" in notice and "invalid_signature" in notice, notice
+    status = owner.status()
+    assert status["Parked"] == "4" and "invalid_signature" in status["Last error"], status
+    assert "invalid_signature" in owner.test_connection()
     owner.save_settings(formbridge_secret_input=acme.signing_secret)
     _run_cron(site)
     _wait_rows(site, sent=16)
     assert owner.admin_notice() == ""
+    assert owner.test_connection().startswith(
+        "Connected: FormBridge accepts this site as tenant t_acme"
+    )
+    status = owner.status()
+    assert (status["Parked"], status["Sent"]) == ("0", "16") and "ago" in status["Last success"]
 
     # The site's clock is 20 minutes slow: FormBridge refuses the stale timestamp and tells its
     # own time; the plugin corrects its clock and signs again at once.

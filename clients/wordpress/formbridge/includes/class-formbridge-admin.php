@@ -135,14 +135,65 @@ class FormBridge_Admin {
 	}
 
 	/**
-	 * Back to the page with a message.
+	 * Back to the page the button was on (the queue, or Settings → FormBridge) with a message.
 	 *
 	 * @param string $message What happened.
 	 */
 	private static function back( $message ) {
 		set_transient( 'formbridge_notice_' . get_current_user_id(), $message, 60 );
-		wp_safe_redirect( admin_url( 'tools.php?page=' . self::PAGE ) );
+		wp_safe_redirect( wp_get_referer() ? wp_get_referer() : admin_url( 'tools.php?page=' . self::PAGE ) );
 		exit;
+	}
+
+	/**
+	 * The message a button left, shown once.
+	 */
+	public static function flash() {
+		$notice = get_transient( 'formbridge_notice_' . get_current_user_id() );
+		delete_transient( 'formbridge_notice_' . get_current_user_id() );
+		if ( $notice ) {
+			echo '<div class="notice notice-info formbridge-result"><p>' . esc_html( $notice ) . '</p></div>';
+		}
+	}
+
+	/**
+	 * Whether it works, at a glance: the queue's counts, the last success and the last error,
+	 * Test connection, and the way to the queue.
+	 */
+	public static function status_panel() {
+		$counts  = FormBridge_Queue::counts();
+		$success = (int) get_option( 'formbridge_last_success', 0 );
+		$error   = (array) get_option( 'formbridge_last_error', array() );
+		$never   = __( 'never', 'formbridge' );
+		$rows    = array(
+			__( 'Pending', 'formbridge' )      => (string) $counts[ FormBridge_Queue::PENDING ],
+			__( 'Sent', 'formbridge' )         => (string) $counts[ FormBridge_Queue::SENT ],
+			__( 'Parked', 'formbridge' )       => (string) $counts[ FormBridge_Queue::PARKED ],
+			__( 'Last success', 'formbridge' ) => $success ? self::when( $success ) : $never,
+			__( 'Last error', 'formbridge' )   => ! empty( $error['at'] ) ? self::when( (int) $error['at'] ) . ': ' . $error['message'] : $never,
+		);
+		echo '<h2>' . esc_html__( 'Status', 'formbridge' ) . '</h2><table class="widefat striped formbridge-status" style="max-width:60em"><tbody>';
+		foreach ( $rows as $label => $value ) {
+			echo '<tr><th scope="row" style="width:12em">' . esc_html( $label ) . '</th><td>' . esc_html( $value ) . '</td></tr>';
+		}
+		echo '</tbody></table><p>';
+		echo '<form method="post" action="' . esc_url( admin_url( 'admin-post.php' ) ) . '" style="display:inline-block;margin-right:1em">';
+		echo '<input type="hidden" name="action" value="formbridge_test" />';
+		wp_nonce_field( 'formbridge_test' );
+		submit_button( __( 'Test connection', 'formbridge' ), 'secondary', 'submit', false );
+		echo '</form>';
+		printf( '<a href="%s">%s</a></p>', esc_url( admin_url( 'tools.php?page=' . self::PAGE ) ), esc_html__( 'Open the queue (Tools → FormBridge)', 'formbridge' ) );
+	}
+
+	/**
+	 * A moment as "3 minutes ago (2026-12-07 21:40 UTC)".
+	 *
+	 * @param int $moment Unix time.
+	 * @return string
+	 */
+	private static function when( $moment ) {
+		/* translators: 1: how long ago, 2: the UTC time */
+		return sprintf( __( '%1$s ago (%2$s UTC)', 'formbridge' ), human_time_diff( $moment, time() ), gmdate( 'Y-m-d H:i', $moment ) );
 	}
 
 	/**
@@ -152,13 +203,9 @@ class FormBridge_Admin {
 		if ( ! current_user_can( 'manage_options' ) ) {
 			wp_die( esc_html__( 'You are not allowed to manage the FormBridge queue.', 'formbridge' ) );
 		}
-		$notice = get_transient( 'formbridge_notice_' . get_current_user_id() );
-		delete_transient( 'formbridge_notice_' . get_current_user_id() );
 		$counts = FormBridge_Queue::counts();
 		echo '<div class="wrap"><h1>' . esc_html__( 'FormBridge queue', 'formbridge' ) . '</h1>';
-		if ( $notice ) {
-			echo '<div class="notice notice-info"><p>' . esc_html( $notice ) . '</p></div>';
-		}
+		self::flash();
 		if ( ! FormBridge_Settings::ready() ) {
 			echo '<div class="notice notice-warning"><p>' . esc_html__( 'Submissions are queued but not sent until the URL, tenant id and secret are set (Settings → FormBridge).', 'formbridge' ) . '</p></div>';
 		}

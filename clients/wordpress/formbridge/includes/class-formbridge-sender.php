@@ -90,6 +90,7 @@ class FormBridge_Sender {
 			$answer = self::post( '/v1/ingest', $body, $type );
 		}
 		$outcome  = self::classify( $answer );
+		self::remember( $outcome, $answer );
 		if ( 'sent' === $outcome ) {
 			// FormBridge has the lead and its files: the row keeps its id, hash and status only.
 			FormBridge_Files::forget( $row['envelope'] );
@@ -130,6 +131,28 @@ class FormBridge_Sender {
 			);
 		}
 		return $answer;
+	}
+
+	/**
+	 * Keeps the last success and the last error for the settings page's status panel.
+	 *
+	 * @param string $outcome sent, retrying or parked.
+	 * @param array  $answer  From post().
+	 */
+	private static function remember( $outcome, array $answer ) {
+		if ( 'sent' === $outcome ) {
+			update_option( 'formbridge_last_success', time(), false );
+			return;
+		}
+		update_option(
+			'formbridge_last_error',
+			array(
+				'at'      => time(),
+				'status'  => (int) $answer['status'],
+				'message' => $answer['error'],
+			),
+			false
+		);
 	}
 
 	/**

@@ -336,6 +336,8 @@ class FormBridge_Settings {
 			wp_die( esc_html__( 'You are not allowed to change these settings.', 'formbridge' ) );
 		}
 		echo '<div class="wrap"><h1>' . esc_html__( 'FormBridge', 'formbridge' ) . '</h1>';
+		FormBridge_Admin::flash();
+		FormBridge_Admin::status_panel();
 		echo '<form method="post" action="options.php">';
 		settings_fields( self::GROUP );
 		do_settings_sections( self::PAGE );
