@@ -31,6 +31,7 @@ require_once FORMBRIDGE_DIR . 'includes/class-formbridge-spawn.php';
 require_once FORMBRIDGE_DIR . 'includes/class-formbridge-capture.php';
 require_once FORMBRIDGE_DIR . 'includes/class-formbridge-scheduler.php';
 require_once FORMBRIDGE_DIR . 'includes/class-formbridge-admin.php';
+require_once FORMBRIDGE_DIR . 'includes/class-formbridge-privacy.php';
 
 register_activation_hook( __FILE__, array( 'FormBridge_Plugin', 'activate' ) );
 register_deactivation_hook( __FILE__, array( 'FormBridge_Plugin', 'deactivate' ) );
@@ -68,6 +69,7 @@ class FormBridge_Plugin {
 		FormBridge_Spawn::register();
 		FormBridge_Scheduler::register();
 		FormBridge_Admin::register();
+		FormBridge_Privacy::register();
 	}
 }
 

@@ -78,6 +78,62 @@ class QueueTest extends FormBridge_TestCase {
 		$this->expect_delivered( $this->only_row(), array( 'field_1' => 'parked@example.com' ) );
 	}
 
+	public function test_parked_leads_are_announced_a_week_ahead_then_expire_with_their_files() {
+		global $wpdb;
+		$this->script_answer( 400, array(), array( 'error' => array( 'code' => 'invalid_payload', 'message' => 'No.' ) ) );
+		$this->submit_wpforms( 7004, 'expiring@example.com' );
+		$this->end_request();
+		$row = $this->only_row();
+		$this->assertSame( 'parked', $row['status'] );
+		$age = static function ( $days ) use ( $wpdb, $row ) {
+			$wpdb->update( FormBridge_Queue::table(), array( 'created_at' => gmdate( 'Y-m-d H:i:s', time() - $days * DAY_IN_SECONDS ) ), array( 'id' => $row['id'] ) );
+		};
+		wp_set_current_user( 1 );
+
+		$age( 20 ); // ten days left: parked, not yet expiring.
+		$this->assertStringNotContainsString( 'will be deleted', $this->notice() );
+		$age( 25 ); // five days left: the owner is told when.
+		$this->assertStringContainsString( '1 parked lead(s) will be deleted from ' . gmdate( 'Y-m-d', time() + 5 * DAY_IN_SECONDS ), $this->notice() );
+		do_action( FormBridge_Scheduler::PRUNE );
+		$this->assertCount( 1, $this->rows() ); // not before its time.
+
+		$age( 31 );
+		do_action( FormBridge_Scheduler::PRUNE );
+		$this->assertSame( array(), $this->rows() );
+	}
+
+	public function test_the_privacy_tools_export_and_erase_a_persons_queued_leads() {
+		update_option( 'formbridge_endpoint', getenv( 'FORMBRIDGE_DOWN_URL' ) ); // still queued.
+		$this->submit_wpforms( 7005, 'Jane@Example.com' );
+		$this->submit_wpforms( 7006, 'someone-else@example.com' );
+		$this->end_request();
+		$exporters = apply_filters( 'wp_privacy_personal_data_exporters', array() );
+		$erasers   = apply_filters( 'wp_privacy_personal_data_erasers', array() );
+
+		$export = call_user_func( $exporters['formbridge']['callback'], 'jane@example.com', 1 );
+
+		$this->assertTrue( $export['done'] );
+		$this->assertCount( 1, $export['data'] );
+		$values = array_column( $export['data'][0]['data'], 'value', 'name' );
+		$this->assertSame( 'Jane@Example.com', $values['field_1'] );
+		$this->assertSame( 'pending', $values['Status'] );
+
+		$erased = call_user_func( $erasers['formbridge']['callback'], 'jane@example.com', 1 );
+
+		$this->assertSame( 1, $erased['items_removed'] );
+		$left = $this->rows();
+		$this->assertCount( 1, $left );
+		$this->assertStringContainsString( 'someone-else@example.com', $left[0]['envelope'] );
+		$this->assertSame( array(), call_user_func( $exporters['formbridge']['callback'], 'jane@example.com', 1 )['data'] );
+	}
+
+	/** The admin notice as the dashboard prints it. */
+	private function notice() {
+		ob_start();
+		FormBridge_Admin::notice();
+		return (string) ob_get_clean();
+	}
+
 	public function test_old_sent_rows_are_pruned() {
 		global $wpdb;
 		$this->submit_wpforms( 7003, 'old@example.com' );

@@ -105,18 +105,26 @@ class FormBridge_Admin {
 		if ( ! $counts[ FormBridge_Queue::PARKED ] && ! $failing ) {
 			return;
 		}
+		$message = sprintf(
+			/* translators: 1: parked leads, 2: leads failing to send, 3: the last error */
+			__( '%1$d lead(s) parked and %2$d failing to send. Last error: %3$s', 'formbridge' ),
+			$counts[ FormBridge_Queue::PARKED ],
+			$failing,
+			FormBridge_Queue::last_error()
+		);
+		$expiring = FormBridge_Queue::expiring_parked( FormBridge_Scheduler::keep_parked_days() );
+		if ( $expiring['count'] ) {
+			$message .= ' ' . sprintf(
+				/* translators: 1: parked leads about to be deleted, 2: the date the first is deleted */
+				__( '%1$d parked lead(s) will be deleted from %2$s unless they are sent.', 'formbridge' ),
+				$expiring['count'],
+				$expiring['first']
+			);
+		}
 		printf(
 			'<div class="notice notice-error is-dismissible formbridge-notice"><p><strong>%1$s</strong> %2$s <a href="%3$s">%4$s</a></p></div>',
 			esc_html__( 'FormBridge:', 'formbridge' ),
-			esc_html(
-				sprintf(
-					/* translators: 1: parked leads, 2: leads failing to send, 3: the last error */
-					__( '%1$d lead(s) parked and %2$d failing to send. Last error: %3$s', 'formbridge' ),
-					$counts[ FormBridge_Queue::PARKED ],
-					$failing,
-					FormBridge_Queue::last_error()
-				)
-			),
+			esc_html( $message ),
 			esc_url( admin_url( 'tools.php?page=' . self::PAGE ) ),
 			esc_html__( 'Open the queue', 'formbridge' )
 		);

@@ -232,6 +232,49 @@ class FormBridge_Queue {
 	}
 
 	/**
+	 * Deletes parked rows (and their files) older than $days: a refused lead nobody retried is
+	 * not kept forever. The admin notice warns a week before.
+	 *
+	 * @param int $days Age in days.
+	 * @return int How many.
+	 */
+	public static function expire_parked( $days ) {
+		global $wpdb;
+		$rows = $wpdb->get_results( $wpdb->prepare( 'SELECT id, envelope FROM ' . self::table() . ' WHERE status = %s AND created_at < %s', self::PARKED, self::days_ago( $days ) ), ARRAY_A ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared
+		foreach ( $rows as $row ) {
+			FormBridge_Files::forget( $row['envelope'] );
+			$wpdb->delete( self::table(), array( 'id' => (int) $row['id'] ) );
+		}
+		return count( $rows );
+	}
+
+	/**
+	 * Parked rows that expire within $warn_days, and when the first of them does.
+	 *
+	 * @param int $days      The parked rows' lifetime in days.
+	 * @param int $warn_days How far ahead to look.
+	 * @return array{count:int,first:string|null} first: the UTC date the oldest expires.
+	 */
+	public static function expiring_parked( $days, $warn_days = 7 ) {
+		global $wpdb;
+		$row = $wpdb->get_row( $wpdb->prepare( 'SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM ' . self::table() . ' WHERE status = %s AND created_at < %s', self::PARKED, self::days_ago( max( 0, $days - $warn_days ) ) ), ARRAY_A ); // phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared
+		return array(
+			'count' => (int) $row['n'],
+			'first' => $row['oldest'] ? gmdate( 'Y-m-d', strtotime( $row['oldest'] . ' UTC' ) + DAY_IN_SECONDS * (int) $days ) : null,
+		);
+	}
+
+	/**
+	 * A UTC datetime $days ago, as the table stores them.
+	 *
+	 * @param int $days Days.
+	 * @return string
+	 */
+	private static function days_ago( $days ) {
+		return gmdate( 'Y-m-d H:i:s', time() - DAY_IN_SECONDS * (int) $days );
+	}
+
+	/**
 	 * Rows per status.
 	 *
 	 * @return array<string,int>

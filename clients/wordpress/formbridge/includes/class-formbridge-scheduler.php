@@ -98,9 +98,21 @@ class FormBridge_Scheduler {
 	}
 
 	/**
-	 * Deletes sent rows older than 30 days (filter: formbridge_keep_sent_days).
+	 * Deletes sent rows older than 30 days (filter: formbridge_keep_sent_days) and parked rows
+	 * older than keep_parked_days() (their notice warned a week before).
 	 */
 	public static function run_prune() {
 		FormBridge_Queue::prune( (int) apply_filters( 'formbridge_keep_sent_days', 30 ) );
+		FormBridge_Queue::expire_parked( self::keep_parked_days() );
+	}
+
+	/**
+	 * Days a parked lead is kept for the owner to fix and retry (filter:
+	 * formbridge_keep_parked_days, 30 by default).
+	 *
+	 * @return int
+	 */
+	public static function keep_parked_days() {
+		return max( 1, (int) apply_filters( 'formbridge_keep_parked_days', 30 ) );
 	}
 }
