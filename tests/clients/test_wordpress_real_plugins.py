@@ -1,5 +1,6 @@
 """The WordPress plugin on a served WordPress with the real form plugins (Contact Form 7, WPForms
-Lite, Fluent Forms, Formidable: their own published code, see clients/wordpress/README.md), each
+Lite, Fluent Forms, Formidable: their own published code, fetched by
+clients/wordpress/tests/fetch-form-plugins.sh into WP_FORM_PLUGINS_DIR; README, WordPress), each
 form submitted as its page submits it, each lead read back from a live FormBridge.
 
 The ledger: leads from every plugin while FormBridge is up, down, hung, refusing a wrong secret
@@ -22,6 +23,7 @@ from ingest.models import Submission
 from tests.clients.form_visitors import FormReader, Lead, Visitor, accepted
 from tests.clients.formbridge_gate import FormBridgeGate
 from tests.clients.wordpress_site import FORM_PLUGINS, WordPressSite, missing_form_plugins
+from tests.e2e.conftest import SCREENSHOTS, browser  # noqa: F401 - the Chromium fixture
 from tests.e2e.stack import wait_until
 from tests.factories import tenant_with_secret
 
@@ -241,7 +243,35 @@ def _stored_by_email() -> Counter:
     return emails
 
 
-def test_ledger_on_real_wordpress_with_the_real_form_plugins(site, gate, mail, capsys):
+def _screenshots(browser, site) -> list[str]:  # noqa: F811 - the fixture's value
+    """The owner's view in Debian's Chromium while leads are parked: the dashboard's notice,
+    Settings → FormBridge, Tools → FormBridge; saved in var/screenshots/."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{site.home}/wp-login.php")
+    page.fill("#user_login", "admin")
+    page.fill("#user_pass", "admin-password-123")
+    page.click("#wp-submit")
+    page.wait_for_url("**/wp-admin/**")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    saved = []
+    for name, path, shows in (
+        ("wordpress-notice", "/wp-admin/", ".formbridge-notice"),
+        (
+            "wordpress-settings",
+            "/wp-admin/options-general.php?page=formbridge",
+            ".formbridge-status",
+        ),
+        ("wordpress-queue", "/wp-admin/tools.php?page=formbridge-queue", "table.widefat"),
+    ):
+        page.goto(site.home + path)
+        assert page.locator(shows).first.is_visible(), f"{shows} not shown on {path}"
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        saved.append(name)
+    page.close()
+    return saved
+
+
+def test_ledger_on_real_wordpress_with_the_real_form_plugins(site, gate, mail, browser, capsys):  # noqa: F811
     acme = tenant_with_secret("t_acme")
     smtp = mail(site.smtp_port)
     owner = Owner(site.home)
@@ -313,6 +343,7 @@ def test_ledger_on_real_wordpress_with_the_real_form_plugins(site, gate, mail, c
     status = owner.status()
     assert status["Parked"] == "4" and "invalid_signature" in status["Last error"], status
     assert "invalid_signature" in owner.test_connection()
+    assert len(_screenshots(browser, site)) == 3
     owner.save_settings(formbridge_secret_input=acme.signing_secret)
     _run_cron(site)
     _wait_rows(site, sent=16)

@@ -247,7 +247,11 @@ class FormBridge_Admin {
 				echo '<th>' . esc_html( $heading ) . '</th>';
 			}
 			echo '</tr></thead><tbody>';
-			foreach ( FormBridge_Queue::latest( $status ) as $row ) {
+			$latest = FormBridge_Queue::latest( $status );
+			if ( ! $latest ) {
+				echo '<tr><td colspan="6">' . esc_html__( 'None.', 'formbridge' ) . '</td></tr>';
+			}
+			foreach ( $latest as $row ) {
 				echo '<tr>';
 				foreach ( array( 'submission_id', 'form_id', 'attempts', 'next_attempt_at', 'last_error', 'created_at' ) as $column ) {
 					$value = 'last_error' === $column && ! $row['last_error'] && $row['last_status'] ? (string) $row['last_status'] : (string) $row[ $column ];
