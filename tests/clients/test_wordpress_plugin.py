@@ -94,6 +94,9 @@ def test_the_plugin_in_a_real_wordpress_delivers_each_submission_once(
         assert [a.get("filename") for a in submission.attachments] == [
             f.get("filename") for f in want["files"]
         ]
+        for spooled, kept in zip(want["files"], submission.attachments, strict=True):
+            # A file the plugin spooled arrived with its content, stored by FormBridge.
+            assert ("spool" in spooled) == ("key" in kept and kept["size"] > 0), (spooled, kept)
     # Exactly once: each submission FormBridge accepted was sent by the plugin as accepted
     # once, and nothing else arrived (the only repeats are retries of failed tries).
     assert set(stored) == set(expected)  # the connection test stored nothing

@@ -35,6 +35,12 @@ class CaptureTest extends FormBridge_TestCase {
 			'4'       => '["http://wordpress.test/wp-content/uploads/gravity_forms/a.png"]',
 		);
 
+		// The upload is in this site's uploads (as Gravity Forms keeps it): its content is sent.
+		$uploads = wp_upload_dir();
+		wp_mkdir_p( $uploads['basedir'] . '/gravity_forms' );
+		file_put_contents( $uploads['basedir'] . '/gravity_forms/a.png', "\x89PNG\r\n\x1a\n" . str_repeat( "\0", 64 ) );
+		$entry['4'] = wp_json_encode( array( $uploads['baseurl'] . '/gravity_forms/a.png' ) );
+
 		do_action( 'gform_after_submission', array_merge( $entry, array( 'id' => '1043', 'status' => 'spam' ) ), $form );
 		do_action( 'gform_after_submission', $entry, $form );
 		$this->end_request();
@@ -44,6 +50,7 @@ class CaptureTest extends FormBridge_TestCase {
 		$this->assertSame( array( 'first' => 'Jane', 'last' => 'Doe' ), $envelope['payload']['field_2'] );
 		$this->assertSame( 'Name', ( (array) $envelope['payload']['_wordpress']['labels'] )['field_2'] );
 		$this->assertSame( 'a.png', $envelope['attachments'][0]['filename'] );
+		$this->assertFileDoesNotExist( $envelope['attachments'][0]['spool'] ); // sent, then deleted.
 		$this->expect_delivered( $row, array( 'field_1' => 'jane@example.com' ) );
 	}
 
