@@ -79,6 +79,10 @@ API_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
 ]
 
+# The orchestrator's probes, answered whatever Host they carry (see formbridge.wsgi).
+PROBE_PATHS = ("/healthz", "/readyz")
+PROBE_MIDDLEWARE = ["core.logs.RequestIdMiddleware"]
+
 ROOT_URLCONF = "formbridge.urls"
 WSGI_APPLICATION = "formbridge.wsgi.application"
 

@@ -129,3 +129,24 @@ def test_oversized_chunked_body_is_cut_off_at_the_limit(acme):
     assert status == 413
     assert json.loads(content)["error"]["code"] == "payload_too_large"
     assert Submission.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "host"),
+    [("/readyz", "10.0.1.23:8000"), ("/healthz", "127.0.0.1:8000"), ("/readyz", "127.0.0.1:8000")],
+)
+def test_the_probes_answer_the_host_the_orchestrator_sends(db, settings, path, host):
+    # ALLOWED_HOSTS as the AWS bundle sets it: the public domain only. ECS's container check
+    # asks 127.0.0.1:8000; the load balancer's target check sends the task's own IP.
+    settings.ALLOWED_HOSTS = ["hooks.example.com"]
+
+    status, _, content = call("GET", path, headers={"Host": host})
+
+    assert status == 200, content
+
+
+def test_any_other_path_still_refuses_a_host_not_allowed(db, settings):
+    settings.ALLOWED_HOSTS = ["hooks.example.com"]
+
+    assert call("GET", "/admin/login/", headers={"Host": "10.0.1.23:8000"})[0] == 400
+    assert call("GET", "/admin/login/", headers={"Host": "hooks.example.com"})[0] == 200
