@@ -45,19 +45,27 @@ def dead_since(since: datetime) -> int:
     return Delivery.objects.filter(status=DeliveryStatus.DEAD, updated_at__gt=since).count()
 
 
-def publish(now: datetime | None = None) -> dict | None:
-    """Write the backlog as one CloudWatch EMF line (None when CLOUDWATCH_METRICS_NAMESPACE is
-    unset). `formbridge_dead_letters` counts the deliveries that died in the last period, so
-    its sum over time is the dead-letter rate an alarm watches."""
-    namespace = settings.CLOUDWATCH_METRICS_NAMESPACE
+def publish(
+    now: datetime | None = None,
+    *,
+    namespace: str | None = None,
+    environment: str | None = None,
+    period_seconds: float | None = None,
+) -> dict | None:
+    """Write the backlog as one CloudWatch EMF line (None without a namespace: the argument, or
+    CLOUDWATCH_METRICS_NAMESPACE). Beat's schedule passes the settings it was started with, so
+    the worker that runs the task publishes whatever its own environment holds.
+    `formbridge_dead_letters` counts the deliveries that died in the last period, so its sum
+    over time is the dead-letter rate an alarm watches."""
+    namespace = namespace or settings.CLOUDWATCH_METRICS_NAMESPACE
     if not namespace:
         return None
     now = now or timezone.now()
     figures = backlog(now)
-    period = timedelta(seconds=settings.CLOUDWATCH_METRICS_PERIOD_SECONDS)
+    period = timedelta(seconds=period_seconds or settings.CLOUDWATCH_METRICS_PERIOD_SECONDS)
     return emf.emit(
         namespace=namespace,
-        dimensions={"Environment": settings.CLOUDWATCH_METRICS_ENVIRONMENT},
+        dimensions={"Environment": environment or settings.CLOUDWATCH_METRICS_ENVIRONMENT},
         metrics={
             "formbridge_deliveries_due": (figures.due, "Count"),
             "formbridge_oldest_due_delivery_age_seconds": (

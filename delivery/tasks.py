@@ -25,7 +25,13 @@ def mirror_attempts() -> int:
 
 
 @shared_task(name="delivery.publish_backlog", ignore_result=True)
-def publish_backlog() -> bool:
-    """Every period (beat, when CLOUDWATCH_METRICS_NAMESPACE is set): the backlog as CloudWatch
+def publish_backlog(
+    namespace: str | None = None, environment: str | None = None, period_seconds=None
+) -> bool:
+    """Every period (beat, when CLOUDWATCH_METRICS_NAMESPACE is set; its schedule passes the
+    namespace, so a worker without the variable still publishes): the backlog as CloudWatch
     metrics, which the worker service scales on and the alarms watch."""
-    return backlog.publish() is not None
+    published = backlog.publish(
+        namespace=namespace, environment=environment, period_seconds=period_seconds
+    )
+    return published is not None

@@ -204,6 +204,12 @@ if CLOUDWATCH_METRICS_NAMESPACE:
         "task": "delivery.publish_backlog",
         "schedule": float(CLOUDWATCH_METRICS_PERIOD_SECONDS),
         "options": {"expires": CLOUDWATCH_METRICS_PERIOD_SECONDS * 0.9},
+        # A worker runs it: what beat was configured with travels with the task.
+        "kwargs": {
+            "namespace": CLOUDWATCH_METRICS_NAMESPACE,
+            "environment": CLOUDWATCH_METRICS_ENVIRONMENT,
+            "period_seconds": CLOUDWATCH_METRICS_PERIOD_SECONDS,
+        },
     }
 
 # --- Encryption at rest: Fernet keys, newest first (older keys still decrypt, for rotation). ---

@@ -258,3 +258,10 @@ def test_a_task_reads_a_tenants_secret_references_only_through_the_tagged_reader
             "Fn::GetAtt": ["SecretReferenceReaderRole", "Arn"]
         }
         assert environment["SECRET_REFS_PREFIX"] == {"Fn::Sub": "formbridge/${Environment}/refs"}
+
+
+def test_the_worker_that_runs_the_backlog_task_is_given_the_metrics_namespace():
+    # Beat schedules delivery.publish_backlog; a worker runs it.
+    assert {"CLOUDWATCH_METRICS_NAMESPACE", "CLOUDWATCH_METRICS_ENVIRONMENT"} <= names_set(
+        app_containers()["worker"]
+    )

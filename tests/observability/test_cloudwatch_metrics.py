@@ -89,3 +89,22 @@ def test_the_beat_schedules_it_only_when_a_namespace_is_set():
     for namespace, expected in (("FormBridge", True), ("", False)):
         shown = settings_under({"CLOUDWATCH_METRICS_NAMESPACE": namespace}, "CELERY_BEAT_SCHEDULE")
         assert ("publish-backlog-metrics" in shown["CELERY_BEAT_SCHEDULE"]) is expected
+
+
+def test_a_worker_without_the_namespace_publishes_what_beat_scheduled(settings, capfd):
+    """Beat schedules the task; a worker runs it. The AWS bundle gave only beat the variable,
+    and the worker published nothing: the backlog alarm sat in ALARM and the worker never
+    scaled. The schedule now carries beat's settings to whichever process runs it."""
+    beat = settings_under(
+        {"CLOUDWATCH_METRICS_NAMESPACE": "FormBridge", "CLOUDWATCH_METRICS_ENVIRONMENT": "prod"},
+        "CELERY_BEAT_SCHEDULE",
+    )
+    entry = beat["CELERY_BEAT_SCHEDULE"]["publish-backlog-metrics"]
+    settings.CLOUDWATCH_METRICS_NAMESPACE = ""  # the worker's own environment
+    capfd.readouterr()
+
+    assert publish_backlog(*entry.get("args", ()), **entry.get("kwargs", {})) is True
+
+    (line,) = emf_lines(capfd.readouterr().out)
+    assert line["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "FormBridge"
+    assert line["Environment"] == "prod"
