@@ -265,3 +265,47 @@ def test_the_worker_that_runs_the_backlog_task_is_given_the_metrics_namespace():
     assert {"CLOUDWATCH_METRICS_NAMESPACE", "CLOUDWATCH_METRICS_ENVIRONMENT"} <= names_set(
         app_containers()["worker"]
     )
+
+
+def _docker_ignores(path: str, patterns: list[str]) -> bool:
+    """Docker's .dockerignore rule: the last pattern matching the path or one of its parent
+    folders decides; `!` re-includes."""
+    from fnmatch import fnmatchcase
+
+    parts = path.split("/")
+    prefixes = ["/".join(parts[: n + 1]) for n in range(len(parts))]
+    ignored = False
+    for pattern in patterns:
+        negated = pattern.startswith("!")
+        bare = pattern.lstrip("!").rstrip("/")
+        if any(fnmatchcase(prefix, bare) for prefix in prefixes):
+            ignored = not negated
+    return ignored
+
+
+def test_the_image_never_takes_the_developers_secrets_or_state():
+    patterns = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    for kept_out in (".env", ".env.local", "var/formbridge.sqlite3", "var/attachments/t/x.pdf",
+                     ".venv/bin/python", "tests/sources/js/node_modules/x.js", ".git/config",
+                     "dist/formbridge.zip", "core/__pycache__/ids.cpython-311.pyc",
+                     "clients/wordpress/formbridge/formbridge.php", "deploy/aws/services.yaml"):  # fmt: skip
+        assert _docker_ignores(kept_out, patterns), kept_out
+    copied = [line.split()[1] for line in (ROOT / "Dockerfile").read_text().splitlines()
+              if line.startswith("COPY ") and "--from" not in line and "." != line.split()[-2]]  # fmt: skip
+    for needed in ("manage.py", "deploy/entrypoint.sh", "deploy/gunicorn.conf.py", "Procfile",
+                   "formbridge/settings.py", "core/ids.py", *copied):  # fmt: skip
+        assert not _docker_ignores(needed, patterns), needed
+
+
+def test_deploy_builds_the_image_for_the_tasks_platform():
+    platforms = {
+        task["RuntimePlatform"]["CpuArchitecture"]
+        for task in resources("services.yaml", "AWS::ECS::TaskDefinition").values()
+    }
+    assert platforms == {"X86_64"}
+    guide = (ROOT / "docs" / "DEPLOY.md").read_text()
+    assert "docker build --platform linux/amd64" in guide
