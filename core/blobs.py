@@ -39,9 +39,32 @@ def object_keys(attachments: Iterable[Any], payload_object: dict | None = None) 
 
 
 def delete_objects(keys: Iterable[str]) -> None:
+    """Delete each object for good. In a versioned S3 bucket a plain delete only hides the
+    object behind a delete marker, and its content stays readable as a noncurrent version:
+    every version of the key is deleted instead (erase and purge promise the bytes are gone)."""
     storage = attachments_storage()
+    bucket = getattr(storage, "bucket", None) if hasattr(storage, "bucket_name") else None
     for key in keys:
-        storage.delete(key)
+        if bucket is None:
+            storage.delete(key)
+        else:
+            _delete_every_version(storage, bucket, key)
+
+
+def _delete_every_version(storage, bucket, key: str) -> None:
+    from storages.utils import clean_name
+
+    name = storage._normalize_name(clean_name(key))  # noqa: SLF001 - as S3Storage.delete names it
+    versions = [
+        {"Key": version.object_key, "VersionId": version.id}
+        for version in bucket.object_versions.filter(Prefix=name)
+        if version.object_key == name
+    ]
+    if not versions:
+        storage.delete(key)  # an unversioned bucket lists its objects as version "null"
+        return
+    for start in range(0, len(versions), 1000):  # DeleteObjects takes 1,000 at a time
+        bucket.delete_objects(Delete={"Objects": versions[start : start + 1000], "Quiet": True})
 
 
 def link(*, tenant_id: str, key: str, ttl_seconds: int) -> tuple[str, int]:

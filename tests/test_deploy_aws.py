@@ -316,3 +316,30 @@ def test_deploy_builds_the_image_for_the_tasks_platform():
     assert platforms == {"X86_64"}
     guide = (ROOT / "docs" / "DEPLOY.md").read_text()
     assert "docker build --platform linux/amd64" in guide
+
+
+def _role_statements(role: str) -> list[dict]:
+    """A role's Allow statements, the conditional policies (Fn::If) included."""
+    statements = []
+    for policy in resources("services.yaml", "AWS::IAM::Role")[role].get("Policies", []):
+        candidates = policy["Fn::If"][1:] if "Fn::If" in policy else [policy]
+        for candidate in candidates:
+            if isinstance(candidate, dict) and "PolicyDocument" in candidate:
+                statements += candidate["PolicyDocument"]["Statement"]
+    return statements
+
+
+@pytest.mark.parametrize("role", ["WebTaskRole", "WorkerTaskRole"])
+def test_erase_and_purge_may_delete_every_version_of_a_file(role):
+    actions = set()
+    for statement in _role_statements(role):
+        listed = statement["Action"]
+        actions |= set(listed if isinstance(listed, list) else [listed])
+    assert {"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:ListBucketVersions"} <= actions
+
+
+def test_the_versioned_bucket_forgets_noncurrent_versions():
+    bucket = resources("data.yaml", "AWS::S3::Bucket")["FilesBucket"]
+    assert bucket["VersioningConfiguration"]["Status"] == "Enabled"
+    rules = bucket["LifecycleConfiguration"]["Rules"]
+    assert any(r.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays") == 1 for r in rules)

@@ -56,8 +56,9 @@ def s3(moto_server, settings, monkeypatch):
     assert storage["BACKEND"] == "storages.backends.s3.S3Storage"
     settings.STORAGES = {**settings.STORAGES, "attachments": storage}
     yield client
-    for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", []):
-        client.delete_object(Bucket=BUCKET, Key=item["Key"])
+    listed = client.list_object_versions(Bucket=BUCKET)
+    for item in listed.get("Versions", []) + listed.get("DeleteMarkers", []):
+        client.delete_object(Bucket=BUCKET, Key=item["Key"], VersionId=item["VersionId"])
     client.delete_bucket(Bucket=BUCKET)
 
 
@@ -112,3 +113,23 @@ def test_a_2_mib_payload_and_a_5_mib_file_go_to_s3_reach_a_destination_and_are_p
     call_command("purge", "--older-than-days", "0", stderr=open(os.devnull, "w"))  # noqa: SIM115
     assert keys(s3) == []
     assert not Submission.objects.exists()
+
+
+def test_in_a_versioned_bucket_a_deleted_object_leaves_no_version_behind(s3):
+    """The AWS bundle's bucket is versioned: a plain delete left the content readable as a
+    noncurrent version after an erase or a purge."""
+    from core import blobs
+
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    storage = blobs.attachments_storage()
+    key = storage.save("t_acme/s1/0-cv.pdf", SimpleUploadedFile("cv.pdf", b"first"))
+    s3.put_object(Bucket=BUCKET, Key=f"files/{key}", Body=b"second")  # a second version
+    kept = storage.save("t_acme/s1/1-other.pdf", SimpleUploadedFile("o.pdf", b"other"))
+
+    blobs.delete_objects([key])
+
+    listed = s3.list_object_versions(Bucket=BUCKET, Prefix="files/t_acme/")
+    left = [(v["Key"], v.get("VersionId")) for v in listed.get("Versions", [])]
+    markers = listed.get("DeleteMarkers", [])
+    assert [k for k, _ in left] == [f"files/{kept}"]  # the other object is untouched
+    assert markers == []
