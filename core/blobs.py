@@ -54,7 +54,7 @@ def delete_objects(keys: Iterable[str]) -> None:
 def _delete_every_version(storage, bucket, key: str) -> None:
     from storages.utils import clean_name
 
-    name = storage._normalize_name(clean_name(key))  # noqa: SLF001 - as S3Storage.delete names it
+    name = storage._normalize_name(clean_name(key))  # the key as S3Storage.delete names it
     versions = [
         {"Key": version.object_key, "VersionId": version.id}
         for version in bucket.object_versions.filter(Prefix=name)
