@@ -68,19 +68,19 @@ def test_every_variable_the_tasks_set_is_in_env_example():
         assert not unknown, f"{process} sets what .env.example does not list: {unknown}"
 
 
-def test_the_tasks_run_the_procfiles_commands_and_migrate_runs_alone():
+def test_the_tasks_run_the_procfiles_commands_and_the_release_task_migrates():
     procfile = dict(
         line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line
     )
     containers = app_containers()
-    assert set(containers) == {"web", "worker", "beat", "migrate"}
+    assert set(containers) == {"web", "worker", "beat", "release"}
     for process in ("web", "worker", "beat"):
         expected = procfile[process].replace(".venv/bin/", "").split()
         assert containers[process]["Command"][: len(expected)] == expected, process
         assert names_set(containers[process]) >= {"MIGRATE"}
         assert {"Name": "MIGRATE", "Value": "0"} in containers[process]["Environment"], process
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
-    assert containers["migrate"]["Command"] == compose["migrate"]["command"]
+    assert containers["release"]["Command"] == compose["migrate"]["command"]
 
 
 def test_secrets_come_from_secrets_manager_never_plain_environment():
@@ -88,8 +88,7 @@ def test_secrets_come_from_secrets_manager_never_plain_environment():
         plain = {e["Name"] for e in container["Environment"] if "Name" in e}
         injected = {s["Name"] for s in container["Secrets"]}
         assert not plain & SECRET_SETTINGS, process
-        needed = SECRET_SETTINGS - ({"REDIS_PASSWORD"} if process == "migrate" else set())
-        assert injected == needed, process
+        assert injected == SECRET_SETTINGS, process
         for value in container["Environment"]:
             if "Value" in value and isinstance(value["Value"], str):
                 assert "password" not in value["Value"].lower(), process
@@ -146,7 +145,7 @@ def test_autoscaling_web_on_cpu_and_requests_worker_on_backlog_and_cpu():
 def test_each_process_has_its_own_task_role_and_its_own_log_group_with_retention():
     tasks = resources("services.yaml", "AWS::ECS::TaskDefinition")
     roles = [t["TaskRoleArn"]["Fn::GetAtt"][0] for k, t in tasks.items() if "TaskRoleArn" in t]
-    assert sorted(roles) == ["BeatTaskRole", "WebTaskRole", "WorkerTaskRole"]
+    assert sorted(roles) == ["BeatTaskRole", "ReleaseTaskRole", "WebTaskRole", "WorkerTaskRole"]
     groups = [
         c["LogConfiguration"]["Options"]["awslogs-group"]["Ref"] for c in app_containers().values()
     ]
@@ -236,7 +235,7 @@ def test_a_task_reads_a_tenants_secret_references_only_through_the_tagged_reader
     Now no task role reads Secrets Manager references itself; it assumes the reader role with
     the tenant as session tag, and the reader role's policy names refs/<that tag>/*."""
     roles = resources("services.yaml", "AWS::IAM::Role")
-    for name in ("WebTaskRole", "WorkerTaskRole", "BeatTaskRole"):
+    for name in ("WebTaskRole", "WorkerTaskRole", "BeatTaskRole", "ReleaseTaskRole"):
         for statement in _statements(roles[name]):
             actions = (
                 statement["Action"]
@@ -255,7 +254,7 @@ def test_a_task_reads_a_tenants_secret_references_only_through_the_tagged_reader
     assert set(trust["Action"]) == {"sts:AssumeRole", "sts:TagSession"}
     assert trust["Condition"]["Null"] == {"aws:RequestTag/formbridge-tenant": "false"}
     assert {p["Fn::GetAtt"][0] for p in trust["Principal"]["AWS"]} == {
-        "WebTaskRole", "WorkerTaskRole"
+        "WebTaskRole", "WorkerTaskRole", "ReleaseTaskRole"
     }  # fmt: skip
     for process in ("web", "worker"):
         environment = {
@@ -325,24 +324,19 @@ def test_deploy_builds_the_image_for_the_tasks_platform():
     assert "docker build --platform linux/amd64" in guide
 
 
-def _role_statements(role: str) -> list[dict]:
-    """A role's Allow statements, the conditional policies (Fn::If) included."""
-    statements = []
-    for policy in resources("services.yaml", "AWS::IAM::Role")[role].get("Policies", []):
-        candidates = policy["Fn::If"][1:] if "Fn::If" in policy else [policy]
-        for candidate in candidates:
-            if isinstance(candidate, dict) and "PolicyDocument" in candidate:
-                statements += candidate["PolicyDocument"]["Statement"]
-    return statements
+def _actions(role: str) -> set[str]:
+    """Every action a role's policies allow."""
+    actions = set()
+    for statement in _statements(resources("services.yaml", "AWS::IAM::Role")[role]):
+        listed = statement["Action"]
+        actions |= set(listed if isinstance(listed, list) else [listed])
+    return actions
 
 
 @pytest.mark.parametrize("role", ["WebTaskRole", "WorkerTaskRole"])
 def test_erase_and_purge_may_delete_every_version_of_a_file(role):
-    actions = set()
-    for statement in _role_statements(role):
-        listed = statement["Action"]
-        actions |= set(listed if isinstance(listed, list) else [listed])
-    assert {"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:ListBucketVersions"} <= actions
+    needed = {"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:ListBucketVersions"}
+    assert needed <= _actions(role)
 
 
 def test_the_versioned_bucket_forgets_noncurrent_versions():
@@ -350,3 +344,16 @@ def test_the_versioned_bucket_forgets_noncurrent_versions():
     assert bucket["VersioningConfiguration"]["Status"] == "Enabled"
     rules = bucket["LifecycleConfiguration"]["Rules"]
     assert any(r.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays") == 1 for r in rules)
+
+
+def test_the_release_task_runs_any_manage_py_command_with_the_workers_settings_and_a_role():
+    """DEPLOY.md runs every one-off `manage.py` command in the release task: the migrate task it
+    replaces had no role and no Redis, broker, bucket or mirror settings, so `mirror
+    create-table`, backfill, verify and erasing files failed there."""
+    containers = app_containers()
+    worker_only = {"OTEL_EXPORTER_OTLP_ENDPOINT"}  # the tracing sidecar runs with services only
+    assert names_set(containers["worker"]) - worker_only <= names_set(containers["release"])
+    release = resources("services.yaml", "AWS::ECS::TaskDefinition")["ReleaseTask"]
+    assert release["TaskRoleArn"] == {"Fn::GetAtt": ["ReleaseTaskRole", "Arn"]}
+    assert {"dynamodb:CreateTable", "dynamodb:BatchWriteItem", "dynamodb:Query",
+            "s3:DeleteObjectVersion", "sts:AssumeRole"} <= _actions("ReleaseTaskRole")  # fmt: skip
