@@ -71,12 +71,43 @@ def configure(role: str) -> bool:
     attributes: dict[str, Any] = {"formbridge.process": role}
     if not os.environ.get("OTEL_SERVICE_NAME"):
         attributes[SERVICE_NAME] = f"formbridge-{role}"
-    provider = TracerProvider(resource=Resource.create(attributes))
+    provider = TracerProvider(resource=Resource.create(attributes), sampler=periodic_tick_sampler())
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
     _instrument_libraries()
     _enabled = True
     return True
+
+
+def periodic_tick_sampler(ratio: float | None = None):
+    """The sampler the environment names (OTEL_TRACES_SAMPLER, parent-based always-on by
+    default), except for the root spans of beat's periodic tasks: beat ticks every second, and
+    at 100 % each tick was a trace of its own, every second, all day. Those keep
+    TRACING_PERIODIC_TASK_RATIO of their traces (1 %); a delivery the tick starts still joins
+    its submission's trace (its parent is the stored context, not the tick)."""
+    from django.conf import settings
+    from opentelemetry.sdk.trace import sampling
+
+    periodic = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    thinned = sampling.TraceIdRatioBased(
+        settings.TRACING_PERIODIC_TASK_RATIO if ratio is None else ratio
+    )
+    configured = sampling._get_from_env_or_default()  # noqa: SLF001 - the SDK's own env reader
+
+    class PeriodicTickSampler(sampling.Sampler):
+        def should_sample(self, parent_context, trace_id, name, *args, **kwargs):
+            has_parent = trace.get_current_span(parent_context).get_span_context().is_valid
+            # Celery's spans are named "apply_async/<task>" (sent) and "run/<task>" (run).
+            if not has_parent and name.rpartition("/")[2] in periodic:
+                return thinned.should_sample(parent_context, trace_id, name, *args, **kwargs)
+            return configured.should_sample(parent_context, trace_id, name, *args, **kwargs)
+
+        def get_description(self) -> str:
+            return (
+                f"PeriodicTickSampler({thinned.get_description()}, {configured.get_description()})"
+            )
+
+    return PeriodicTickSampler()
 
 
 def shutdown() -> None:

@@ -193,6 +193,9 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Tracing: OTEL_* configure it (core.tracing); beat's periodic ticks keep this share. ---
+TRACING_PERIODIC_TASK_RATIO = env.float("TRACING_PERIODIC_TASK_RATIO", default=0.01)
+
 # --- CloudWatch metrics (AWS): the delivery backlog as embedded-metric-format log lines. ---
 # Empty: not published (/metrics serves the same figures to Prometheus).
 CLOUDWATCH_METRICS_NAMESPACE = env.str("CLOUDWATCH_METRICS_NAMESPACE", default="")

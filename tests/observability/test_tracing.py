@@ -214,3 +214,35 @@ def test_one_trace_from_ingest_through_both_deliveries_to_every_attempt(
         if line.startswith("{") and json.loads(line).get("trace_id") == trace_id
     ]
     assert traced_lines, "no JSON log line carries the trace id"
+
+
+def test_beats_periodic_ticks_keep_a_sample_and_everything_else_keeps_all(monkeypatch):
+    """Beat ticks every second: at 100 % sampling each tick was a trace of its own, all day."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from core.tracing import periodic_tick_sampler
+
+    monkeypatch.delenv("OTEL_TRACES_SAMPLER", raising=False)
+    exported = InMemorySpanExporter()
+    provider = TracerProvider(sampler=periodic_tick_sampler(ratio=0.01))
+    provider.add_span_processor(SimpleSpanProcessor(exported))
+    tracer = provider.get_tracer("test")
+
+    for _ in range(2000):
+        with tracer.start_as_current_span("run/delivery.dispatch_due"):
+            pass
+    ticks = len(exported.get_finished_spans())
+    exported.clear()
+    for _ in range(200):
+        with (
+            tracer.start_as_current_span("POST /v1/ingest"),
+            tracer.start_as_current_span(
+                "apply_async/delivery.dispatch_due"  # a tick sent inside a request: its parent decides
+            ),
+        ):
+            pass
+
+    assert 2 <= ticks <= 60  # 1 % of 2,000, with room for chance
+    assert len(exported.get_finished_spans()) == 400
