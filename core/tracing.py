@@ -92,7 +92,7 @@ def periodic_tick_sampler(ratio: float | None = None):
     thinned = sampling.TraceIdRatioBased(
         settings.TRACING_PERIODIC_TASK_RATIO if ratio is None else ratio
     )
-    configured = sampling._get_from_env_or_default()  # noqa: SLF001 - the SDK's own env reader
+    configured = sampling._get_from_env_or_default()  # the SDK's own reader of OTEL_TRACES_SAMPLER
 
     class PeriodicTickSampler(sampling.Sampler):
         def should_sample(self, parent_context, trace_id, name, *args, **kwargs):

@@ -239,7 +239,7 @@ def test_beats_periodic_ticks_keep_a_sample_and_everything_else_keeps_all(monkey
         with (
             tracer.start_as_current_span("POST /v1/ingest"),
             tracer.start_as_current_span(
-                "apply_async/delivery.dispatch_due"  # a tick sent inside a request: its parent decides
+                "apply_async/delivery.dispatch_due"  # inside a request: its parent decides
             ),
         ):
             pass
