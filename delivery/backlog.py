@@ -45,6 +45,22 @@ def dead_since(since: datetime) -> int:
     return Delivery.objects.filter(status=DeliveryStatus.DEAD, updated_at__gt=since).count()
 
 
+FAILING_DESTINATIONS_PUBLISHED = 50  # CloudWatch bills each metric: the worst ones only
+
+
+def failing_destinations() -> list[tuple[str, int]]:
+    """The destinations with deliveries waiting after a failed attempt ("tenant/name", how many),
+    worst first: one destination's outage shows even while the others deliver. Read from the
+    due-deliveries index (a retrying delivery always has its next attempt time)."""
+    rows = (
+        Delivery.objects.filter(status=DeliveryStatus.RETRYING, next_attempt_at__isnull=False)
+        .values("destination__tenant_id", "destination__name")
+        .annotate(n=Count("id"))
+        .order_by("-n")[:FAILING_DESTINATIONS_PUBLISHED]
+    )
+    return [(f"{r['destination__tenant_id']}/{r['destination__name']}", r["n"]) for r in rows]
+
+
 def publish(
     now: datetime | None = None,
     *,
@@ -63,9 +79,17 @@ def publish(
     now = now or timezone.now()
     figures = backlog(now)
     period = timedelta(seconds=period_seconds or settings.CLOUDWATCH_METRICS_PERIOD_SECONDS)
+    environment = environment or settings.CLOUDWATCH_METRICS_ENVIRONMENT
+    for destination, retrying in failing_destinations():
+        emf.emit(
+            namespace=namespace,
+            dimensions={"Environment": environment, "Destination": destination},
+            metrics={"formbridge_destination_deliveries_retrying": (retrying, "Count")},
+            when=now,
+        )
     return emf.emit(
         namespace=namespace,
-        dimensions={"Environment": environment or settings.CLOUDWATCH_METRICS_ENVIRONMENT},
+        dimensions={"Environment": environment},
         metrics={
             "formbridge_deliveries_due": (figures.due, "Count"),
             "formbridge_oldest_due_delivery_age_seconds": (

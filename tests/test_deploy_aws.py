@@ -204,17 +204,57 @@ def test_redis_speaks_tls_and_auth():
                 assert entry["Value"]["Fn::Sub"].startswith("rediss://")
 
 
-def test_alarms_watch_backlog_age_dead_letters_5xx_and_database_storage():
+def _watched(alarm: dict) -> set[tuple[str, str]]:
+    """(namespace, metric) an alarm reads: its own, its metric math's, its Metrics Insights'."""
+    if "MetricName" in alarm:
+        return {(alarm["Namespace"], alarm["MetricName"])}
+    watched = set()
+    for query in alarm["Metrics"]:
+        if "MetricStat" in query:
+            metric = query["MetricStat"]["Metric"]
+            watched.add((metric["Namespace"], metric["MetricName"]))
+        elif "SELECT" in str(query.get("Expression", "")):
+            text = str(query["Expression"])
+            namespace = text.split('SCHEMA("', 1)[1].split('"', 1)[0]
+            watched.add((namespace, text.split("MAX(", 1)[1].split(")", 1)[0]))
+    return watched
+
+
+def test_alarms_watch_the_backlog_destinations_5xx_tasks_the_database_and_redis():
     alarms = resources("alarms.yaml", "AWS::CloudWatch::Alarm").values()
-    watched = {(a["Namespace"], a["MetricName"]) for a in alarms}
+    watched = set().union(*(_watched(a) for a in alarms))
     assert watched == {
         ("FormBridge", "formbridge_oldest_due_delivery_age_seconds"),
         ("FormBridge", "formbridge_dead_letters"),
+        # issue 30: one destination failing, tasks below desired, database CPU, Redis memory
+        ("FormBridge", "formbridge_destination_deliveries_retrying"),
         ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count"),
         ("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count"),
+        ("ECS/ContainerInsights", "DesiredTaskCount"),
+        ("ECS/ContainerInsights", "RunningTaskCount"),
         ("AWS/RDS", "FreeStorageSpace"),
+        ("AWS/RDS", "CPUUtilization"),
+        ("AWS/ElastiCache", "DatabaseMemoryUsagePercentage"),
     }
     assert all(a["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms)
+    # The figure the destination alarm reads is the one the worker publishes.
+    from delivery import backlog
+
+    assert "formbridge_destination_deliveries_retrying" in Path(backlog.__file__).read_text()
+
+
+def test_every_log_group_has_a_retention_the_databases_included():
+    groups = resources("database.yaml", "AWS::Logs::LogGroup")
+    [(name, group)] = groups.items()
+    assert group["LogGroupName"] == {
+        "Fn::Sub": "/aws/rds/instance/formbridge-${Environment}/postgresql"
+    }
+    assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    instance = template("database.yaml")["Resources"]["Instance"]
+    assert instance["DependsOn"] == name  # made before RDS would make it without a retention
+    assert instance["Properties"]["DBInstanceIdentifier"] == {
+        "Fn::Sub": "formbridge-${Environment}"
+    }
 
 
 def _statements(role: dict) -> list[dict]:

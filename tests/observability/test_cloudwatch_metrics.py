@@ -46,7 +46,8 @@ def test_backlog_as_one_emf_line(settings, capfd, signed, acme, receiver):
 
     assert publish_backlog() is True
 
-    (line,) = emf_lines(capfd.readouterr().out)
+    lines = emf_lines(capfd.readouterr().out)
+    (line,) = [each for each in lines if "Destination" not in each]  # the backlog's own line
     meta = line["_aws"]["CloudWatchMetrics"][0]
     assert meta["Namespace"] == "FormBridge"
     assert meta["Dimensions"] == [["Environment"]]
@@ -108,3 +109,33 @@ def test_a_worker_without_the_namespace_publishes_what_beat_scheduled(settings, 
     (line,) = emf_lines(capfd.readouterr().out)
     assert line["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "FormBridge"
     assert line["Environment"] == "prod"
+
+
+def test_each_failing_destination_gets_its_own_figure(settings, capfd, signed, acme, receiver):
+    """One destination failing while the rest deliver moved no alarm: the dead letters come
+    hours later and the backlog age stays low. Each destination with retrying deliveries is a
+    figure of its own, which the destination alarm watches (the worst one)."""
+    settings.CLOUDWATCH_METRICS_NAMESPACE = "FormBridge"
+    for name in ("crm", "sheet"):
+        delivery_services.destination_create(
+            tenant=acme.tenant, name=name, config={"url": receiver.url(f"/{name}")}
+        )
+    for n in range(3):
+        assert signed.post(acme, {"n": n}).status_code == 202
+    later = timezone.now() + timedelta(minutes=5)
+    Delivery.objects.filter(destination__name="crm").update(
+        status=DeliveryStatus.RETRYING, next_attempt_at=later
+    )
+    capfd.readouterr()
+
+    publish_backlog()
+
+    lines = emf_lines(capfd.readouterr().out)
+    per_destination = {
+        line["Destination"]: line["formbridge_destination_deliveries_retrying"]
+        for line in lines
+        if "Destination" in line
+    }
+    assert per_destination == {"t_acme/crm": 3}
+    [meta] = [line for line in lines if "Destination" in line][0]["_aws"]["CloudWatchMetrics"]
+    assert meta["Dimensions"] == [["Destination", "Environment"]]
