@@ -137,5 +137,5 @@ def test_each_failing_destination_gets_its_own_figure(settings, capfd, signed, a
         if "Destination" in line
     }
     assert per_destination == {"t_acme/crm": 3}
-    [meta] = [line for line in lines if "Destination" in line][0]["_aws"]["CloudWatchMetrics"]
+    [meta] = next(line for line in lines if "Destination" in line)["_aws"]["CloudWatchMetrics"]
     assert meta["Dimensions"] == [["Destination", "Environment"]]
