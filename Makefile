@@ -23,7 +23,7 @@ BENCH_BROKER_URL ?= redis://127.0.0.1:6379/12
 # The pipeline on the embedded default `make run` uses: SQLite on a file, no Redis, no broker.
 SQLITE_TESTS ?= tests/ingest tests/delivery tests/reporting
 
-.PHONY: help install run test wordpress-plugin test-postgres test-sqlite test-faults lint format bench-ingest bench-delivery bench-query bench-soak bench-scale bench-sandbox bench-schema bench-wordpress clean
+.PHONY: help install run test wordpress-plugin test-postgres test-sqlite test-faults test-deploy lint format bench-ingest bench-delivery bench-query bench-soak bench-scale bench-sandbox bench-schema bench-wordpress clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -73,6 +73,9 @@ test-faults: install .env  ## the fault suite: kill workers, Redis and PostgreSQ
 	PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/test-metrics \
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} $(BIN)/pytest -m faults -s $(PYTEST_ARGS) tests/faults
+
+test-deploy: install .env  ## the deploy rehearsal: every ECS task definition started here with its own environment, then its health checks
+	$(BIN)/pytest -m deploy -p no:cacheprovider $(PYTEST_ARGS) tests/deploy
 
 lint: install  ## ruff lint + format check
 	$(BIN)/ruff check .

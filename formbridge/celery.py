@@ -9,6 +9,14 @@ from core import tracing
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "formbridge.settings")
 
+from django.conf import settings
+
+# Celery takes CELERY_BROKER_URL from the environment before any configuration. The setting is
+# that URL with ElastiCache's AUTH token put in (REDIS_PASSWORD): without this, the worker and
+# beat on ECS connected with the URL as the task definition gives it and were refused.
+if settings.CELERY_BROKER_URL:
+    os.environ["CELERY_BROKER_URL"] = settings.CELERY_BROKER_URL
+
 app = Celery("formbridge")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -47,3 +47,31 @@ def test_the_password_reaches_redis_py_and_kombu_decoded():
     assert redis.connection.parse_url(url)["password"] == "a/b@c:d"
     assert url_to_parts(url).password == "a/b@c:d"
     assert url_with_password("filesystem://", "x") == "filesystem://"
+
+
+def test_the_celery_app_connects_with_the_password_too():
+    """Celery reads CELERY_BROKER_URL from the environment before its settings: the worker and
+    beat on ECS used the URL without the AUTH token and got "Authentication required" (the
+    deploy rehearsal found it; Django's own setting had the password all along)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.settings_probe import ROOT
+
+    script = (
+        "import json; from formbridge.celery import app; print(json.dumps(app.conf.broker_url))"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "formbridge.settings",
+        "CELERY_BROKER_URL": "rediss://cache.internal:6379/1?ssl_cert_reqs=required",
+        "REDIS_PASSWORD": "tok@en",
+    }
+    shown = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+        check=True,
+    )  # fmt: skip
+    broker = json.loads(shown.stdout.strip().splitlines()[-1])
+    assert broker == "rediss://:tok%40en@cache.internal:6379/1?ssl_cert_reqs=required"
