@@ -77,9 +77,10 @@ test-faults: install .env  ## the fault suite: kill workers, Redis and PostgreSQ
 test-deploy: install .env  ## the deploy rehearsal: every ECS task definition started here with its own environment, then its health checks
 	$(BIN)/pytest -m deploy -p no:cacheprovider $(PYTEST_ARGS) tests/deploy
 
-lint: install  ## ruff lint + format check
+lint: install  ## ruff lint + format check, cfn-lint on the AWS bundle
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/cfn-lint deploy/aws/*.yaml
 
 format: install  ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .
