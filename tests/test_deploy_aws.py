@@ -397,3 +397,24 @@ def test_the_release_task_runs_any_manage_py_command_with_the_workers_settings_a
     assert release["TaskRoleArn"] == {"Fn::GetAtt": ["ReleaseTaskRole", "Arn"]}
     assert {"dynamodb:CreateTable", "dynamodb:BatchWriteItem", "dynamodb:Query",
             "s3:DeleteObjectVersion", "sts:AssumeRole"} <= _actions("ReleaseTaskRole")  # fmt: skip
+
+
+def test_the_load_balancer_writes_access_logs_the_region_allows_and_expires():
+    (balancer,) = resources("services.yaml", "AWS::ElasticLoadBalancingV2::LoadBalancer").values()
+    attributes = {a["Key"]: a["Value"] for a in balancer["LoadBalancerAttributes"]}
+    assert attributes["access_logs.s3.enabled"] == "true"
+    assert attributes["access_logs.s3.bucket"] == {"Ref": "AccessLogsBucket"}
+    bucket = resources("services.yaml", "AWS::S3::Bucket")["AccessLogsBucket"]
+    [rule] = bucket["LifecycleConfiguration"]["Rules"]
+    assert rule["ExpirationInDays"] == {"Ref": "AccessLogRetentionDays"}
+    sse = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    # Older Regions deliver from ELB's own account, newer ones as a service principal.
+    mapping = template("services.yaml")["Mappings"]["ElbLogDelivery"]
+    assert mapping["us-east-1"]["AccountId"] == "127311923021"
+    policy = resources("services.yaml", "AWS::S3::BucketPolicy")["AccessLogsBucketPolicy"]
+    statements = policy["PolicyDocument"]["Statement"]
+    assert statements[0]["Principal"] == {
+        "Service": "logdelivery.elasticloadbalancing.amazonaws.com"
+    }
+    assert "Fn::If" in statements[1] and statements[1]["Fn::If"][0] == "LegacyElbRegion"
