@@ -13,6 +13,8 @@ from typing import Any
 
 from botocore.client import BaseClient
 
+REGION, ACCOUNT = "us-east-1", "123456789012"  # moto's, and the resolver's pseudo-parameters
+
 # Operations whose IAM action is not "<service>:<operation>".
 _S3_ACTIONS = {
     "HeadObject": "GetObject",
@@ -52,6 +54,25 @@ def authorised_as(service: str, operation: str, params: dict[str, Any]) -> list[
         key = params.get("Key")
         resource = f"arn:aws:s3:::{bucket}/{key}" if key else f"arn:aws:s3:::{bucket}"
         return [Call(service, operation, action, (resource,))]
+    if service == "sqs":
+        # https://sqs.<region>.amazonaws.com/<account>/<name> (moto: http://host/<account>/<name>)
+        account, name = params["QueueUrl"].rstrip("/").split("/")[-2:]
+        # SQS authorises a batch as its single action (SendMessageBatch is sqs:SendMessage).
+        action = "sqs:" + operation.removesuffix("Batch")
+        return [Call(service, operation, action, (f"arn:aws:sqs:{REGION}:{account}:{name}",))]
+    if service == "events":
+        buses = {entry.get("EventBusName", "default") for entry in params.get("Entries", [])}
+        arns = tuple(
+            bus if bus.startswith("arn:") else f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{bus}"
+            for bus in sorted(buses)
+        )
+        return [Call(service, operation, f"events:{operation}", arns)]
+    if service == "dynamodb":
+        tables = list(params.get("RequestItems", {})) or [params["TableName"]]
+        arns = tuple(f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}" for table in tables)
+        return [Call(service, operation, f"dynamodb:{operation}", arns)]
+    if service == "sts" and operation == "GetCallerIdentity":
+        return []  # allowed to every principal, whatever its policies say
     raise NotImplementedError(f"{service}:{operation}: teach tests/deploy/iam.py its ARN")
 
 
