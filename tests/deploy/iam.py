@@ -73,6 +73,19 @@ def authorised_as(service: str, operation: str, params: dict[str, Any]) -> list[
         return [Call(service, operation, f"dynamodb:{operation}", arns)]
     if service == "sts" and operation == "GetCallerIdentity":
         return []  # allowed to every principal, whatever its policies say
+    if service == "sts" and operation == "AssumeRole":
+        role = (params["RoleArn"],)
+        tagged = [Call(service, operation, "sts:TagSession", role)] if params.get("Tags") else []
+        return [Call(service, operation, "sts:AssumeRole", role), *tagged]
+    if service == "secretsmanager":
+        secret = params["SecretId"]
+        # A name stands for its ARN, which ends in "-" and six random characters.
+        arn = (
+            secret
+            if secret.startswith("arn:")
+            else (f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{secret}-AbCdEf")
+        )
+        return [Call(service, operation, f"secretsmanager:{operation}", (arn,))]
     raise NotImplementedError(f"{service}:{operation}: teach tests/deploy/iam.py its ARN")
 
 

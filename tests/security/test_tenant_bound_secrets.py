@@ -161,3 +161,51 @@ def test_reads_go_through_the_tenant_tagged_role_when_one_is_set(secrets, aws_st
     [client] = [c for (_, tenant, _), (c, _) in secret_refs._clients.items() if tenant == "t_acme"]
     # The role's temporary credentials (moto's start ASIA), not the task's own ("testing").
     assert client._request_signer._credentials.access_key.startswith("ASIA")
+
+
+def test_the_roles_allow_a_tenants_read_and_iam_itself_refuses_another_tenants(
+    secrets, aws_stack, settings
+):
+    """IAM coverage (moto enforces none; tests/deploy/iam.py does): the task role may assume the
+    reader role with the tenant tag, and the reader's policy, with that tag in it, allows the
+    tenant's own reference and denies another tenant's, even were FormBridge's check bypassed."""
+    from tests.deploy.cfn import Resolver
+    from tests.deploy.iam import allowed, recorded_calls, role_statements
+    from tests.deploy.test_rehearsal import SERVICES
+
+    reader = aws_stack.client("iam").create_role(
+        RoleName="formbridge-test-secret-reader", AssumeRolePolicyDocument="{}"
+    )["Role"]["Arn"]
+    settings.SECRET_REFS_ROLE_ARN = reader
+    settings.SECRET_REFS_PREFIX = "formbridge/test/refs"  # as the bundle sets it per environment
+    secrets.create_secret(Name="formbridge/test/refs/t_acme/crm", SecretString='{"k": "v"}')
+    with recorded_calls() as calls:
+        secret_refs.resolve(
+            "aws-sm://formbridge/test/refs/t_acme/crm#k", secret_refs.binding("t_acme")
+        )
+
+    required = ["VpcId", "PublicSubnetIds", "PrivateSubnetIds", "AppSecurityGroupId",
+                "LoadBalancerSecurityGroupId", "CertificateArn", "DomainName", "ImageUri",
+                "AppSecretArn", "EncryptionKeysSecretArn", "DatabaseSecretArn",
+                "CacheAuthSecretArn", "DatabaseAddress", "DatabasePort", "CacheAddress",
+                "CachePort"]  # fmt: skip
+    resolver = Resolver.load(
+        SERVICES,
+        {**dict.fromkeys(required, "x"), "Environment": "test"},
+        attributes={"SecretReferenceReaderRole.Arn": reader},
+    )
+    assumed = [c for c in calls if c.service == "sts"]
+    read = [c for c in calls if c.service == "secretsmanager"]
+    assert {c.action for c in assumed} == {"sts:AssumeRole", "sts:TagSession"} and read
+    for role in ("WebTaskRole", "WorkerTaskRole", "ReleaseTaskRole"):
+        statements = role_statements(resolver, role)
+        assert all(allowed(statements, c) for c in assumed), role
+        assert not any(allowed(statements, c) for c in read), f"{role} reads references itself"
+
+    def as_tenant(tenant: str) -> list[dict]:
+        policy = role_statements(resolver, "SecretReferenceReaderRole")
+        tagged = json.dumps(policy).replace("${aws:PrincipalTag/formbridge-tenant}", tenant)
+        return json.loads(tagged)
+
+    assert all(allowed(as_tenant("t_acme"), c) for c in read)
+    assert not any(allowed(as_tenant("t_b"), c) for c in read)
