@@ -10,14 +10,14 @@ import io
 from dataclasses import dataclass, replace
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest
-from django.http.multipartparser import MultiPartParser, MultiPartParserError
+from django.http.multipartparser import MultiPartParser
 
 from core import blobs
 from core.errors import Invalid, TooLarge
 from core.ids import new_uuid7
+from core.uploads import check_file_limits, multipart_refusals
 
 from . import attachments
 from .parsing import IngestInput
@@ -45,16 +45,10 @@ class SignedParts:
 def split(request: HttpRequest, body: bytes, *, max_payload_bytes: int) -> SignedParts:
     """The verified body's envelope and files, each within its limit."""
     meta = {"CONTENT_TYPE": request.META.get("CONTENT_TYPE", ""), "CONTENT_LENGTH": len(body)}
-    try:
+    with multipart_refusals():
         fields, files = MultiPartParser(
             meta, io.BytesIO(body), request.upload_handlers, "utf-8"
         ).parse()
-    except (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent) as exc:
-        raise TooLarge(str(exc), code="payload_too_large") from None
-    except MultiPartParserError as exc:
-        raise Invalid(
-            f"The multipart body cannot be parsed: {exc}", code="invalid_payload"
-        ) from None
     envelopes = fields.getlist(ENVELOPE_PART)
     if len(envelopes) != 1 or set(fields) != {ENVELOPE_PART}:
         raise Invalid(
@@ -69,19 +63,12 @@ def split(request: HttpRequest, body: bytes, *, max_payload_bytes: int) -> Signe
             code="payload_too_large",
         )
     uploads = [(name, upload) for name, items in files.lists() for upload in items]
-    if len(uploads) > settings.INGEST_MAX_FILES:
-        raise Invalid(
-            f"At most {settings.INGEST_MAX_FILES} file(s) per submission; "
-            f"this one has {len(uploads)}.",
-            code="too_many_files",
-        )
-    for name, upload in uploads:
-        if upload.size > settings.INGEST_MAX_FILE_BYTES:
-            raise TooLarge(
-                f"The file in {name!r} is {upload.size} bytes; "
-                f"the limit is {settings.INGEST_MAX_FILE_BYTES}.",
-                code="file_too_large",
-            )
+    check_file_limits(
+        uploads,
+        max_files=settings.INGEST_MAX_FILES,
+        max_file_bytes=settings.INGEST_MAX_FILE_BYTES,
+        per="submission",
+    )
     return SignedParts(envelope=envelope, files=uploads)
 
 

@@ -17,8 +17,9 @@ from typing import Any
 from django.core.files.uploadedfile import UploadedFile
 
 from core import blobs
-from core.errors import Forbidden, Invalid, TooLarge, Unsupported
+from core.errors import Forbidden, Invalid, Unsupported
 from core.ids import new_uuid7
+from core.uploads import check_file_limits
 from ingest import attachments
 from ingest.parsing import IngestInput, form_fields
 from ingest.services import submission_ingest
@@ -88,17 +89,10 @@ def _type_allowed(content_type: str, allowed: list[str]) -> bool:
 
 
 def check_files(form: Form, files: list[tuple[str, UploadedFile]]) -> None:
-    if len(files) > form.max_files:
-        raise Invalid(
-            f"At most {form.max_files} file(s) per post; this one has {len(files)}.",
-            code="too_many_files",
-        )
+    check_file_limits(
+        files, max_files=form.max_files, max_file_bytes=form.max_file_bytes, per="post"
+    )
     for name, upload in files:
-        if upload.size > form.max_file_bytes:
-            raise TooLarge(
-                f"The file in {name!r} is {upload.size} bytes; the limit is {form.max_file_bytes}.",
-                code="file_too_large",
-            )
         content_type = (upload.content_type or "application/octet-stream").lower()
         if not _type_allowed(content_type, form.allowed_file_types):
             raise Unsupported(

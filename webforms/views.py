@@ -10,16 +10,14 @@ from __future__ import annotations
 import hashlib
 import time
 
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from core import logs, metrics
-from core.errors import DomainError, Invalid, NotFound, TooLarge, Unsupported
+from core.errors import DomainError, NotFound, TooLarge, Unsupported
 from core.http import client_ip, read_body
 from core.http_errors import (
     ApiError,
@@ -28,6 +26,7 @@ from core.http_errors import (
     database_unavailable,
     error_response,
 )
+from core.uploads import multipart_refusals
 from ingest.parsing import form_pairs
 
 from . import lookup
@@ -83,15 +82,9 @@ def _read_post(request: HttpRequest, live: lookup.LiveForm, rates: FormRates) ->
     size = int(request.META.get("CONTENT_LENGTH") or 0)
     if size > limit:
         raise TooLarge(f"The post is over {limit} bytes.", code="payload_too_large")
-    try:
+    with multipart_refusals():
         fields = [(name, value) for name, values in request.POST.lists() for value in values]
         files = [(name, upload) for name, uploads in request.FILES.lists() for upload in uploads]
-    except (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent) as exc:
-        raise TooLarge(str(exc), code="payload_too_large") from None
-    except MultiPartParserError as exc:
-        raise Invalid(
-            f"The multipart body cannot be parsed: {exc}", code="invalid_payload"
-        ) from None
     return BrowserPost(fields=fields, files=files, size=size, ip=ip)
 
 
