@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -256,6 +255,3 @@ DirectoryIndex index.php
             line for line in self.debug_log.read_text().splitlines()
             if "formbridge/" in line and ("Warning" in line or "Fatal" in line)
         )  # fmt: skip
-
-    def wait_idle(self, seconds: float = 0.3) -> None:
-        time.sleep(seconds)

@@ -14,6 +14,7 @@ from typing import Any
 from cfnlint.decode import decode
 
 NO_VALUE = object()
+SERVICES = Path(__file__).resolve().parents[2] / "deploy" / "aws" / "services.yaml"
 
 
 @dataclass
@@ -32,14 +33,21 @@ class Resolver:
     )
 
     @classmethod
-    def load(cls, path: Path, parameters: dict[str, Any], **kwargs) -> Resolver:
+    def load(
+        cls, path: Path, parameters: dict[str, Any], *, placeholder: str | None = None, **kwargs
+    ) -> Resolver:
+        """The template with these parameters over its defaults; a parameter with neither is an
+        error, or `placeholder` where the caller reads nothing that depends on it."""
         decoded, problems = decode(str(path))
         assert not problems, problems
         declared = decoded.get("Parameters", {})
         values = {name: spec["Default"] for name, spec in declared.items() if "Default" in spec}
         values.update(parameters)
         missing = set(declared) - set(values)
-        assert not missing, f"no value for {sorted(missing)}"
+        if placeholder is not None:
+            values.update(dict.fromkeys(missing, placeholder))
+        else:
+            assert not missing, f"no value for {sorted(missing)}"
         for name, spec in declared.items():
             if spec.get("Type") == "CommaDelimitedList" and isinstance(values[name], str):
                 values[name] = values[name].split(",") if values[name] else [""]

@@ -13,7 +13,10 @@ from typing import Any
 
 from botocore.client import BaseClient
 
+from tests.deploy.cfn import SERVICES, Resolver
+
 REGION, ACCOUNT = "us-east-1", "123456789012"  # moto's, and the resolver's pseudo-parameters
+READER_ARN = f"arn:aws:iam::{ACCOUNT}:role/formbridge-test-secret-reader"
 
 # Operations whose IAM action is not "<service>:<operation>".
 _S3_ACTIONS = {
@@ -124,6 +127,17 @@ def allowed(statements: list[dict], call: Call) -> bool:
         if all(any(fnmatchcase(r, p) for p in patterns) for r in call.resources):
             return True
     return False
+
+
+def services_resolver(**parameters: Any) -> Resolver:
+    """services.yaml resolved for judging its roles: these parameters, a placeholder for every
+    other it requires (no role statement reads them), the reader role's ARN as moto names it."""
+    return Resolver.load(
+        SERVICES,
+        {"Environment": "test", **parameters},
+        placeholder="x",
+        attributes={"SecretReferenceReaderRole.Arn": READER_ARN},
+    )
 
 
 def role_statements(resolver, role: str) -> list[dict]:

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import os
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,16 +165,3 @@ class TlsRedis:
     def stop(self) -> None:
         if self.process is not None:
             stop(self.process)
-
-
-def wait_for(check, seconds: float, every: float = 1.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(every)
-    return False
-
-
-def hostname_env() -> dict[str, str]:
-    return {"HOSTNAME": os.uname().nodename}

@@ -20,9 +20,7 @@ from delivery import dispatcher
 from delivery import services as delivery_services
 from ingest.models import Submission
 from tenants.models import Tenant
-from tests.deploy.cfn import Resolver
-from tests.deploy.iam import allowed, recorded_calls, role_statements
-from tests.deploy.test_rehearsal import SERVICES
+from tests.deploy.iam import allowed, recorded_calls, role_statements, services_resolver
 from tests.ingest.test_s3_objects import BUCKET, fetch, s3  # noqa: F401 - the fixture
 from webforms import services as form_services
 
@@ -31,18 +29,7 @@ ROLES = {"web": "WebTaskRole", "worker": "WorkerTaskRole", "release": "ReleaseTa
 
 
 def resolved_roles() -> dict[str, list[dict]]:
-    required = ["VpcId", "PublicSubnetIds", "PrivateSubnetIds", "AppSecurityGroupId",
-                "LoadBalancerSecurityGroupId", "CertificateArn", "DomainName", "ImageUri",
-                "AppSecretArn", "EncryptionKeysSecretArn", "DatabaseSecretArn",
-                "CacheAuthSecretArn", "DatabaseAddress", "DatabasePort", "CacheAddress",
-                "CachePort"]  # fmt: skip
-    parameters = dict.fromkeys(required, "x")
-    parameters.update(Environment="test", FilesBucketName=BUCKET, MirrorTableName="")
-    resolver = Resolver.load(
-        SERVICES,
-        parameters,
-        attributes={"SecretReferenceReaderRole.Arn": "arn:aws:iam::123456789012:role/reader"},
-    )
+    resolver = services_resolver(FilesBucketName=BUCKET)
     return {process: role_statements(resolver, role) for process, role in ROLES.items()}
 
 

@@ -24,13 +24,12 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from tests.deploy.cfn import Resolver
+from tests.deploy.cfn import SERVICES, Resolver
 from tests.deploy.servers import TlsPostgres, TlsRedis, make_certificates
 from tests.e2e.stack import stop
 
 pytestmark = pytest.mark.deploy
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ROOT / "deploy" / "aws" / "services.yaml"
 TASK_IP = "10.0.1.23"  # what the load balancer's health check sends as Host, with the port
 BUCKET = "formbridge-rehearsal-files"
 SECRET_VALUES = {

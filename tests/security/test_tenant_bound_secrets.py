@@ -169,13 +169,18 @@ def test_the_roles_allow_a_tenants_read_and_iam_itself_refuses_another_tenants(
     """IAM coverage (moto enforces none; tests/deploy/iam.py does): the task role may assume the
     reader role with the tenant tag, and the reader's policy, with that tag in it, allows the
     tenant's own reference and denies another tenant's, even were FormBridge's check bypassed."""
-    from tests.deploy.cfn import Resolver
-    from tests.deploy.iam import allowed, recorded_calls, role_statements
-    from tests.deploy.test_rehearsal import SERVICES
+    from tests.deploy.iam import (
+        READER_ARN,
+        allowed,
+        recorded_calls,
+        role_statements,
+        services_resolver,
+    )
 
     reader = aws_stack.client("iam").create_role(
         RoleName="formbridge-test-secret-reader", AssumeRolePolicyDocument="{}"
     )["Role"]["Arn"]
+    assert reader == READER_ARN  # the ARN the roles are resolved with
     settings.SECRET_REFS_ROLE_ARN = reader
     settings.SECRET_REFS_PREFIX = "formbridge/test/refs"  # as the bundle sets it per environment
     secrets.create_secret(Name="formbridge/test/refs/t_acme/crm", SecretString='{"k": "v"}')
@@ -184,16 +189,7 @@ def test_the_roles_allow_a_tenants_read_and_iam_itself_refuses_another_tenants(
             "aws-sm://formbridge/test/refs/t_acme/crm#k", secret_refs.binding("t_acme")
         )
 
-    required = ["VpcId", "PublicSubnetIds", "PrivateSubnetIds", "AppSecurityGroupId",
-                "LoadBalancerSecurityGroupId", "CertificateArn", "DomainName", "ImageUri",
-                "AppSecretArn", "EncryptionKeysSecretArn", "DatabaseSecretArn",
-                "CacheAuthSecretArn", "DatabaseAddress", "DatabasePort", "CacheAddress",
-                "CachePort"]  # fmt: skip
-    resolver = Resolver.load(
-        SERVICES,
-        {**dict.fromkeys(required, "x"), "Environment": "test"},
-        attributes={"SecretReferenceReaderRole.Arn": reader},
-    )
+    resolver = services_resolver()
     assumed = [c for c in calls if c.service == "sts"]
     read = [c for c in calls if c.service == "secretsmanager"]
     assert {c.action for c in assumed} == {"sts:AssumeRole", "sts:TagSession"} and read

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from delivery.mirror import table as mirror_table
 from delivery.models import DeliveryStatus
-from tests.deploy.cfn import Resolver
-from tests.deploy.iam import allowed, recorded_calls, role_statements
-from tests.deploy.test_rehearsal import SERVICES
+from tests.deploy.iam import allowed, recorded_calls, role_statements, services_resolver
 
 TARGETS = {
     "ConnectorQueueArns": "arn:aws:sqs:us-east-1:123456789012:leads",
@@ -20,18 +18,7 @@ TARGETS = {
 
 
 def worker_statements(**targets: str) -> list[dict]:
-    required = ["VpcId", "PublicSubnetIds", "PrivateSubnetIds", "AppSecurityGroupId",
-                "LoadBalancerSecurityGroupId", "CertificateArn", "DomainName", "ImageUri",
-                "AppSecretArn", "EncryptionKeysSecretArn", "DatabaseSecretArn",
-                "CacheAuthSecretArn", "DatabaseAddress", "DatabasePort", "CacheAddress",
-                "CachePort"]  # fmt: skip
-    parameters = dict.fromkeys(required, "x")
-    parameters.update(Environment="test", FilesBucketName="", MirrorTableName="", **targets)
-    resolver = Resolver.load(
-        SERVICES,
-        parameters,
-        attributes={"SecretReferenceReaderRole.Arn": "arn:aws:iam::123456789012:role/reader"},
-    )
+    resolver = services_resolver(**targets)
     return role_statements(resolver, "WorkerTaskRole")
 
 
