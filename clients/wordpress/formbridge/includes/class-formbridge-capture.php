@@ -69,8 +69,9 @@ class FormBridge_Capture {
 		if ( ! $submission ) {
 			return;
 		}
-		$files = array();
-		foreach ( (array) $submission->uploaded_files() as $field => $paths ) {
+		$uploaded = (array) $submission->uploaded_files();
+		$files    = array();
+		foreach ( $uploaded as $field => $paths ) {
 			foreach ( (array) $paths as $path ) {
 				$files[] = array(
 					'field'    => $field,
@@ -81,7 +82,7 @@ class FormBridge_Capture {
 		}
 		$fields = array();
 		foreach ( (array) $submission->get_posted_data() as $name => $value ) {
-			if ( 0 !== strpos( (string) $name, '_wpcf7' ) && ! isset( $submission->uploaded_files()[ $name ] ) ) {
+			if ( 0 !== strpos( (string) $name, '_wpcf7' ) && ! isset( $uploaded[ $name ] ) ) {
 				$fields[ $name ] = $value;
 			}
 		}
@@ -117,8 +118,9 @@ class FormBridge_Capture {
 				}
 				continue;
 			}
-			if ( 'name' === $type && self::name_parts( $field ) ) {
-				$values[ $key ] = self::name_parts( $field ); // a simple-format name stays a string.
+			$parts = 'name' === $type ? self::name_parts( $field ) : array();
+			if ( $parts ) { // a simple-format name has no parts: it stays a string.
+				$values[ $key ] = $parts;
 				continue;
 			}
 			if ( isset( $posted[ $id ] ) && is_array( $posted[ $id ] ) && in_array( $type, array( 'checkbox', 'select', 'payment-checkbox' ), true ) ) {

@@ -27,8 +27,7 @@ class FormBridge_Files {
 	 * @return string
 	 */
 	public static function spool() {
-		$uploads = wp_upload_dir( null, false );
-		$dir     = trailingslashit( $uploads['basedir'] ) . 'formbridge-spool';
+		$dir = self::spool_path();
 		if ( ! is_dir( $dir ) ) {
 			wp_mkdir_p( $dir );
 			// Never served: Apache reads .htaccess; every server finds no index to list.
@@ -36,6 +35,16 @@ class FormBridge_Files {
 			file_put_contents( $dir . '/index.php', "<?php\n// Silence is golden.\n" ); // phpcs:ignore WordPress.WP.AlternativeFunctions.file_system_operations_file_put_contents
 		}
 		return $dir;
+	}
+
+	/**
+	 * Where the spool is (made or not).
+	 *
+	 * @return string
+	 */
+	private static function spool_path() {
+		$uploads = wp_upload_dir( null, false );
+		return trailingslashit( $uploads['basedir'] ) . 'formbridge-spool';
 	}
 
 	/**
@@ -136,8 +145,10 @@ class FormBridge_Files {
 	public static function forget( $envelope ) {
 		$decoded = json_decode( (string) $envelope, true );
 		$folders = array();
-		foreach ( isset( $decoded['attachments'] ) ? (array) $decoded['attachments'] : array() as $file ) {
-			if ( isset( $file['spool'] ) && 0 === strpos( (string) $file['spool'], self::spool() . '/' ) ) {
+		$files   = isset( $decoded['attachments'] ) ? (array) $decoded['attachments'] : array();
+		$spool   = $files ? self::spool_path() . '/' : '';
+		foreach ( $files as $file ) {
+			if ( isset( $file['spool'] ) && 0 === strpos( (string) $file['spool'], $spool ) ) {
 				wp_delete_file( $file['spool'] );
 				$folders[ dirname( $file['spool'] ) ] = true;
 			}
