@@ -34,3 +34,11 @@ def uninterruptible_spin(seconds: float) -> int:
     signal is held back while it burns the CPU."""
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGVTALRM})
     return spin(seconds)
+
+
+def settings_loaded() -> bool:
+    """Whether Django's settings were loaded before this request (reading them does not load
+    them: `configured` looks without touching)."""
+    from django.conf import settings
+
+    return settings.configured
