@@ -25,6 +25,14 @@ def pytest_report_header(config):
     return f"database: {database['ENGINE'].rsplit('.', 1)[-1]} {database['NAME']}; redis: {redis}"
 
 
+def pytest_terminal_summary(terminalreporter):
+    """The IAM coverage table, when IAM tests ran (tests/deploy/iam.py)."""
+    from tests.deploy.iam import coverage_report
+
+    for line in coverage_report():
+        terminalreporter.write_line(line)
+
+
 @pytest.fixture(autouse=True)
 def _clean_shared_state():
     """Rate and quota counters, and cached tenant credentials, must not leak between tests."""

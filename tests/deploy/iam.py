@@ -5,6 +5,7 @@ made it runs with in deploy/aws/services.yaml."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +18,23 @@ from tests.deploy.cfn import SERVICES, Resolver
 
 REGION, ACCOUNT = "us-east-1", "123456789012"  # moto's, and the resolver's pseudo-parameters
 READER_ARN = f"arn:aws:iam::{ACCOUNT}:role/formbridge-test-secret-reader"
+
+# The process each task definition runs, and its task role.
+ROLES = {"web": "WebTaskRole", "worker": "WorkerTaskRole", "beat": "BeatTaskRole",
+         "release": "ReleaseTaskRole", "reader": "SecretReferenceReaderRole"}  # fmt: skip
+# The names every IAM test uses for the bundle's own resources and a tenant's AWS targets: the
+# coverage report resolves the roles once with all of them.
+FILES_BUCKET, MIRROR_TABLE = "formbridge-test-files", "formbridge-mirror"
+CONNECTOR_TARGETS = {
+    "ConnectorQueueArns": f"arn:aws:sqs:{REGION}:{ACCOUNT}:leads",
+    "ConnectorEventBusArns": f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/forms",
+    "ConnectorBucketArns": "arn:aws:s3:::acme-archive",
+    "ConnectorTableArns": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/acme-leads",
+}
+EVERY_RESOURCE = {"FilesBucketName": FILES_BUCKET, "MirrorTableName": MIRROR_TABLE,
+                  **CONNECTOR_TARGETS}  # fmt: skip
+# The reader role's policy names the tenant by the session's tag.
+TENANT_TAG = "${aws:PrincipalTag/formbridge-tenant}"
 
 # Operations whose IAM action is not "<service>:<operation>".
 _S3_ACTIONS = {
@@ -129,6 +147,80 @@ def allowed(statements: list[dict], call: Call) -> bool:
     return False
 
 
+def judge(calls: dict[str, list[Call]], resolver: Resolver | None = None) -> dict[str, list]:
+    """Each process's calls evaluated against its role (resolved with every bundle resource and
+    target unless a resolver is given): the denied (action, resources) per process. Every call
+    is kept for the coverage report at the end of the run."""
+    resolver = resolver or services_resolver(**EVERY_RESOURCE)
+    denied = {}
+    for process, made in calls.items():
+        statements = role_statements(resolver, ROLES[process])
+        refused = {(c.action, c.resources) for c in made if not allowed(statements, c)}
+        denied[process] = sorted(refused)
+        _covered[ROLES[process]].extend(made)
+    return denied
+
+
+def cover(role: str, calls: list[Call]) -> None:
+    """Calls judged by a test of its own (the reader role's, with a tenant's tag in its policy)."""
+    _covered[role].extend(calls)
+
+
+_covered: dict[str, list[Call]] = defaultdict(list)
+
+# Statements the tests leave unused, kept for a path they do not reach, each with its reason.
+KEPT_UNUSED = {
+    "s3:DeleteObject": "a key with no version left (erased twice, expired by the lifecycle "
+    "rule) is deleted by key, as django-storages does",
+    "dynamodb:GetItem": "the release task records a tenant's shard count when it backfills a "
+    "table no live send wrote first",
+    "dynamodb:PutItem": "the same: recording the shard count is a conditional PutItem",
+}
+
+
+def coverage_report() -> list[str]:
+    """The run's IAM coverage, one block per role: the calls recorded and judged (by action,
+    with their count), then every statement action that no call used (least privilege: each
+    is either dead weight to remove or a path no test exercised). Empty when no IAM test ran."""
+    if not _covered:
+        return []
+    resolver = services_resolver(**EVERY_RESOURCE)
+    lines = ["IAM coverage (deploy/aws/services.yaml, every call evaluated against its role):"]
+    for role in ROLES.values():
+        calls = _covered.get(role, [])
+        counts: dict[str, int] = defaultdict(int)
+        for call in calls:
+            counts[call.action] += 1
+        used = ", ".join(f"{a} x{n}" for a, n in sorted(counts.items())) or "none recorded"
+        lines.append(f"  {role}: {len(calls)} calls: {used}")
+        for action, resource in unused_statements(role_statements(resolver, role), calls):
+            reason = KEPT_UNUSED.get(action, "NO REASON: remove it, or test the path")
+            lines.append(f"    unused: {action} on {resource} ({reason})")
+    return lines
+
+
+def unused_statements(statements: list[dict], calls: list[Call]) -> list[tuple[str, str]]:
+    """(action, resource) of every Allow no call used, the tenant tag read as any tenant."""
+
+    def listed(value) -> list[str]:
+        return value if isinstance(value, list) else [value]
+
+    unused = []
+    for statement in statements:
+        if statement.get("Effect") != "Allow":
+            continue
+        for action in listed(statement["Action"]):
+            for pattern in listed(statement["Resource"]):
+                pattern = pattern.replace(TENANT_TAG, "*")
+                if not any(
+                    fnmatchcase(c.action.lower(), action.lower())
+                    and any(fnmatchcase(r, pattern) for r in c.resources)
+                    for c in calls
+                ):
+                    unused.append((action, pattern))
+    return unused
+
+
 def services_resolver(**parameters: Any) -> Resolver:
     """services.yaml resolved for judging its roles: these parameters, a placeholder for every
     other it requires (no role statement reads them), the reader role's ARN as moto names it."""
@@ -142,5 +234,6 @@ def services_resolver(**parameters: Any) -> Resolver:
 
 def role_statements(resolver, role: str) -> list[dict]:
     """A role's inline policy statements, resolved for the resolver's parameters."""
-    policies = resolver.value(resolver.template["Resources"][role]["Properties"]["Policies"])
+    properties = resolver.template["Resources"][role]["Properties"]
+    policies = resolver.value(properties.get("Policies", []))
     return [s for p in policies for s in p["PolicyDocument"]["Statement"]]
