@@ -1,6 +1,10 @@
 # FormBridge's image: web, worker and beat run it with the Procfile's commands.
+# The base image is an argument: where no registry is reachable, deploy/local-images/build.sh
+# builds one from Debian's packages (docker-compose.yml passes PYTHON_IMAGE).
+ARG PYTHON_IMAGE=python:3.11-slim
+
 # Build stage: wheels of the pinned dependencies and of FormBridge itself (compilers stay here).
-FROM python:3.11-slim AS build
+FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 
@@ -16,13 +20,17 @@ COPY webforms webforms
 RUN pip wheel --wheel-dir /wheels .
 
 # Run stage: only the wheels, the code and a user without privileges.
-FROM python:3.11-slim
+FROM ${PYTHON_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HOST=0.0.0.0 PORT=8000 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 
 COPY --from=build /wheels /wheels
+# var/ (stored files, metrics, the embedded broker's state) is the one directory the app
+# writes: made here and owned by its user (the context never carries a developer's var/), it is
+# also what a volume mounted there starts from (docker-compose.yml's "var").
 RUN pip install --no-index --find-links /wheels formbridge && rm -rf /wheels \
-    && useradd --create-home --uid 1000 formbridge
+    && useradd --create-home --uid 1000 formbridge \
+    && mkdir -p /app/var && chown formbridge:formbridge /app/var
 COPY --chown=formbridge . .
 USER formbridge
 

@@ -23,7 +23,7 @@ BENCH_BROKER_URL ?= redis://127.0.0.1:6379/12
 # The pipeline on the embedded default `make run` uses: SQLite on a file, no Redis, no broker.
 SQLITE_TESTS ?= tests/ingest tests/delivery tests/reporting
 
-.PHONY: help install run test wordpress-plugin test-postgres test-sqlite test-faults test-deploy lint format bench-ingest bench-delivery bench-query bench-soak bench-scale bench-sandbox bench-schema bench-wordpress clean
+.PHONY: help install run test wordpress-plugin test-postgres test-sqlite test-faults test-deploy test-compose lint format bench-ingest bench-delivery bench-query bench-soak bench-scale bench-sandbox bench-schema bench-wordpress clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -84,6 +84,16 @@ CHECKOV := $(VENV)/checkov/bin/checkov
 $(CHECKOV):
 	$(PYTHON) -m venv $(VENV)/checkov
 	$(VENV)/checkov/bin/python -m pip install --quiet checkov==3.3.30
+
+# Base images for test-compose: "local" builds them from Debian's packages (no registry is
+# reachable in CI); "public" uses Docker Hub's. Needs a running dockerd and docker-compose.
+COMPOSE_BASE ?= local
+test-compose: install .env  ## docker-compose.yml built and run with Docker: a lead through nginx, delivered, read back
+	mkdir -p var
+	if [ "$(COMPOSE_BASE)" = local ]; then deploy/local-images/build.sh > var/compose-images.env; \
+	else : > var/compose-images.env; fi
+	set -a && . var/compose-images.env && set +a && \
+	  $(BIN)/pytest -m compose -p no:cacheprovider $(PYTEST_ARGS) tests/compose
 
 lint: install $(CHECKOV)  ## ruff lint + format check, cfn-lint and checkov on the AWS bundle
 	$(BIN)/ruff check .

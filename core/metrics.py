@@ -2,12 +2,16 @@
 
 Each web and worker process writes them to files under PROMETHEUS_MULTIPROC_DIR (set in
 settings before prometheus_client is imported); formbridge/metrics_endpoint.py adds them up
-at /metrics.
+at /metrics. Writing one goes through count() and observe(): a metric that cannot be written
+(its directory not writable, the disk full) is logged and dropped, never raised into the
+request or the send it counts.
 """
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 
 from prometheus_client import (
     Counter,
@@ -45,6 +49,29 @@ ATTEMPT_LATENCY = Histogram(
 )
 
 
+logger = logging.getLogger(__name__)
+# Whether this process said that its metrics cannot be written (once: not once per request).
+_reported = False
+
+
+def _written(write: Callable[[], None]) -> None:
+    global _reported
+    try:
+        write()
+    except OSError as exc:
+        if not _reported:
+            _reported = True
+            logger.error("metrics cannot be written, dropped from now on: %s", exc)
+
+
+def count(counter: Counter, *labels: str) -> None:
+    _written(lambda: counter.labels(*labels).inc())
+
+
+def observe(histogram: Histogram, value: float, *labels: str) -> None:
+    _written(lambda: histogram.labels(*labels).observe(value))
+
+
 def observe_ingest(endpoint: str, status: int, started: float) -> None:
-    INGEST_REQUESTS.labels(endpoint, str(status)).inc()
-    INGEST_LATENCY.labels(endpoint).observe(time.perf_counter() - started)
+    count(INGEST_REQUESTS, endpoint, str(status))
+    observe(INGEST_LATENCY, time.perf_counter() - started, endpoint)

@@ -332,7 +332,7 @@ def _dead_letter_poison(rows: list[tuple[UUID, str]], *, stage: str, now: dateti
         lifecycle.dead(
             delivery_id, reason=safe_text(f"poison ({stage}): {reason}", limit=500), now=now
         )
-        metrics.POISON_DELIVERIES.labels(stage, "dead").inc()
+        metrics.count(metrics.POISON_DELIVERIES, stage, "dead")
         logger.error(
             "delivery dead-lettered as poison",
             extra={"delivery_id": str(delivery_id), "stage": stage, "reason": reason[:500]},
@@ -459,11 +459,10 @@ def _report(results: list[tuple[Claimed, Outcome]], applied: list[tuple[Claimed,
     outcomes = {}
     for claimed, outcome in results:
         outcomes[claimed.job.delivery_id] = outcome
-        metrics.ATTEMPT_LATENCY.labels(claimed.job.destination.kind).observe(
-            outcome.duration_ms / 1000
-        )
+        kind = claimed.job.destination.kind
+        metrics.observe(metrics.ATTEMPT_LATENCY, outcome.duration_ms / 1000, kind)
     for claimed, status in applied:
-        metrics.DELIVERIES.labels(claimed.job.destination.kind, status).inc()
+        metrics.count(metrics.DELIVERIES, claimed.job.destination.kind, status)
         if status == DeliveryStatus.SUCCEEDED:
             continue
         job = claimed.job
@@ -544,7 +543,7 @@ def _record_alone(result: tuple[Claimed, Outcome], now: datetime) -> list:
             now=now,
         )
         return []
-    metrics.POISON_DELIVERIES.labels("record", "recorded").inc()
+    metrics.count(metrics.POISON_DELIVERIES, "record", "recorded")
     logger.error(
         "attempt recorded without its response",
         extra={"delivery_id": str(claimed.job.delivery_id), "reason": reason},

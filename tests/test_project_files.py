@@ -51,7 +51,10 @@ def test_compose_runs_web_postgres_redis_with_known_settings():
     assert services["worker"]["command"][:4] == ["celery", "-A", "formbridge", "worker"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "formbridge", "beat"]
     web = services["web"]
-    assert web["build"] == "."
+    assert web["build"]["context"] == "."
+    # Base images are settings whose defaults are the public images (deploy/local-images).
+    assert web["build"]["args"]["PYTHON_IMAGE"] == "${PYTHON_IMAGE:-python:3.11-slim}"
+    assert services["postgres"]["image"] == "${POSTGRES_IMAGE:-postgres:15}"
     assert web["command"][0] == "gunicorn"
     assert (ROOT / web["command"][-1]).is_file()  # the gunicorn config it names
     assert set(web["depends_on"]) == {"migrate", "postgres", "redis"}
