@@ -432,3 +432,21 @@ def test_every_accepted_checkov_finding_says_why_and_docs_list_it():
                 assert len(entry.get("comment", "")) > 20, (path.name, name, entry)
                 assert entry["id"] in deploy_md and name in deploy_md, (name, entry["id"])
     assert skipped
+
+
+def test_the_walk_through_names_only_what_the_templates_declare():
+    """docs/DEPLOY.md's commands match the templates: every stack parameter it sets is one the
+    root stack declares, and every output it (or deploy/aws/release.py) reads is one it gives."""
+    import re
+
+    guide = (ROOT / "docs" / "DEPLOY.md").read_text()
+    root = template("formbridge.yaml")
+    set_there = set(re.findall(r"\b([A-Z][a-z]+(?:[A-Z][A-Za-z]*)+)=", guide)) - {"OutputKey"}
+    assert set_there and set_there <= set(root["Parameters"]), set_there - set(root["Parameters"])
+    release = (AWS / "release.py").read_text()
+    read = set(re.findall(r"OutputKey=='(\w+)'", guide)) | set(
+        re.findall(r'outputs\["(\w+)"\]', release)
+    )
+    read -= {"RepositoryUri"}  # registry.yaml's, a stack of its own
+    assert read and read <= set(root["Outputs"]), read - set(root["Outputs"])
+    assert "RepositoryUri" in template("registry.yaml")["Outputs"]
