@@ -182,6 +182,7 @@ def _record(role: str, calls: list[Call]) -> None:
     _covered[role].extend(calls)
     _ran.add(os.environ.get("PYTEST_CURRENT_TEST", "").split("::")[0])
 
+
 # Statements the tests leave unused, kept for a path they do not reach, each with its reason.
 KEPT_UNUSED = {
     "s3:DeleteObject": "a key with no version left (erased twice, expired by the lifecycle "
