@@ -25,7 +25,7 @@ from core.ids import new_uuid7
 from core.storable import safe_text
 from reporting import services as reporting
 
-from . import lifecycle, retry, throttle
+from . import health, lifecycle, retry
 from .attempts import attempt_row, minimal_attempt_row, safe_error
 from .connectors.base import Job, Outcome
 from .connectors.registry import PULL_KINDS
@@ -39,7 +39,6 @@ from .models import (
     DeliveryStatus,
     Destination,
 )
-from .routes import forget_routes
 from .snapshots import destination_snapshot
 from .stored_objects import with_stored_objects
 
@@ -100,7 +99,7 @@ def _choose(
                 rows = _fifo_turns(destination, rows, now)
                 parked += waiting - len(rows)
             busy = in_flight.get(destination_id, 0) + taken[destination_id]
-            allowed = _allowance(destination, len(rows), busy, now) if destination.enabled else 0
+            allowed = health.allowance(destination, len(rows), busy, now)
             chosen.extend(rows[:allowed])
             taken[destination_id] += min(allowed, len(rows))
             if rows[allowed:]:
@@ -159,20 +158,6 @@ def has_due_work(now: datetime | None = None) -> bool:
     return _push(Delivery.objects.filter(_due(now or timezone.now()))).exists()
 
 
-def _allowance(destination: Destination, waiting: int, in_flight: int, now: datetime) -> int:
-    """How many of this destination's due deliveries may be sent now."""
-    if destination.circuit_open_until and destination.circuit_open_until > now:
-        return 0
-    if destination.consecutive_failures >= settings.DELIVERY_CIRCUIT_FAILURES:
-        return 1 if in_flight == 0 else 0  # half-open: one probe at a time
-    allowed = waiting
-    if destination.max_concurrency:
-        allowed = min(allowed, max(0, destination.max_concurrency - in_flight))
-    return throttle.take(
-        str(destination.id), wanted=allowed, limit=destination.rate_limit_per_second, now=now
-    )
-
-
 def _park(ids: list[UUID], destination: Destination, now: datetime) -> None:
     """Move rows that may not go now out of the due set, so they don't crowd the next claims."""
     if destination.deleted_at:
@@ -181,12 +166,7 @@ def _park(ids: list[UUID], destination: Destination, now: datetime) -> None:
             Delivery.objects.filter(id__in=ids), reason="the destination was deleted", now=now
         )
         return
-    if not destination.enabled:
-        when = None  # waits until the destination is enabled again
-    elif destination.circuit_open_until and destination.circuit_open_until > now:
-        when = destination.circuit_open_until
-    else:
-        when = now + timedelta(seconds=THROTTLE_DEFER_SECONDS)
+    when = health.resumes_at(destination, now, throttled_for=THROTTLE_DEFER_SECONDS)
     lifecycle.park(ids, when=when, now=now)
 
 
@@ -339,59 +319,6 @@ def _dead_letter_poison(rows: list[tuple[UUID, str]], *, stage: str, now: dateti
         )
 
 
-def _update_health(results: list[tuple[Claimed, Outcome]], now: datetime) -> None:
-    by_destination: dict[UUID, list[Outcome]] = defaultdict(list)
-    for claimed, outcome in results:
-        by_destination[claimed.job.destination.id].append(outcome)
-    healthy = [
-        destination_id
-        for destination_id, outcomes in by_destination.items()
-        if any(o.outcome == AttemptOutcome.SUCCESS for o in outcomes)
-        and not any(o.disable_reason for o in outcomes)
-    ]
-    # The common case, a healthy destination staying healthy, writes (and locks) nothing.
-    Destination.objects.filter(id__in=healthy).exclude(
-        consecutive_failures=0, failing_since=None, circuit_open_until=None
-    ).update(consecutive_failures=0, failing_since=None, circuit_open_until=None, updated_at=now)
-    for destination_id in healthy:
-        del by_destination[destination_id]
-    for destination in Destination.objects.select_for_update().filter(id__in=by_destination):
-        outcomes = by_destination[destination.id]
-        gone = next((o.disable_reason for o in outcomes if o.disable_reason), "")
-        if any(o.outcome == AttemptOutcome.SUCCESS for o in outcomes):
-            destination.consecutive_failures = 0
-            destination.failing_since = None
-            destination.circuit_open_until = None
-        else:
-            destination.consecutive_failures += len(outcomes)
-            destination.failing_since = destination.failing_since or now
-            if destination.consecutive_failures >= settings.DELIVERY_CIRCUIT_FAILURES:
-                cooldown = timedelta(seconds=settings.DELIVERY_CIRCUIT_COOLDOWN_SECONDS)
-                destination.circuit_open_until = now + cooldown
-            failing_for = now - destination.failing_since
-            if failing_for >= timedelta(days=settings.DELIVERY_DISABLE_AFTER_DAYS):
-                gone = gone or (
-                    f"failing since {destination.failing_since:%Y-%m-%d %H:%M} UTC without a "
-                    f"success ({destination.consecutive_failures} failures in a row)"
-                )
-        if gone and destination.enabled:
-            destination.enabled = False
-            destination.disabled_reason = gone
-            destination.disabled_at = now
-            # This process stops routing to it at once; others within TENANT_CACHE_SECONDS,
-            # and their deliveries to it are parked at claim time meanwhile.
-            forget_routes(destination.tenant_id)
-            logger.warning(
-                "destination disabled",
-                extra={
-                    "tenant_id": destination.tenant_id,
-                    "destination_id": str(destination.id),
-                    "reason": gone,
-                },
-            )
-        destination.save()
-
-
 def _apply_outcomes(
     results: list[tuple[Claimed, Outcome]], now: datetime
 ) -> tuple[list[Claimed], list[tuple[Claimed, str]]]:
@@ -518,7 +445,14 @@ def _record(results: list[tuple[Claimed, Outcome]], now: datetime, build_row) ->
                 "lease lost before the outcome was recorded",
                 extra={"delivery_id": str(claimed.job.delivery_id)},
             )
-        _update_health(results, now)
+        health.record(
+            health.by_destination(
+                (claimed.job.destination.id, outcome.outcome == AttemptOutcome.SUCCESS,
+                 outcome.disable_reason)
+                for claimed, outcome in results
+            ),
+            now,
+        )  # fmt: skip
     return applied
 
 

@@ -11,7 +11,6 @@ from core.ttl_cache import TTLCache
 
 from . import routing
 from .connectors.registry import is_pull
-from .mirror.scope import ensure_mirror
 from .models import Destination
 
 
@@ -43,8 +42,6 @@ def tenant_routes(tenant_id: str) -> tuple[Route, ...]:
     """The tenant's enabled destinations, re-read at most every TENANT_CACHE_SECONDS."""
 
     def fetch() -> tuple[Route, ...]:
-        if settings.DYNAMODB_MIRROR_TABLE:  # every tenant is mirrored: its mirror must exist
-            ensure_mirror(tenant_id)
         enabled = Destination.objects.live().filter(tenant_id=tenant_id, enabled=True)
         return tuple(Route.of(destination) for destination in enabled)
 

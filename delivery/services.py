@@ -17,7 +17,7 @@ from core.errors import Invalid, Unavailable
 from core.ids import new_uuid7
 from tenants.models import Tenant
 
-from . import aio, lifecycle, routing, signing, validation, wakeup
+from . import aio, health, lifecycle, routing, signing, validation, wakeup
 from .connectors.base import Job, Outcome
 from .connectors.registry import PULL_KINDS, connector_for, is_pull
 from .events import sample_event
@@ -186,9 +186,7 @@ def destination_create(
     destination = Destination.objects.create(
         tenant=tenant,
         name=name,
-        enabled=enabled,
-        disabled_reason="" if enabled else "disabled by an operator",
-        disabled_at=None if enabled else timezone.now(),
+        **health.initial(enabled=enabled, now=timezone.now()),
         auth_secret_encrypted=crypto.encrypt(auth_secret) if auth_secret else "",
         signing_secret_encrypted=crypto.encrypt(secret) if secret else "",
         **cleaned,
@@ -321,9 +319,7 @@ def destination_delete(*, destination: Destination) -> int:
     now = timezone.now()
     with transaction.atomic():
         destination.deleted_at = now
-        destination.enabled = False
-        destination.disabled_reason = "deleted"
-        destination.disabled_at = now
+        health.deleted(destination, now)
         destination.save()
         cancelled = lifecycle.cancel(
             Delivery.objects.filter(destination=destination, status__in=OPEN_STATUSES),
@@ -338,16 +334,10 @@ def destination_set_enabled(*, destination: Destination, enabled: bool) -> Desti
     """Disable, or enable again: health resets and parked deliveries are scheduled at once."""
     now = timezone.now()
     with transaction.atomic():
-        destination.enabled = enabled
         if enabled:
-            destination.consecutive_failures = 0
-            destination.failing_since = None
-            destination.circuit_open_until = None
-            destination.disabled_reason = ""
-            destination.disabled_at = None
+            health.enable(destination)
         else:
-            destination.disabled_reason = destination.disabled_reason or "disabled by an operator"
-            destination.disabled_at = now
+            health.disable(destination, now)
         destination.save()
         if enabled and not is_pull(destination.kind):
             parked = lifecycle.resume(Delivery.objects.filter(destination=destination), now=now)

@@ -4,6 +4,7 @@ from celery import shared_task
 
 from . import backlog, dispatcher, engine, wakeup
 from .mirror.attempts import copy_all_attempts
+from .mirror.scope import ensure_mirrors
 
 
 @shared_task(name=wakeup.DRAIN_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -22,6 +23,12 @@ def deliveries_dispatch_due() -> bool:
 def mirror_attempts() -> int:
     """Every few seconds (beat): copy new delivery attempts of mirrored tenants to DynamoDB."""
     return copy_all_attempts()
+
+
+@shared_task(name="delivery.ensure_mirrors", ignore_result=True)
+def mirrors_ensure() -> int:
+    """Every minute (beat), with DYNAMODB_MIRROR_TABLE set: each tenant's mirror destination."""
+    return ensure_mirrors()
 
 
 @shared_task(name="delivery.publish_backlog", ignore_result=True)

@@ -186,6 +186,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 10.0,
         "options": {"expires": 9},
     },
+    "ensure-mirrors": {
+        "task": "delivery.ensure_mirrors",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     "purge-expired-submissions": {
         "task": "ingest.purge_expired",
         "schedule": 3600.0,

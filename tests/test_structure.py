@@ -1,4 +1,5 @@
-"""The walls: nothing but delivery/lifecycle.py changes a Delivery's status, lease or next attempt.
+"""The walls: nothing but delivery/lifecycle.py changes a Delivery's status, lease or next attempt,
+and nothing but delivery/health.py changes a Destination's health (failures, circuit, enabled).
 
 Scanned from the source (ORM update() and bulk_update() calls, attribute assignments, model
 constructors and SQL text), so a new module that writes them directly fails here.
@@ -13,12 +14,19 @@ ROOT = Path(__file__).resolve().parents[1]
 APPS = ("core", "formbridge", "tenants", "ingest", "delivery", "reporting", "sources", "webforms")
 OWNER = ROOT / "delivery" / "lifecycle.py"
 STATE_FIELDS = {"status", "lease_until", "lease_token", "next_attempt_at"}
+HEALTH_OWNER = ROOT / "delivery" / "health.py"
+HEALTH_FIELDS = {
+    "consecutive_failures", "failing_since", "circuit_open_until", "disabled_reason",
+    "disabled_at", "enabled",
+}  # fmt: skip
+# `enabled` is also a source's and a form's: those apps' own services write theirs.
+HEALTH_APPS = ("core", "formbridge", "tenants", "ingest", "delivery", "reporting")
 
 
-def sources():
-    for app in APPS:
+def sources(owner: Path = OWNER, apps=APPS):
+    for app in apps:
         for path in sorted((ROOT / app).rglob("*.py")):
-            if "migrations" not in path.parts and path != OWNER:
+            if "migrations" not in path.parts and path != owner:
                 yield path
 
 
@@ -29,14 +37,21 @@ def _chain_root(node: ast.AST) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
-def _other_model(node: ast.Call) -> bool:
+def _other_model(node: ast.Call, model: str) -> bool:
     """An update() through another model's manager (Submission.objects...), which has a status
     of its own; a queryset in a variable is not known, so it counts."""
     root = _chain_root(node.func)
-    return bool(root) and root[0].isupper() and root != "Delivery"
+    return bool(root) and root[0].isupper() and root != model
 
 
-def writes(path: Path, root: Path = ROOT) -> list[str]:
+def writes(
+    path: Path,
+    root: Path = ROOT,
+    *,
+    fields=STATE_FIELDS,
+    model="Delivery",
+    table="delivery_delivery",
+) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
         where = f"{path.relative_to(root)}:{getattr(node, 'lineno', '?')}"
@@ -44,24 +59,24 @@ def writes(path: Path, root: Path = ROOT) -> list[str]:
             name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
             keywords = {k.arg for k in node.keywords if k.arg}
             if (
-                name in ("update", "bulk_update", "Delivery")
-                and keywords & STATE_FIELDS
-                and not (name != "Delivery" and _other_model(node))
+                name in ("update", "bulk_update", "create", model)
+                and keywords & fields
+                and not (name != model and _other_model(node, model))
             ):
-                found.append(f"{where}: {name}({', '.join(sorted(keywords & STATE_FIELDS))}=...)")
+                found.append(f"{where}: {name}({', '.join(sorted(keywords & fields))}=...)")
         elif isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
                 if (
                     isinstance(target, ast.Attribute)
-                    and target.attr in STATE_FIELDS
+                    and target.attr in fields
                     and not (isinstance(target.value, ast.Name) and target.value.id == "self")
                 ):
                     found.append(f"{where}: assigns .{target.attr}")
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             text = node.value.lower()
-            if "update" in text and "delivery_delivery" in text:
-                found.append(f"{where}: SQL updating delivery_delivery")
+            if "update" in text and table in text:
+                found.append(f"{where}: SQL updating {table}")
     return found
 
 
@@ -69,6 +84,42 @@ def test_only_the_lifecycle_module_writes_delivery_state():
     offenders = [line for path in sources() for line in writes(path)]
 
     assert not offenders, "write these through delivery.lifecycle:\n" + "\n".join(offenders)
+
+
+def health_writes(path: Path, root: Path = ROOT) -> list[str]:
+    return writes(
+        path, root, fields=HEALTH_FIELDS, model="Destination", table="delivery_destination"
+    )
+
+
+def test_only_the_health_module_writes_destination_health():
+    offenders = [
+        line for path in sources(HEALTH_OWNER, HEALTH_APPS) for line in health_writes(path)
+    ]
+
+    assert not offenders, "write these through delivery.health:\n" + "\n".join(offenders)
+
+
+def test_the_health_scan_finds_a_write_it_should(tmp_path):
+    sneaky = tmp_path / "sneaky.py"
+    sneaky.write_text(
+        "def f(d, tenant):\n"
+        "    d.consecutive_failures += 1\n"
+        "    d.enabled = False\n"
+        "    Destination.objects.filter(id=1).update(circuit_open_until=None)\n"
+        "    Destination.objects.create(tenant=tenant, name='m', disabled_reason='x')\n"
+        "    Form.objects.filter(id=1).update(enabled=False)\n"
+        "    return 'UPDATE delivery_destination SET enabled = false'\n"
+    )
+    found = sorted(line.split(": ", 1)[1] for line in health_writes(sneaky, root=tmp_path))
+
+    assert found == [
+        "SQL updating delivery_destination",
+        "assigns .consecutive_failures",
+        "assigns .enabled",
+        "create(disabled_reason=...)",
+        "update(circuit_open_until=...)",
+    ]
 
 
 def test_the_scan_finds_a_write_it_should(tmp_path):

@@ -1,8 +1,10 @@
 """Which destinations mirror which submissions: every live dynamodb destination, and with
-DYNAMODB_MIRROR_TABLE set, a `mirror` destination for every tenant (made on first need)."""
+DYNAMODB_MIRROR_TABLE set, a `mirror` destination for every tenant (made at onboarding, by
+beat's ensure_mirrors within a minute, or by the mirror commands)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,8 +14,10 @@ from django.db import IntegrityError, transaction
 from delivery import routing
 from delivery.events import EVENT_FIELDS, event_from_values
 from delivery.models import Delivery, Destination
+from delivery.validation import DestinationInvalid
 from tenants.models import Tenant
 
+logger = logging.getLogger(__name__)
 KIND = "dynamodb"
 MIRROR_NAME = "mirror"
 
@@ -24,7 +28,12 @@ def submissions_model() -> Any:
 
 
 def ensure_mirror(tenant_id: str) -> bool:
-    """With DYNAMODB_MIRROR_TABLE set, the tenant's `mirror` destination exists; True if made."""
+    """With DYNAMODB_MIRROR_TABLE set, the tenant's `mirror` destination exists, made through
+    destination_create like any other (validated, its health initialised); True if made now.
+    Called where destinations are made (onboarding, the mirror commands, beat's ensure_mirrors),
+    never from a read."""
+    from delivery import services  # the service layer sits above the mirror's reads
+
     if not settings.DYNAMODB_MIRROR_TABLE:
         return False
     live = Destination.objects.live().filter(tenant_id=tenant_id)
@@ -32,16 +41,28 @@ def ensure_mirror(tenant_id: str) -> bool:
         return False
     try:
         with transaction.atomic():
-            Destination.objects.create(
-                tenant_id=tenant_id,
-                name=MIRROR_NAME,
-                kind=KIND,
-                config={"table": settings.DYNAMODB_MIRROR_TABLE},
-                max_concurrency=0,
-            )
-    except IntegrityError:  # another process made it, or the tenant has its own `mirror`
+            services.destination_create(
+                tenant=Tenant.objects.get(pk=tenant_id), name=MIRROR_NAME, kind=KIND,
+                config={"table": settings.DYNAMODB_MIRROR_TABLE}, max_concurrency=0,
+            )  # fmt: skip
+    except (IntegrityError, DestinationInvalid) as exc:
+        # Another process made it, or the tenant has a `mirror` of its own: said, not raised.
+        logger.warning("tenant %s: no instance mirror made: %s", tenant_id, exc)
         return False
     return True
+
+
+def ensure_mirrors() -> int:
+    """Every tenant's mirror (beat, each minute, while DYNAMODB_MIRROR_TABLE is set): a tenant
+    made before the setting was, or outside onboarding, is mirrored within a minute. How many
+    were made."""
+    if not settings.DYNAMODB_MIRROR_TABLE:
+        return 0
+    mirrored = Destination.objects.live().filter(
+        kind=KIND, config__table=settings.DYNAMODB_MIRROR_TABLE
+    )
+    lacking = Tenant.objects.exclude(id__in=mirrored.values("tenant_id"))
+    return sum(ensure_mirror(tenant_id) for tenant_id in lacking.values_list("id", flat=True))
 
 
 def mirror_destinations(tenant_id: str | None = None, *, ensure: bool = True) -> list[Destination]:

@@ -12,6 +12,7 @@ from delivery import dispatcher
 from delivery import services as delivery_services
 from delivery.mirror import attempts as mirror_attempts
 from delivery.mirror import table as mirror_table
+from delivery.mirror.scope import ensure_mirrors
 from tests.delivery.test_commands import run, run_json
 from tests.deploy.iam import CONNECTOR_TARGETS, MIRROR_TABLE, judge, recorded_calls
 
@@ -46,11 +47,14 @@ def test_every_mirror_call_of_each_process_is_allowed_by_its_role(
 
     with recorded_calls() as calls["release"]:  # before the first deploy that mirrors
         assert run_json("mirror", "create-table")["created"] is True
+    with recorded_calls() as calls["worker"]:  # beat's ensure_mirrors: each tenant's mirror
+        assert ensure_mirrors() == 2
     with recorded_calls() as calls["web"]:
         signed.submit(acme, 3)
-    with recorded_calls() as calls["worker"]:  # the live writes, then beat's attempt copy
+    with recorded_calls() as made:  # the live writes, then beat's attempt copy
         assert dispatcher.drain() == 9  # crm, leads and the instance's mirror, 3 leads each
         assert mirror_attempts.copy_all_attempts() == 18  # 9 attempts, to each acme mirror
+    calls["worker"] += made
     with recorded_calls() as made:  # one-off commands after an outage or a migration
         filled = run_json("mirror", "backfill", "--restart")
         checked = run_json("mirror", "verify", "--sample", "3")

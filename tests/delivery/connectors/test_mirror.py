@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError
 
-from delivery import dispatcher
+from delivery import dispatcher, tasks
 from delivery import services as delivery_services
 from delivery.mirror import attempts as mirror_attempts
 from delivery.mirror import backfill as mirror_backfill
 from delivery.mirror import table as mirror_table
 from delivery.models import Destination, MirrorCursor
+from delivery.routes import forget_routes, tenant_routes
+from formbridge.onboarding import tenant_onboard
 from ingest.models import Submission
 from tests.delivery.test_commands import run, run_json
 
@@ -139,6 +141,8 @@ def test_verify_reports_what_is_missing_or_different(signed, acme, dynamodb):
 def test_the_global_mirror_setting_mirrors_every_tenant(signed, acme, globex, dynamodb, settings):
     mirror_table.create_table(dynamodb, TABLE)
     settings.DYNAMODB_MIRROR_TABLE = TABLE
+    assert tasks.mirrors_ensure() == 2  # beat's, each minute: tenants made before the setting
+    assert tasks.mirrors_ensure() == 0
 
     signed.submit(acme, 2)
     signed.submit(globex, 1)
@@ -151,6 +155,27 @@ def test_the_global_mirror_setting_mirrors_every_tenant(signed, acme, globex, dy
     assert len(tenant_items(dynamodb, "t_globex")) == 1
     # What the live connector wrote is exactly what a backfill would write.
     assert [r["ok"] for r in run_json("mirror", "verify")] == [True, True]
+
+
+def test_reading_a_tenants_routes_makes_no_destination(signed, acme, settings):
+    """The mirror's destination used to be made inside the routes cache's fill, without the
+    destination service: a read that wrote. Now it is made where destinations are made."""
+    settings.DYNAMODB_MIRROR_TABLE = TABLE
+    forget_routes()
+
+    assert tenant_routes("t_acme") == ()
+    assert not Destination.objects.filter(tenant_id="t_acme").exists()
+
+
+def test_a_tenant_onboarded_with_the_mirror_set_is_mirrored_from_its_first_lead(dynamodb, settings):
+    mirror_table.create_table(dynamodb, TABLE)
+    settings.DYNAMODB_MIRROR_TABLE = TABLE
+
+    tenant_onboard(tenant_id="t_new", name="New")
+
+    mirror = Destination.objects.get(tenant_id="t_new", name="mirror")
+    assert (mirror.kind, mirror.config["table"], mirror.enabled) == ("dynamodb", TABLE, True)
+    assert mirror.disabled_reason == "" and mirror.consecutive_failures == 0
 
 
 def test_delivery_attempts_are_copied_to_the_mirror(signed, acme, dynamodb, receiver, monkeypatch):
