@@ -100,9 +100,15 @@ def test_only_the_health_module_writes_destination_health():
     assert not offenders, "write these through delivery.health:\n" + "\n".join(offenders)
 
 
-def test_the_health_scan_finds_a_write_it_should(tmp_path):
+def found_in(tmp_path: Path, code: str, scan) -> list[str]:
+    """What a scan reports in a file of this code, without the file's place."""
     sneaky = tmp_path / "sneaky.py"
-    sneaky.write_text(
+    sneaky.write_text(code)
+    return sorted(line.split(": ", 1)[1] for line in scan(sneaky, root=tmp_path))
+
+
+def test_the_health_scan_finds_a_write_it_should(tmp_path):
+    code = (
         "def f(d, tenant):\n"
         "    d.consecutive_failures += 1\n"
         "    d.enabled = False\n"
@@ -111,9 +117,8 @@ def test_the_health_scan_finds_a_write_it_should(tmp_path):
         "    Form.objects.filter(id=1).update(enabled=False)\n"
         "    return 'UPDATE delivery_destination SET enabled = false'\n"
     )
-    found = sorted(line.split(": ", 1)[1] for line in health_writes(sneaky, root=tmp_path))
 
-    assert found == [
+    assert found_in(tmp_path, code, health_writes) == [
         "SQL updating delivery_destination",
         "assigns .consecutive_failures",
         "assigns .enabled",
@@ -123,8 +128,7 @@ def test_the_health_scan_finds_a_write_it_should(tmp_path):
 
 
 def test_the_scan_finds_a_write_it_should(tmp_path):
-    sneaky = tmp_path / "sneaky.py"
-    sneaky.write_text(
+    code = (
         "def f(qs, d):\n"
         "    qs.update(status='dead')\n"
         "    Delivery.objects.filter(id=1).update(status='dead')\n"
@@ -132,9 +136,8 @@ def test_the_scan_finds_a_write_it_should(tmp_path):
         "    d.next_attempt_at = None\n"
         "    return 'UPDATE delivery_delivery SET status = 1'\n"
     )
-    found = sorted(line.split(": ", 1)[1] for line in writes(sneaky, root=tmp_path))
 
-    assert found == [
+    assert found_in(tmp_path, code, writes) == [
         "SQL updating delivery_delivery",
         "assigns .next_attempt_at",
         "update(status=...)",
