@@ -143,3 +143,37 @@ def test_the_scan_finds_a_write_it_should(tmp_path):
         "update(status=...)",
         "update(status=...)",
     ]
+
+
+HTTP_OWNER = ROOT / "delivery" / "connectors" / "http.py"
+
+
+def http_clients(path: Path, root: Path = ROOT) -> list[str]:
+    """Imports of an HTTP client library: outbound requests go through connectors/http.py."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+        for name in names:
+            if name.split(".")[0] in ("aiohttp", "requests", "urllib3") or name == "http.client":
+                found.append(f"{path.relative_to(root)}:{node.lineno}: imports {name}")
+    return found
+
+
+def test_every_connector_sends_through_the_one_http_path(tmp_path):
+    """One place re-checks the SSRF guard, pins the address, refuses redirects and bounds reads:
+    a connector with a client of its own would skip all four."""
+    offenders = [
+        line
+        for path in sorted((ROOT / "delivery").rglob("*.py"))
+        if path != HTTP_OWNER and "migrations" not in path.parts
+        for line in http_clients(path)
+    ]
+
+    assert not offenders, "send through delivery.connectors.http:\n" + "\n".join(offenders)
+    assert found_in(tmp_path, "import aiohttp\nfrom requests import get\n", http_clients) == [
+        "imports aiohttp", "imports requests",
+    ]  # fmt: skip

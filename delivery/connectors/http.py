@@ -1,7 +1,8 @@
 """HTTP for every connector that speaks it: one aiohttp session per event loop, the SSRF guard
-re-checked at send time with the connection pinned to the checked address, bounded reads.
+re-checked at send time with the connection pinned to the checked address, redirects never
+followed, bounded reads.
 
-REST webhooks stream their own request (rest.py); vendor APIs (Slack, HubSpot, Salesforce) call
+Every connector (REST webhooks, Slack, HubSpot, Salesforce, OAuth2 token endpoints) calls
 `request()`, which answers a Reply or raises Unreachable, never an aiohttp error.
 """
 
@@ -100,23 +101,26 @@ async def request(
     connect_timeout: float,
     json_body: Any = None,
     form: dict[str, str] | None = None,
+    body: bytes | None = None,
     limit: int = REPLY_LIMIT,
 ) -> Reply:
-    """One request to `url`, SSRF-checked and pinned, redirects not followed."""
+    """One request to `url`, SSRF-checked (resolved again now: DNS may have changed since the
+    destination was saved) and pinned, redirects not followed (one could point anywhere, private
+    networks too). The body is `json_body` as JSON, `form` form-encoded, or `body` as given."""
     try:
         target = await checked_target(url)
     except ssrf.UnsafeDestination as exc:
         raise Unreachable(f"refused: {exc}", transient=exc.transient) from None
-    body: Any = form
+    data: Any = form if body is None else body
     headers = {"User-Agent": USER_AGENT, **headers, "Host": target.netloc}
     if json_body is not None:
-        body = json.dumps(json_body, separators=(",", ":")).encode()
+        data = json.dumps(json_body, separators=(",", ":")).encode()
         headers["Content-Type"] = "application/json; charset=utf-8"
     try:
         async with session().request(
             method,
             pinned_url(url, target),
-            data=body,
+            data=data,
             headers=headers,
             allow_redirects=False,
             server_hostname=server_hostname(target),
@@ -125,12 +129,23 @@ async def request(
             return Reply(
                 status=response.status,
                 headers=response_headers(response.headers),
-                body=await response.content.read(limit),
+                body=await _read_up_to(response.content, limit),
             )
     except TimeoutError as exc:
         raise Unreachable(f"timeout: {type(exc).__name__}", transient=True) from None
     except aiohttp.ClientError as exc:
         raise Unreachable(f"{type(exc).__name__}: {exc}"[:500], transient=True) from None
+
+
+async def _read_up_to(content: aiohttp.StreamReader, limit: int) -> bytes:
+    """The body's first `limit` bytes (one read may return fewer than are coming)."""
+    captured = b""
+    while len(captured) < limit:
+        chunk = await content.read(limit - len(captured))
+        if not chunk:
+            break
+        captured += chunk
+    return captured
 
 
 def reply_fields(reply: Reply) -> dict[str, Any]:

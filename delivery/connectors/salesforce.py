@@ -1,32 +1,31 @@
 """Salesforce: a Lead or Contact (any sObject) upserted by an external-id field through the REST
 sObjects API, authenticated by OAuth 2.0 client credentials (the client secret in auth_secret).
 
-The token is cached per destination and fetched again once when Salesforce answers 401. Errors
+The token (connectors/oauth2.py) is cached per destination and fetched again once when
+Salesforce answers 401. Errors
 are Salesforce's arrays of {errorCode, message, fields}: classified by errorCode
 (REQUIRED_FIELD_MISSING is the record's fault, REQUEST_LIMIT_EXCEEDED passes).
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import re
-import time
 from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
 
 from core.errors import Invalid
-from delivery import aio, mapping, ssrf
+from delivery import mapping, ssrf
 from delivery.models import AttemptOutcome
 from delivery.retry import classify_status
 
-from . import http
+from . import http, oauth2
 from .base import Clock, Connector, DestinationSnapshot, Job, Outcome, invalid_as, mapped
 
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
-# Salesforce sessions last two hours by default; a token is kept a little less.
+# Salesforce's token response has no expires_in; its sessions last two hours by default: a
+# token is kept for one.
 TOKEN_SECONDS = 3600.0
 TRANSIENT_CODES = frozenset(
     {
@@ -38,12 +37,6 @@ TRANSIENT_CODES = frozenset(
         "TXN_SECURITY_METERING_ERROR",
     }
 )
-
-
-class TokenRefused(Exception):
-    def __init__(self, message: str, *, permanent: bool) -> None:
-        super().__init__(message)
-        self.permanent = permanent
 
 
 def _errors(reply: http.Reply) -> list[dict[str, Any]]:
@@ -71,70 +64,27 @@ def classify(reply: http.Reply) -> tuple[AttemptOutcome, str]:
     return outcome, "" if outcome is AttemptOutcome.SUCCESS else f"HTTP {reply.status}: {text}"
 
 
-class _Tokens:
-    """Access tokens per destination and secret, with one fetch in flight at a time."""
-
-    def __init__(self) -> None:
-        self._tokens: dict[str, tuple[str, str, float]] = {}
-
-    @staticmethod
-    def key(destination: DestinationSnapshot) -> str:
-        material = f"{destination.id}|{destination.config['client_id']}|{destination.auth_secret}"
-        return hashlib.sha256(material.encode()).hexdigest()
-
-    async def get(
-        self, destination: DestinationSnapshot, *, fresh: bool = False
-    ) -> tuple[str, str]:
-        key = self.key(destination)
-        cached = self._tokens.get(key)
-        if cached and not fresh and cached[2] > time.monotonic():
-            return cached[0], cached[1]
-        locks = aio.loop_resource("salesforce.token-locks", dict)
-        async with locks.setdefault(key, asyncio.Lock()):
-            again = self._tokens.get(key)
-            if again and again is not cached and again[2] > time.monotonic():
-                return again[0], again[1]
-            token, instance = await self._fetch(destination)
-            self._tokens[key] = (token, instance, time.monotonic() + TOKEN_SECONDS)
-            return token, instance
-
-    async def _fetch(self, destination: DestinationSnapshot) -> tuple[str, str]:
-        url = f"{destination.config['login_url'].rstrip('/')}/services/oauth2/token"
-        try:
-            reply = await http.request(
-                "POST",
-                url,
-                headers={"Accept": "application/json"},
-                form={
-                    "grant_type": "client_credentials",
-                    "client_id": destination.config["client_id"],
-                    "client_secret": destination.auth_secret,
-                },
-                timeout=destination.timeout_seconds,
-                connect_timeout=destination.connect_timeout_seconds,
-            )
-        except http.Unreachable as exc:
-            raise TokenRefused(f"token request: {exc}", permanent=not exc.transient) from None
-        answer = reply.json() if isinstance(reply.json(), dict) else {}
-        if reply.status != 200 or not answer.get("access_token") or not answer.get("instance_url"):
-            reason = answer.get("error_description") or answer.get("error") or ""
-            permanent = classify_status(reply.status) is not AttemptOutcome.RETRYABLE
-            raise TokenRefused(
-                f"token endpoint answered {reply.status}: {reason}", permanent=permanent
-            )
-        return str(answer["access_token"]), str(answer["instance_url"])
-
-    def clear(self) -> None:
-        self._tokens.clear()
-
-
 class SalesforceConnector(Connector):
     kind = "salesforce"
     label = "Salesforce (upsert by external id)"
     credential_targets = ("login_url",)
 
     def __init__(self) -> None:
-        self.tokens = _Tokens()
+        self.tokens = oauth2.TokenCache("salesforce")
+
+    async def _token(self, destination: DestinationSnapshot, *, renew: bool) -> tuple[str, str]:
+        """An access token and the org's instance URL (in the token response)."""
+        config = destination.config
+        url = f"{config['login_url'].rstrip('/')}/services/oauth2/token"
+        form = {"grant_type": "client_credentials", "client_id": config["client_id"],
+                "client_secret": destination.auth_secret}  # fmt: skip
+        key = oauth2.key_of(str(destination.id), config["client_id"], destination.auth_secret)
+        token = await self.tokens.get(key, lambda: oauth2.fetch(
+            url, form, timeout=destination.timeout_seconds,
+            connect_timeout=destination.connect_timeout_seconds,
+            default_expires_in=TOKEN_SECONDS, required=("instance_url",),
+        ), renew=renew)  # fmt: skip
+        return token.access_token, str(token.answer["instance_url"])
 
     def validate(self, config: dict[str, Any]) -> dict[str, Any]:
         login_url = config.get("login_url") or settings.SALESFORCE_LOGIN_URL
@@ -176,8 +126,8 @@ class SalesforceConnector(Connector):
         record = {k: v for k, v in record.items() if v is not None}
         for fresh in (False, True):
             try:
-                token, instance = await self.tokens.get(job.destination, fresh=fresh)
-            except TokenRefused as exc:
+                token, instance = await self._token(job.destination, renew=fresh)
+            except oauth2.TokenRefused as exc:
                 outcome = AttemptOutcome.PERMANENT if exc.permanent else AttemptOutcome.RETRYABLE
                 return clock.outcome(outcome, error=f"auth: {exc}")
             key = quote(str(external_id), safe="")
