@@ -33,11 +33,8 @@ class DestinationForm(forms.ModelForm):
     config = forms.JSONField(
         required=False,
         initial=dict,
-        help_text='The kind\'s settings as JSON. rest: {"method": "POST", "headers": {...}, '
-        '"mapping": "<JMESPath>"}; sqs: {"queue_url"}; eventbridge: {"event_bus"}; s3: '
-        '{"bucket"}; dynamodb: {"table"}; slack: {"channel"} or {"webhook_url"}; email: {"to", '
-        '"subject", "text_template"}; hubspot: {"mapping"}; salesforce: {"client_id", '
-        '"sobject", "external_id_field", "mapping"}. The README lists every key.',
+        help_text=f"The kind's settings as JSON. {registry.config_help()}. The README lists "
+        "every key.",
     )
     auth_secret = forms.CharField(
         required=False,

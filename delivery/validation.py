@@ -13,20 +13,12 @@ from tenants.models import Tenant
 from . import ordering, signing
 from .connectors import aws_targets
 from .connectors.registry import available_kinds, connector_for
-from .headers import header_name_problem
-from .models import AuthMode, FilesAs
+from .models import FilesAs
 from .routing import FILTER_FIELDS
 
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 MAX_SCHEDULE_LENGTH = 20
 MAX_DELAY_SECONDS = 7 * 86400
-AUTH_FIELDS = {
-    AuthMode.NONE: (),
-    AuthMode.API_KEY_HEADER: ("header",),
-    AuthMode.BEARER: (),
-    AuthMode.BASIC: ("username",),
-    AuthMode.OAUTH2_CLIENT_CREDENTIALS: ("token_url", "client_id"),
-}
 
 
 class DestinationInvalid(Invalid):
@@ -92,7 +84,6 @@ def clean_auth(
     auth_config: dict[str, Any],
     secret: str,
 ) -> dict[str, Any]:
-    connector = connector_for(kind)
     reference = secret_refs.is_reference(secret)
     if reference:
         # Resolved when used: its form and its tenant's right to it are checked now.
@@ -101,40 +92,12 @@ def clean_auth(
         except Invalid as exc:
             code = exc.code if isinstance(exc, secret_refs.NotAllowed) else None
             raise DestinationInvalid("auth_secret", exc.message, code=code) from None
-    if not connector.uses_auth_modes:
-        # Other kinds take their one credential in auth_secret, checked by the connector.
-        if mode != AuthMode.NONE or auth_config:
-            raise DestinationInvalid(
-                "auth_mode", f"a {kind} destination takes its credential in auth_secret only"
-            )
-        try:
-            if not reference:
-                connector.validate_secret(config, secret)
-        except Invalid as exc:
-            raise DestinationInvalid("auth_secret", exc.message) from None
-        return {}
-    if mode not in AUTH_FIELDS:
-        raise DestinationInvalid("auth_mode", f"choose from {', '.join(AUTH_FIELDS)}")
-    auth_config = dict(auth_config or {})
-    missing = [f for f in AUTH_FIELDS[mode] if not auth_config.get(f)]
-    if mode == AuthMode.API_KEY_HEADER:
-        auth_config.setdefault("header", "X-API-Key")
-        missing = []
-        problem = header_name_problem(auth_config["header"])
-        if problem:
-            raise DestinationInvalid("auth_config", f"header: {problem}")
-    if missing:
-        raise DestinationInvalid("auth_config", f"{mode} needs {', '.join(missing)}")
-    if mode != AuthMode.NONE and not secret:
-        raise DestinationInvalid("auth_secret", f"{mode} needs a secret")
-    if mode == AuthMode.OAUTH2_CLIENT_CREDENTIALS:
-        from .ssrf import UnsafeDestination, check_url
-
-        try:
-            check_url(auth_config["token_url"])
-        except UnsafeDestination as exc:
-            raise DestinationInvalid("auth_config", f"token_url: {exc}") from None
-    return auth_config
+    try:
+        return connector_for(kind).validate_auth(
+            config, mode, dict(auth_config or {}), secret, reference=reference
+        )
+    except Invalid as exc:
+        raise DestinationInvalid(exc.field or "auth_secret", exc.message) from None
 
 
 def clean_filter(rules: dict[str, Any] | None) -> dict[str, list[str]]:

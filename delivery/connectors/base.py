@@ -14,7 +14,7 @@ from uuid import UUID
 from django.utils import timezone
 
 from core.errors import Invalid
-from delivery.models import AttemptOutcome
+from delivery.models import AttemptOutcome, AuthMode
 
 RESPONSE_BODY_LIMIT = 1024
 
@@ -96,6 +96,8 @@ class Clock:
 class Connector:
     kind: ClassVar[str]
     label: ClassVar[str]  # what the admin shows
+    # The config's keys, as the admin's help shows them (the README lists every key in full).
+    config_help: ClassVar[str] = "{}"
     # Inbox-like connectors never send: their deliveries wait for a pull consumer.
     waits_for_pull: ClassVar[bool] = False
     # Only the REST connector speaks the generic auth modes (bearer, basic, OAuth2...); every
@@ -119,6 +121,25 @@ class Connector:
 
     def validate_secret(self, config: dict[str, Any], secret: str) -> None:
         """Refuse a missing or malformed credential: Invalid(field="auth_secret")."""
+
+    def validate_auth(
+        self, config: dict[str, Any], mode: str, auth_config: dict[str, Any], secret: str,
+        *, reference: bool,
+    ) -> dict[str, Any]:  # fmt: skip
+        """The auth settings this kind takes, cleaned (Invalid naming auth_mode, auth_config or
+        auth_secret when refused). By default: no auth mode, its one credential in auth_secret,
+        checked by validate_secret (a secret reference is checked when it is used)."""
+        if mode != AuthMode.NONE or auth_config:
+            raise Invalid(
+                f"a {self.kind} destination takes its credential in auth_secret only",
+                field="auth_mode",
+            )
+        if not reference:
+            try:
+                self.validate_secret(config, secret)
+            except Invalid as exc:
+                raise Invalid(exc.message, field="auth_secret") from None
+        return {}
 
     def targets(self, config: dict[str, Any], tenant_id: str) -> tuple[Any, ...]:
         """The resources this config reaches with FormBridge's own authority (the worker's AWS

@@ -43,6 +43,7 @@ def _put(job: Job) -> bool:
 
 class DynamoDbConnector(aws.AwsConnector):
     kind = "dynamodb"
+    config_help = '{"table", "shards"}'
     label = "Amazon DynamoDB mirror"
 
     def validate(self, config: dict[str, Any]) -> dict[str, Any]:

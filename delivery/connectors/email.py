@@ -238,6 +238,9 @@ def _relay_refusal(config: dict[str, Any], job: Job) -> mail_relay.RelayRefused 
 
 class EmailConnector(Connector):
     kind = "email"
+    config_help = (
+        '{"to", "subject", "text_template", "html_template", "reply_to_field", "from", "smtp_url"}'
+    )
     label = "E-mail (SMTP)"
     credential_targets = ("smtp_url",)
 

@@ -29,6 +29,7 @@ TRANSIENT_ENTRY_CODES = frozenset({"InternalFailure", "ThrottlingException"})
 
 class EventBridgeConnector(aws.AwsConnector):
     kind = "eventbridge"
+    config_help = '{"event_bus", "source", "mapping", "region"}'
     label = "Amazon EventBridge bus"
 
     def __init__(self) -> None:

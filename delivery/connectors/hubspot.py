@@ -58,6 +58,7 @@ def _error_text(reply: http.Reply) -> str:
 
 class HubSpotConnector(Connector):
     kind = "hubspot"
+    config_help = '{"mode": "contacts" or "forms", "mapping", "portal_id", "form_guid"}'
     label = "HubSpot (contacts or forms)"
 
     def validate(self, config: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from .base import Connector, Job, Outcome
 
 class InboxConnector(Connector):
     kind = "inbox"
+    config_help = "{} (pulled from GET /v1/inbox)"
     label = "Pull inbox"
     waits_for_pull = True
 

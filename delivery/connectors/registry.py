@@ -75,3 +75,8 @@ def _redacted_url(value: object) -> str:
     scheme, _, rest = text.partition("://")
     host = rest.split("/", 1)[0]
     return f"{scheme}://{host}/[redacted]" if rest else "[redacted]"
+
+
+def config_help() -> str:
+    """Each kind's config keys, for the admin's form (read from the connectors themselves)."""
+    return "; ".join(f"{cls.kind}: {cls.config_help}" for cls in CONNECTORS)

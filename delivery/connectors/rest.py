@@ -13,7 +13,7 @@ import jmespath
 
 from core.errors import Invalid
 from delivery import mapping, signing, ssrf
-from delivery.headers import clean_headers
+from delivery.headers import clean_headers, header_name_problem
 from delivery.models import AttemptOutcome, AuthMode
 from delivery.retry import classify_status
 
@@ -31,6 +31,14 @@ from .http import USER_AGENT
 
 METHODS = ("POST", "PUT", "PATCH")
 REDACTED = "[redacted]"
+# What each auth mode needs in auth_config (its secret goes in auth_secret).
+AUTH_FIELDS = {
+    AuthMode.NONE: (),
+    AuthMode.API_KEY_HEADER: ("header",),
+    AuthMode.BEARER: (),
+    AuthMode.BASIC: ("username",),
+    AuthMode.OAUTH2_CLIENT_CREDENTIALS: ("token_url", "client_id"),
+}
 
 
 def validate_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -63,6 +71,7 @@ def _redacted(
 
 class RestConnector(Connector):
     kind = "rest"
+    config_help = '{"url", "method": "POST", "headers": {...}, "mapping": "<JMESPath>"}'
     label = "REST webhook"
     uses_auth_modes = True
     credential_targets = ("url",)
@@ -72,6 +81,32 @@ class RestConnector(Connector):
 
     def validate(self, config: dict[str, Any]) -> dict[str, Any]:
         return validate_config(config)
+
+    def validate_auth(
+        self, config: dict[str, Any], mode: str, auth_config: dict[str, Any], secret: str,
+        *, reference: bool,
+    ) -> dict[str, Any]:  # fmt: skip
+        """The generic auth modes: each mode's auth_config keys, a secret for all but none, an
+        API-key header name that is a header name, a token_url the SSRF guard accepts."""
+        if mode not in AUTH_FIELDS:
+            raise Invalid(f"choose from {', '.join(AUTH_FIELDS)}", field="auth_mode")
+        missing = [f for f in AUTH_FIELDS[mode] if not auth_config.get(f)]
+        if mode == AuthMode.API_KEY_HEADER:
+            auth_config.setdefault("header", "X-API-Key")
+            missing = []
+            problem = header_name_problem(auth_config["header"])
+            if problem:
+                raise Invalid(f"header: {problem}", field="auth_config")
+        if missing:
+            raise Invalid(f"{mode} needs {', '.join(missing)}", field="auth_config")
+        if mode != AuthMode.NONE and not secret:
+            raise Invalid(f"{mode} needs a secret", field="auth_secret")
+        if mode == AuthMode.OAUTH2_CLIENT_CREDENTIALS:
+            try:
+                ssrf.check_url(auth_config["token_url"])
+            except ssrf.UnsafeDestination as exc:
+                raise Invalid(f"token_url: {exc}", field="auth_config") from None
+        return auth_config
 
     async def _token(self, destination: DestinationSnapshot) -> str:
         auth = destination.auth_config

@@ -69,6 +69,7 @@ def known_prefix(template: str, tenant_id: str) -> str:
 
 class S3Connector(aws.AwsConnector):
     kind = "s3"
+    config_help = '{"bucket", "key_template", "server_side_encryption", "kms_key_id", "mapping"}'
     label = "Amazon S3 bucket"
 
     def validate(self, config: dict[str, Any]) -> dict[str, Any]:

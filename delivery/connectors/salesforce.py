@@ -66,6 +66,7 @@ def classify(reply: http.Reply) -> tuple[AttemptOutcome, str]:
 
 class SalesforceConnector(Connector):
     kind = "salesforce"
+    config_help = '{"login_url", "client_id", "sobject", "external_id_field", "mapping"}'
     label = "Salesforce (upsert by external id)"
     credential_targets = ("login_url",)
 

@@ -74,6 +74,7 @@ def _classify_error(name: str) -> AttemptOutcome:
 
 class SlackConnector(Connector):
     kind = "slack"
+    config_help = '{"webhook_url"} or {"channel"}, "template"'
     label = "Slack message"
     credential_targets = ("webhook_url",)
     secret_config_keys = ("webhook_url",)

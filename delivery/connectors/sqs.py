@@ -38,6 +38,7 @@ def _attributes(event: dict[str, Any]) -> dict[str, Any]:
 
 class SqsConnector(aws.AwsConnector):
     kind = "sqs"
+    config_help = '{"queue_url", "message_group", "mapping", "region"}'
     label = "Amazon SQS queue"
 
     def __init__(self) -> None:

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from core import crypto
-from delivery.connectors.registry import available_kinds
+from delivery.connectors.registry import available_kinds, connector_for
 from delivery.models import Destination
 from tests.admin.conftest import DESTINATION_FORM
 from tests.delivery.test_commands import run, run_json
@@ -165,3 +165,11 @@ def test_admin_send_test_reaches_slack(client, root, settings):
         assert "A test event from FormBridge." in call.json()["text"]
     finally:
         slack.stop()
+
+
+def test_the_admin_shows_each_kinds_config_keys_from_its_connector():
+    from delivery.admin_forms import DestinationForm
+
+    shown = DestinationForm.base_fields["config"].help_text
+    for kind in ("rest", *KINDS):
+        assert f"{kind}: {connector_for(kind).config_help}" in shown, kind
