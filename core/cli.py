@@ -63,3 +63,12 @@ class ProgressBar:
         self.stream.write(f"\r{self.label} [{bar}] {self.done}/{self.total}", ending="")
         if self.done >= self.total:
             self.stream.write("")
+
+
+def add_overlap_flag(parser: Any, what: str) -> None:
+    """--overlap-hours of a rotate-secret command (core.rotation): how long `what` keeps
+    working beside the new secret; its default is the kind's setting."""
+    parser.add_argument(
+        "--overlap-hours", type=float, default=None,
+        help=f"How long {what} (default: the setting, 24 h; 0 switches at once).",
+    )  # fmt: skip

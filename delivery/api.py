@@ -17,6 +17,8 @@ from .serializers import (
     DestinationSerializer,
     DestinationTestResultSerializer,
     DestinationWriteSerializer,
+    RotatedSecretSerializer,
+    RotateSecretSerializer,
 )
 
 NAME = OpenApiParameter("name", str, OpenApiParameter.PATH, description="The destination's name.")
@@ -149,4 +151,36 @@ class DestinationTestView(_DestinationByName):
                 "response_headers": outcome.response_headers,
                 "response_body": outcome.response_body,
             }
+        )
+
+
+class DestinationRotateSecretView(_DestinationByName):
+    @extend_schema(
+        tags=["destinations"],
+        operation_id="destinations_rotate_secret",
+        summary="Rotate the signing secret, with an overlap (scope: admin)",
+        description="A new signing secret, shown once. Until the overlap ends every webhook "
+        "carries two signatures in `webhook-signature` (`v1,<new> v1,<old>`), so a receiver "
+        "verifying with either secret accepts it; then only the new one signs.",
+        parameters=[NAME],
+        request=RotateSecretSerializer,
+        responses={
+            200: RotatedSecretSerializer,
+            **error_responses("invalid_request", "invalid_destination", "not_found"),
+        },
+    )
+    def post(self, request, name: str):
+        destination = self._destination(name)
+        options = validated(RotateSecretSerializer, request.data)
+        rotated = services.destination_rotate_secret(
+            destination=destination, overlap_hours=options.get("overlap_hours")
+        )
+        return Response(
+            RotatedSecretSerializer(
+                {
+                    "name": destination.name,
+                    "signing_secret": rotated.signing_secret,
+                    "previous_secrets_expire_at": rotated.previous_secrets_expire_at,
+                }
+            ).data
         )

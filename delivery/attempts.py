@@ -43,6 +43,7 @@ def redact_url(url: str) -> str:
 def secrets_of(destination: DestinationSnapshot) -> tuple[str, ...]:
     """Every credential-like value a destination's requests carry."""
     candidates = [destination.auth_secret, destination.signing_secret]
+    candidates += destination.previous_signing_secrets
     candidates += [v for v in (destination.config.get("headers") or {}).values()]
     for key in connector_for(destination.kind).secret_config_keys:
         value = destination.config.get(key)

@@ -39,7 +39,7 @@ from .models import (
     DeliveryStatus,
     Destination,
 )
-from .snapshots import destination_snapshot
+from .snapshots import destination_snapshot, previous_secrets_prefetch
 from .stored_objects import with_stored_objects
 
 logger = logging.getLogger(__name__)
@@ -81,7 +81,11 @@ def _choose(
         for row in candidates:
             by_destination[row["destination_id"]].append(row)
         new = [d for d in by_destination if d not in destinations]
-        destinations |= Destination.objects.select_related("tenant").in_bulk(new)
+        destinations |= (
+            Destination.objects.select_related("tenant")
+            .prefetch_related(previous_secrets_prefetch(now))
+            .in_bulk(new)
+        )
         in_flight = dict(
             Delivery.objects.filter(
                 destination_id__in=by_destination,

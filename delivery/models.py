@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.ids import new_uuid7
-from core.models import SoftDeletedQuerySet, TimeStampedModel
+from core.models import RotatingSecret, SoftDeletedQuerySet, TimeStampedModel
 from tenants.models import Tenant
 
 
@@ -103,6 +103,23 @@ class DeliveryStatus(models.TextChoices):
 WAITING_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
 OPEN_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING, DeliveryStatus.IN_FLIGHT)
 FINAL_STATUSES = (DeliveryStatus.SUCCEEDED, DeliveryStatus.DEAD, DeliveryStatus.CANCELLED)
+
+
+class DestinationSigningSecret(RotatingSecret):
+    """A destination's signing secret from before its last rotation: it signs beside the
+    current one (Destination.signing_secret_encrypted) until it expires, so a receiver that
+    still verifies with it accepts every webhook of the overlap."""
+
+    destination = models.ForeignKey(
+        Destination, on_delete=models.CASCADE, related_name="previous_signing_secrets"
+    )
+
+    class Meta:
+        ordering = ["destination_id", "-created_at"]
+        indexes = [models.Index(fields=["destination", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.destination_id} previous signing secret #{self.pk}"
 
 
 class Delivery(TimeStampedModel):

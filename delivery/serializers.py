@@ -84,11 +84,7 @@ class DestinationWriteSerializer(serializers.Serializer):
     )
     config = serializers.DictField(
         required=False,
-        help_text="The kind's settings. rest: url, method, headers, mapping; sqs: queue_url, "
-        "message_group; eventbridge: event_bus, source; s3: bucket, key_template; dynamodb: "
-        "table; slack: webhook_url or channel, template; email: to, subject, text_template, "
-        "html_template, reply_to_field, smtp_url; hubspot: mode, portal_id, form_guid, mapping; "
-        "salesforce: login_url, client_id, sobject, external_id_field, mapping.",
+        help_text=f"The kind's settings. {registry.config_help()}.",
     )
     auth_mode = serializers.ChoiceField(choices=AuthMode.choices, required=False)
     auth_config = serializers.DictField(
@@ -140,3 +136,21 @@ class DestinationTestResultSerializer(serializers.Serializer):
     error = serializers.CharField(allow_blank=True)
     response_headers = serializers.DictField(child=serializers.CharField())
     response_body = serializers.CharField(allow_blank=True, help_text="The first 1 KiB.")
+
+
+class RotateSecretSerializer(serializers.Serializer):
+    overlap_hours = serializers.FloatField(
+        required=False,
+        help_text="Hours the current secret keeps signing beside the new one (default "
+        "DESTINATION_SECRET_ROTATION_OVERLAP_HOURS, 24; 0 switches at once).",
+    )
+
+
+class RotatedSecretSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    signing_secret = serializers.CharField(help_text="The new whsec_ secret: shown once.")
+    previous_secrets_expire_at = serializers.ListField(
+        child=UtcDateTimeField(),
+        help_text="Until when the previous secrets sign too (each webhook carries one "
+        "signature per secret, newest first).",
+    )

@@ -9,10 +9,11 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core import crypto
+from core import crypto, rotation
 from core.errors import Invalid, Unavailable
 from core.ids import new_uuid7
 from tenants.models import Tenant
@@ -37,6 +38,16 @@ logger = logging.getLogger(__name__)
 
 
 # --- destinations ---
+
+
+# The longest overlap a destination's rotation accepts (a month: receivers owned by others).
+MAX_ROTATION_OVERLAP_HOURS = 24 * 30
+
+
+@dataclass(frozen=True)
+class DestinationRotation:
+    signing_secret: str  # the new one, shown once
+    previous_secrets_expire_at: list[datetime]  # when the old ones stop signing
 
 
 @dataclass(frozen=True)
@@ -277,10 +288,13 @@ def destination_update(
         setattr(destination, field, value)
     destination.auth_secret_encrypted = crypto.encrypt(secret_now) if secret_now else ""
     new_signing = None
-    if generate_signing_secret or signing_secret is not _UNCHANGED:
+    replaced = generate_signing_secret or signing_secret is not _UNCHANGED
+    if replaced:
         new_signing = _signing_secret(signing_secret or None, generate_signing_secret)
         destination.signing_secret_encrypted = crypto.encrypt(new_signing) if new_signing else ""
     with transaction.atomic():
+        if replaced:  # at once, with no overlap (destination_rotate_secret overlaps)
+            rotation.retire(destination.previous_signing_secrets.all(), hours=0, now=timezone.now())
         destination.save()
         if enabled is not None and enabled != destination.enabled:
             destination = destination_set_enabled(destination=destination, enabled=enabled)
@@ -312,6 +326,37 @@ def _credentials_move(destination: Destination, changes: dict[str, Any]) -> bool
         if changes.get(field) is not None
     ]
     return any(_origin(new) != _origin(old) for new, old in moves)
+
+
+def destination_rotate_secret(
+    *, destination: Destination, overlap_hours: float | None = None
+) -> DestinationRotation:
+    """A new signing secret, shown once. The current one keeps signing beside it until the
+    overlap ends (default DESTINATION_SECRET_ROTATION_OVERLAP_HOURS): every webhook meanwhile
+    carries both signatures, so each receiver switches to the new secret when it is ready."""
+    if overlap_hours is None:
+        overlap_hours = settings.DESTINATION_SECRET_ROTATION_OVERLAP_HOURS
+    if not rotation.overlap_is_valid(overlap_hours, MAX_ROTATION_OVERLAP_HOURS):
+        raise validation.DestinationInvalid(
+            "overlap_hours", f"must be from 0 to {MAX_ROTATION_OVERLAP_HOURS} hours"
+        )
+    if not connector_for(destination.kind).signs:
+        raise validation.DestinationInvalid(
+            "kind", f"a {destination.kind} destination does not sign what it sends"
+        )
+    secret, now = signing.generate_secret(), timezone.now()
+    with transaction.atomic():
+        previous = destination.previous_signing_secrets
+        ends = rotation.retire(previous.all(), hours=overlap_hours, now=now)
+        if destination.signing_secret_encrypted and overlap_hours > 0:
+            previous.create(secret_encrypted=destination.signing_secret_encrypted, expires_at=ends)
+        destination.signing_secret_encrypted = crypto.encrypt(secret)
+        destination.save(update_fields=["signing_secret_encrypted", "updated_at"])
+    still = destination.previous_signing_secrets.unexpired(now).order_by("-expires_at")
+    return DestinationRotation(
+        signing_secret=secret,
+        previous_secrets_expire_at=[row.expires_at for row in still],
+    )
 
 
 def destination_delete(*, destination: Destination) -> int:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from core import crypto, secret_refs
@@ -11,7 +14,7 @@ from tenants.bindings import secret_binding
 from .connectors import aws_targets
 from .connectors.base import DestinationSnapshot, Outcome
 from .connectors.registry import connector_for
-from .models import AttemptOutcome, Destination
+from .models import AttemptOutcome, Destination, DestinationSigningSecret
 
 
 def _auth_secret(destination: Destination) -> dict:
@@ -59,6 +62,28 @@ def _target_refusal(destination: Destination) -> dict:
     }
 
 
+# The engine's claim prefetches these in one query (previous_secrets_prefetch), not one each.
+PREVIOUS_SECRETS = "signing_overlap"
+
+
+def previous_secrets_prefetch(now: datetime) -> Prefetch:
+    return Prefetch(
+        "previous_signing_secrets",
+        queryset=DestinationSigningSecret.objects.unexpired(now),
+        to_attr=PREVIOUS_SECRETS,
+    )
+
+
+def _previous_signing_secrets(destination: Destination) -> tuple[str, ...]:
+    """The secrets of a rotation's overlap, newest first (none once it ended)."""
+    if not destination.signing_secret_encrypted:
+        return ()
+    rows = getattr(destination, PREVIOUS_SECRETS, None)
+    if rows is None:
+        rows = destination.previous_signing_secrets.unexpired(timezone.now())
+    return tuple(crypto.decrypt(row.secret_encrypted) for row in rows)
+
+
 def destination_snapshot(destination: Destination) -> DestinationSnapshot:
     refused = _target_refusal(destination)
     return DestinationSnapshot(
@@ -72,6 +97,7 @@ def destination_snapshot(destination: Destination) -> DestinationSnapshot:
         signing_secret=crypto.decrypt(destination.signing_secret_encrypted)
         if destination.signing_secret_encrypted
         else "",
+        previous_signing_secrets=_previous_signing_secrets(destination),
         timeout_seconds=destination.timeout_seconds,
         connect_timeout_seconds=destination.connect_timeout_seconds,
         files_as=destination.files_as,

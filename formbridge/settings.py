@@ -241,6 +241,9 @@ TENANT_CACHE_SECONDS = env.float("TENANT_CACHE_SECONDS", default=5.0)
 # How long a rotated signing secret keeps working.
 SIGNING_SECRET_ROTATION_OVERLAP_HOURS = env.int("SIGNING_SECRET_ROTATION_OVERLAP_HOURS", default=24)
 SOURCE_SECRET_ROTATION_OVERLAP_HOURS = env.int("SOURCE_SECRET_ROTATION_OVERLAP_HOURS", default=24)
+DESTINATION_SECRET_ROTATION_OVERLAP_HOURS = env.int(
+    "DESTINATION_SECRET_ROTATION_OVERLAP_HOURS", default=24
+)
 # The origin clients reach FormBridge at (https://hooks.example.com): source URLs and form
 # action URLs are built on it, and Twilio's signature covers it. Empty: taken from each request
 # (and http://127.0.0.1:$PORT where there is none, as in manage.py).

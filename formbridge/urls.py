@@ -100,6 +100,11 @@ urlpatterns = [
         delivery_api.DestinationTestView.as_view(),
         name="destination-test",
     ),
+    path(
+        "v1/destinations/<destination_name:name>/rotate-secret",
+        delivery_api.DestinationRotateSecretView.as_view(),
+        name="destination-rotate-secret",
+    ),
     path("v1/sources", sources_api.SourceListView.as_view(), name="sources"),
     # POST: a provider's webhook at the source's URL token; GET/PATCH/DELETE: the source by name.
     path("v1/sources/<source_key:name>", sources_api.SourceDetailView.as_view(), name="source"),

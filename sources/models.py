@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.db import models
 
-from core.models import SoftDeletedQuerySet, TimeStampedModel
+from core.models import RotatingSecret, SoftDeletedQuerySet, TimeStampedModel
 from tenants.models import Tenant
 
 SOURCE_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
@@ -43,20 +41,11 @@ class Source(TimeStampedModel):
         return f"{self.tenant_id}/{self.name}"
 
 
-class SourceSecretQuerySet(models.QuerySet):
-    def unexpired(self, now: datetime) -> SourceSecretQuerySet:
-        return self.filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now))
-
-
-class SourceSecret(TimeStampedModel):
+class SourceSecret(RotatingSecret):
     """A provider's signing secret, encrypted at rest. Every unexpired one verifies, so a
     rotation overlaps: the old secret keeps working until its expiry."""
 
-    objects = SourceSecretQuerySet.as_manager()
-
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="secrets")
-    secret_encrypted = models.TextField()
-    expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["source_id", "-created_at"]

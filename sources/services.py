@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from core import crypto, secret_refs
+from core import crypto, rotation, secret_refs
 from core.errors import Invalid
 from core.ids import random_token
 from tenants.bindings import secret_binding
@@ -188,18 +186,14 @@ def source_rotate_secret(
     SOURCE_SECRET_ROTATION_OVERLAP_HOURS), so the provider can be switched over without a gap."""
     if overlap_hours is None:
         overlap_hours = settings.SOURCE_SECRET_ROTATION_OVERLAP_HOURS
-    if not 0 <= overlap_hours <= MAX_ROTATION_OVERLAP_HOURS:  # NaN fails this too
+    if not rotation.overlap_is_valid(overlap_hours, MAX_ROTATION_OVERLAP_HOURS):
         raise Invalid(
             f"must be from 0 to {MAX_ROTATION_OVERLAP_HOURS} hours", field="overlap_hours"
         )
     plaintext, generated = _secret_for(source.tenant, source.preset, secret)
-    now = timezone.now()
-    overlap_ends = now + timedelta(hours=overlap_hours)
     with transaction.atomic():
-        # Shorten, never lengthen: a secret already due to expire sooner keeps its date.
-        SourceSecret.objects.filter(source=source).filter(
-            Q(expires_at__isnull=True) | Q(expires_at__gt=overlap_ends)
-        ).update(expires_at=overlap_ends, updated_at=now)
+        secrets = SourceSecret.objects.filter(source=source)
+        rotation.retire(secrets, hours=overlap_hours, now=timezone.now())
         SourceSecret.objects.create(source=source, secret_encrypted=crypto.encrypt(plaintext))
     credentials.forget(source.token)
     return SourceWithSecret(source=source, secret=plaintext if generated else None)

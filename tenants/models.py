@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 
-from core.models import TimeStampedModel
+from core.models import RotatingSecret, TimeStampedModel
 
 TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{1,62}$"
 
@@ -87,20 +85,11 @@ class Tenant(TimeStampedModel):
         return self.id
 
 
-class SigningSecretQuerySet(models.QuerySet):
-    def unexpired(self, now: datetime) -> SigningSecretQuerySet:
-        """The secrets that verify at `now`."""
-        return self.filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now))
-
-
-class SigningSecret(TimeStampedModel):
+class SigningSecret(RotatingSecret):
     """An HMAC secret for POST /v1/ingest. Every unexpired secret verifies, so rotation overlaps."""
-
-    objects = SigningSecretQuerySet.as_manager()
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="signing_secrets")
     secret_encrypted = models.TextField(help_text="Fernet token; the plaintext is shown once.")
-    expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["tenant_id", "-created_at"]

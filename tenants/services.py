@@ -11,10 +11,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from core import crypto
+from core import crypto, rotation
 from core.errors import Invalid
 from core.ids import random_token
 
@@ -88,19 +87,15 @@ def tenant_rotate_secret(
     """Add a new signing secret; the current ones keep verifying for the overlap window."""
     if overlap_hours is None:
         overlap_hours = settings.SIGNING_SECRET_ROTATION_OVERLAP_HOURS
-    if not 0 <= overlap_hours <= MAX_ROTATION_OVERLAP_HOURS:  # NaN fails this too
+    if not rotation.overlap_is_valid(overlap_hours, MAX_ROTATION_OVERLAP_HOURS):
         raise CredentialError(
             f"The overlap window must be from 0 to {MAX_ROTATION_OVERLAP_HOURS} hours."
         )
     plaintext = secret if secret is not None else _new_signing_secret()
     _validate_secret(plaintext)
-    now = timezone.now()
-    overlap_ends = now + timedelta(hours=overlap_hours)
     with transaction.atomic():
-        # Shorten, never lengthen: a secret already due to expire sooner keeps its date.
-        SigningSecret.objects.filter(tenant=tenant).filter(
-            Q(expires_at__isnull=True) | Q(expires_at__gt=overlap_ends)
-        ).update(expires_at=overlap_ends, updated_at=now)
+        secrets = SigningSecret.objects.filter(tenant=tenant)
+        rotation.retire(secrets, hours=overlap_hours, now=timezone.now())
         SigningSecret.objects.create(tenant=tenant, secret_encrypted=crypto.encrypt(plaintext))
     credentials_cache.forget(tenant.id)
     return plaintext

@@ -58,6 +58,7 @@ ENDPOINTS = [
     ("patch", "/v1/destinations/a-crm", {"url": "http://127.0.0.1:9/stolen"}),
     ("delete", "/v1/destinations/a-crm", None),
     ("post", "/v1/destinations/a-crm/test", None),
+    ("post", "/v1/destinations/a-crm/rotate-secret", {"overlap_hours": 0}),
     ("post", "/v1/ack", {"event_id": "{a_id}"}),
     ("post", "/v1/ack", {"event_ids": ["{a_id}"]}),
 ]

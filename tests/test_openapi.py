@@ -35,6 +35,7 @@ ENDPOINTS = {
     ("PATCH", "/v1/destinations/{name}"),
     ("DELETE", "/v1/destinations/{name}"),
     ("POST", "/v1/destinations/{name}/test"),
+    ("POST", "/v1/destinations/{name}/rotate-secret"),
     ("GET", "/v1/sources"),
     ("POST", "/v1/sources"),
     ("GET", "/v1/sources/{name}"),

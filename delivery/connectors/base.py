@@ -47,6 +47,8 @@ class DestinationSnapshot:
     unusable_code: str = ""
     # Addresses an operator verified as this tenant's From on the operator's mail relay.
     mail_senders: tuple[str, ...] = ()
+    # Signing secrets from before a rotation, still in their overlap: each signs too.
+    previous_signing_secrets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,8 @@ class Connector:
     # Only the REST connector speaks the generic auth modes (bearer, basic, OAuth2...); every
     # other kind takes its one credential (a token, a password, a client secret) in auth_secret.
     uses_auth_modes: ClassVar[bool] = False
+    # Whether what it sends carries a Standard Webhooks signature (its signing secret rotates).
+    signs: ClassVar[bool] = False
     # Config keys that say where the credential goes: changing one needs the secret again, so a
     # stored secret is never sent to a host it was not entered for.
     credential_targets: ClassVar[tuple[str, ...]] = ()

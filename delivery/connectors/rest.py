@@ -74,6 +74,7 @@ class RestConnector(Connector):
     config_help = '{"url", "method": "POST", "headers": {...}, "mapping": "<JMESPath>"}'
     label = "REST webhook"
     uses_auth_modes = True
+    signs = True
     credential_targets = ("url",)
 
     def __init__(self) -> None:
@@ -151,8 +152,11 @@ class RestConnector(Connector):
             timestamp = int(time.time())
             headers["webhook-id"] = message_id
             headers["webhook-timestamp"] = str(timestamp)
-            headers["webhook-signature"] = signing.sign(
-                destination.signing_secret, message_id=message_id, timestamp=timestamp, body=body
+            # During a rotation's overlap one signature per secret, newest first (Standard
+            # Webhooks: space-separated; a receiver accepts if any verifies with its secret).
+            headers["webhook-signature"] = " ".join(
+                signing.sign(secret, message_id=message_id, timestamp=timestamp, body=body)
+                for secret in (destination.signing_secret, *destination.previous_signing_secrets)
             )
         auth_headers, secret_headers = await self._auth_headers(destination)
         headers.update(auth_headers)

@@ -5,7 +5,8 @@ import os
 
 from django.core.management.base import CommandError
 
-from core.cli import SubcommandCommand, add_json_flag, format_table, require
+from core.cli import SubcommandCommand, add_json_flag, add_overlap_flag, format_table, require
+from core.timeutil import isoformat_z
 from delivery import selectors, services
 from delivery.connectors import registry
 from delivery.models import AuthMode, Destination, FilesAs
@@ -138,6 +139,13 @@ class Command(SubcommandCommand):
             action = sub.add_parser(name, help=f"{name.title()} a destination.")
             action.add_argument("tenant")
             action.add_argument("name")
+        rotate = sub.add_parser(
+            "rotate-secret",
+            help="Issue a new signing secret; the old one keeps signing beside it for the overlap.",
+        )
+        rotate.add_argument("tenant")
+        rotate.add_argument("name")
+        add_overlap_flag(rotate, "the current secret keeps signing beside the new one")
         for subparser in sub.choices.values():
             add_json_flag(subparser)
 
@@ -248,6 +256,23 @@ class Command(SubcommandCommand):
             destination=self._destination(tenant, name), enabled=True
         )
         self.emit(options, _destination_data(destination), f"Enabled {name}.")
+
+    def handle_rotate_secret(self, *, tenant, name, overlap_hours, **options):
+        rotated = services.destination_rotate_secret(
+            destination=self._destination(tenant, name), overlap_hours=overlap_hours
+        )
+        until = [isoformat_z(moment) for moment in rotated.previous_secrets_expire_at]
+        data = {"name": name, "signing_secret": rotated.signing_secret,
+                "previous_secrets_expire_at": until}  # fmt: skip
+        overlap = (
+            f"The previous one signs too until {until[0]}." if until else "Nothing else signs."
+        )
+        self.emit(
+            options,
+            data,
+            f"New signing secret for {name} (shown once, store it now): "
+            f"{rotated.signing_secret}\n{overlap}",
+        )
 
     def handle_delete(self, *, tenant, name, **options):
         cancelled = services.destination_delete(destination=self._destination(tenant, name))

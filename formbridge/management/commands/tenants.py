@@ -5,7 +5,7 @@ from functools import partialmethod
 
 from django.utils import timezone
 
-from core.cli import SubcommandCommand, add_json_flag, format_table
+from core.cli import SubcommandCommand, add_json_flag, add_overlap_flag, format_table
 from core.timeutil import isoformat_z
 from formbridge.onboarding import tenant_onboard
 from tenants import selectors, services
@@ -52,12 +52,7 @@ class Command(SubcommandCommand):
         )
         rotate = sub.add_parser("rotate-secret", help="Issue a new signing secret.")
         rotate.add_argument("slug")
-        rotate.add_argument(
-            "--overlap-hours",
-            type=float,
-            default=None,
-            help="How long the current secret(s) keep working (default 24).",
-        )
+        add_overlap_flag(rotate, "the current secrets keep verifying")
         sub.add_parser("list", help="List tenants.")
         for name in ("disable", "enable"):
             sub.add_parser(name, help=f"{name.title()} a tenant.").add_argument("slug")

@@ -7,7 +7,7 @@ import os
 
 from django.core.management.base import CommandError
 
-from core.cli import SubcommandCommand, add_json_flag, format_table, require
+from core.cli import SubcommandCommand, add_json_flag, add_overlap_flag, format_table, require
 from sources import selectors, services
 from sources.presets.registry import preset_for, preset_names
 from sources.serializers import CreatedSourceSerializer, SourceSerializer
@@ -48,9 +48,7 @@ class Command(SubcommandCommand):
         add.add_argument("--config", help="Preset options as JSON (generic-hmac).")
         rotate.add_argument("tenant")
         rotate.add_argument("name")
-        rotate.add_argument(
-            "--overlap-hours", type=float, help="How long the current secrets keep verifying."
-        )
+        add_overlap_flag(rotate, "the current secrets keep verifying")
         sub.add_parser("list", help="List a tenant's sources.").add_argument("tenant")
         for name in ("disable", "enable", "delete"):
             action = sub.add_parser(name, help=f"{name.title()} a source.")
