@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from .base import Connector, Job, Outcome
+from .base import Connector
 
 
 class InboxConnector(Connector):
     kind = "inbox"
     config_help = "{} (pulled from GET /v1/inbox)"
     label = "Pull inbox"
-    waits_for_pull = True
-
-    def send(self, job: Job) -> Outcome:  # pragma: no cover - never scheduled
-        raise RuntimeError("inbox deliveries are pulled, not sent")
+    waits_for_pull = True  # the engine never claims its deliveries: no send of its own

@@ -135,7 +135,6 @@ def _lease(
 @dataclass(frozen=True)
 class AckResult:
     acknowledged: int  # events now acknowledged, including ones acknowledged before
-    newly: int
 
 
 def inbox_ack(*, tenant: Tenant, destination: Destination, event_ids: Iterable[str]) -> AckResult:
@@ -177,7 +176,7 @@ def inbox_ack(*, tenant: Tenant, destination: Destination, event_ids: Iterable[s
             ],
         )
         _count(open_ones, DeliveryStatus.SUCCEEDED, now)
-    return AckResult(acknowledged=len(deliveries), newly=len(open_ones))
+    return AckResult(acknowledged=len(deliveries))
 
 
 def _count(deliveries: list[Delivery], status: str, now: datetime) -> None:
