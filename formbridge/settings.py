@@ -400,7 +400,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "formbridge.openapi.add_ingest_endpoints",
+        "ingest.openapi.add_ingest_endpoints",
         "sources.openapi.add_source_receive",
         "webforms.openapi.add_form_post",
     ],
