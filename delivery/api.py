@@ -6,7 +6,7 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
-from core.http_errors import ApiError
+from core.errors import NotFound
 from core.openapi import error_responses
 from tenants.api_base import TenantApiView, validated
 from tenants.models import ApiKeyScope
@@ -76,7 +76,7 @@ class _DestinationByName(TenantApiView):
     def _destination(self, name: str):
         destination = selectors.destination_get(tenant=self.tenant, name=name)
         if destination is None:
-            raise ApiError(404, "not_found", f"No destination {name!r}.")
+            raise NotFound(f"No destination {name!r}.")
         return destination
 
 

@@ -7,7 +7,7 @@ import json
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
-from core.http_errors import ApiError
+from core.errors import NotFound
 from core.jsontext import compact_json, json_text_response
 from core.openapi import error_responses
 from delivery import selectors as delivery_selectors
@@ -34,8 +34,8 @@ SUBMISSION_ID = OpenApiParameter(
 )
 
 
-def _no_submission(submission_id: str) -> ApiError:
-    return ApiError(404, "not_found", f"No submission {submission_id!r}.")
+def _no_submission(submission_id: str) -> NotFound:
+    return NotFound(f"No submission {submission_id!r}.")
 
 
 class SubmissionListView(TenantApiView):
@@ -154,7 +154,7 @@ class SubmissionReplayView(TenantApiView):
             for name in dict.fromkeys(names):
                 destination = delivery_selectors.destination_get(tenant=self.tenant, name=name)
                 if destination is None:
-                    raise ApiError(404, "not_found", f"No destination {name!r}.")
+                    raise NotFound(f"No destination {name!r}.")
                 targets.append(destination)
         requeued = created = 0
         for destination in targets:

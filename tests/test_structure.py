@@ -177,3 +177,16 @@ def test_every_connector_sends_through_the_one_http_path(tmp_path):
     assert found_in(tmp_path, "import aiohttp\nfrom requests import get\n", http_clients) == [
         "imports aiohttp", "imports requests",
     ]  # fmt: skip
+
+
+def test_a_missing_object_is_raised_one_way():
+    """core.errors.NotFound (404 not_found, as every domain error is answered); never an
+    ApiError built by hand with the status and code spelled again."""
+    spelled = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in sources(owner=ROOT / "core" / "http_errors.py")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if "ApiError(404" in line.replace(" ", "")
+    ]
+
+    assert spelled == []
