@@ -20,6 +20,7 @@ import aiohttp
 import core
 from core.storable import safe_text
 from delivery import aio, ssrf
+from delivery.models import AttemptOutcome
 from delivery.retry import parse_retry_after
 
 from .base import RESPONSE_BODY_LIMIT
@@ -50,6 +51,11 @@ class Unreachable(Exception):
     def __init__(self, message: str, *, transient: bool) -> None:
         super().__init__(message)
         self.transient = transient
+
+    @property
+    def outcome(self) -> AttemptOutcome:
+        """What the attempt comes to: a retry, unless asking again cannot help."""
+        return AttemptOutcome.RETRYABLE if self.transient else AttemptOutcome.PERMANENT
 
 
 async def checked_target(url: str) -> ssrf.Target:

@@ -108,9 +108,8 @@ class HubSpotConnector(Connector):
                 connect_timeout=destination.connect_timeout_seconds,
             )
         except http.Unreachable as exc:
-            outcome = AttemptOutcome.RETRYABLE if exc.transient else AttemptOutcome.PERMANENT
             return None, clock.outcome(
-                outcome, error=str(exc), request_method=method, request_url=url
+                exc.outcome, error=str(exc), request_method=method, request_url=url
             )
         return reply, None
 

@@ -34,6 +34,10 @@ class TokenRefused(Exception):
         super().__init__(message)
         self.permanent = permanent
 
+    @property
+    def outcome(self) -> AttemptOutcome:
+        return AttemptOutcome.PERMANENT if self.permanent else AttemptOutcome.RETRYABLE
+
 
 @dataclass(frozen=True)
 class Token:
@@ -109,6 +113,32 @@ class TokenCache:
             lifetime = max(0.0, token.expires_in - EXPIRY_MARGIN)
             self._tokens[key] = (token, time.monotonic() + lifetime)
             return token
+
+    async def client_credentials(
+        self,
+        token_url: str,
+        *,
+        owner: str,
+        client_id: str,
+        client_secret: str,
+        extra: dict[str, str] | None = None,
+        timeout: float,
+        connect_timeout: float,
+        default_expires_in: float = 300.0,
+        required: tuple[str, ...] = (),
+        renew: bool = False,
+    ) -> Token:
+        """The client-credentials token of `owner` (a destination) at `token_url`, cached under
+        everything it depends on (a changed secret or scope is a new key)."""
+        form = {"grant_type": "client_credentials", "client_id": client_id,
+                "client_secret": client_secret, **(extra or {})}  # fmt: skip
+        key = key_of(owner, token_url, form)
+
+        def fetcher() -> Awaitable[Token]:
+            return fetch(token_url, form, timeout=timeout, connect_timeout=connect_timeout,
+                         default_expires_in=default_expires_in, required=required)  # fmt: skip
+
+        return await self.get(key, fetcher, renew=renew)
 
     def clear(self) -> None:
         self._tokens.clear()

@@ -111,13 +111,12 @@ class RestConnector(Connector):
 
     async def _token(self, destination: DestinationSnapshot) -> str:
         auth = destination.auth_config
-        form = {"grant_type": "client_credentials", "client_id": auth.get("client_id", ""),
-                "client_secret": destination.auth_secret}  # fmt: skip
-        form |= {name: auth[name] for name in ("scope", "audience") if auth.get(name)}
-        key = oauth2.key_of(str(destination.id), auth, destination.auth_secret)
-        token = await self.tokens.get(key, lambda: oauth2.fetch(
-            auth["token_url"], form, timeout=destination.timeout_seconds, connect_timeout=5.0,
-        ))  # fmt: skip
+        token = await self.tokens.client_credentials(
+            auth["token_url"], owner=str(destination.id), client_id=auth.get("client_id", ""),
+            client_secret=destination.auth_secret,
+            extra={name: auth[name] for name in ("scope", "audience") if auth.get(name)},
+            timeout=destination.timeout_seconds, connect_timeout=5.0,
+        )  # fmt: skip
         return token.access_token
 
     async def _auth_headers(
@@ -179,8 +178,7 @@ class RestConnector(Connector):
                 connect_timeout=destination.connect_timeout_seconds,
             )  # fmt: skip
         except http.Unreachable as exc:
-            outcome = AttemptOutcome.RETRYABLE if exc.transient else AttemptOutcome.PERMANENT
-            return clock.outcome(outcome, error=str(exc), **sent)
+            return clock.outcome(exc.outcome, error=str(exc), **sent)
         outcome = classify_status(reply.status)
         return clock.outcome(
             outcome,
@@ -198,7 +196,7 @@ MAPPING_ERRORS = (mapping.MappingBusy, jmespath.exceptions.JMESPathError, mappin
 
 def _refusal_outcome(exc: Exception) -> AttemptOutcome:
     if isinstance(exc, oauth2.TokenRefused):
-        return AttemptOutcome.PERMANENT if exc.permanent else AttemptOutcome.RETRYABLE
+        return exc.outcome
     if isinstance(exc, mapping.MappingBusy):
         return AttemptOutcome.RETRYABLE  # the machine was busy, not the mapping wrong
     # The same event and mapping would fail again: retrying only wastes the loop.

@@ -2,9 +2,9 @@
 sObjects API, authenticated by OAuth 2.0 client credentials (the client secret in auth_secret).
 
 The token (connectors/oauth2.py) is cached per destination and fetched again once when
-Salesforce answers 401. Errors
-are Salesforce's arrays of {errorCode, message, fields}: classified by errorCode
-(REQUIRED_FIELD_MISSING is the record's fault, REQUEST_LIMIT_EXCEEDED passes).
+Salesforce answers 401. Errors are Salesforce's arrays of {errorCode, message, fields}:
+classified by errorCode (REQUIRED_FIELD_MISSING is the record's fault, REQUEST_LIMIT_EXCEEDED
+passes).
 """
 
 from __future__ import annotations
@@ -76,15 +76,13 @@ class SalesforceConnector(Connector):
     async def _token(self, destination: DestinationSnapshot, *, renew: bool) -> tuple[str, str]:
         """An access token and the org's instance URL (in the token response)."""
         config = destination.config
-        url = f"{config['login_url'].rstrip('/')}/services/oauth2/token"
-        form = {"grant_type": "client_credentials", "client_id": config["client_id"],
-                "client_secret": destination.auth_secret}  # fmt: skip
-        key = oauth2.key_of(str(destination.id), config["client_id"], destination.auth_secret)
-        token = await self.tokens.get(key, lambda: oauth2.fetch(
-            url, form, timeout=destination.timeout_seconds,
+        token = await self.tokens.client_credentials(
+            f"{config['login_url'].rstrip('/')}/services/oauth2/token",
+            owner=str(destination.id), client_id=config["client_id"],
+            client_secret=destination.auth_secret, timeout=destination.timeout_seconds,
             connect_timeout=destination.connect_timeout_seconds,
-            default_expires_in=TOKEN_SECONDS, required=("instance_url",),
-        ), renew=renew)  # fmt: skip
+            default_expires_in=TOKEN_SECONDS, required=("instance_url",), renew=renew,
+        )  # fmt: skip
         return token.access_token, str(token.answer["instance_url"])
 
     def validate(self, config: dict[str, Any]) -> dict[str, Any]:
@@ -129,8 +127,7 @@ class SalesforceConnector(Connector):
             try:
                 token, instance = await self._token(job.destination, renew=fresh)
             except oauth2.TokenRefused as exc:
-                outcome = AttemptOutcome.PERMANENT if exc.permanent else AttemptOutcome.RETRYABLE
-                return clock.outcome(outcome, error=f"auth: {exc}")
+                return clock.outcome(exc.outcome, error=f"auth: {exc}")
             key = quote(str(external_id), safe="")
             url = (
                 f"{instance.rstrip('/')}/services/data/{settings.SALESFORCE_API_VERSION}/sobjects/"
@@ -146,9 +143,8 @@ class SalesforceConnector(Connector):
                     connect_timeout=job.destination.connect_timeout_seconds,
                 )
             except http.Unreachable as exc:
-                outcome = AttemptOutcome.RETRYABLE if exc.transient else AttemptOutcome.PERMANENT
                 return clock.outcome(
-                    outcome, error=str(exc), request_method="PATCH", request_url=url
+                    exc.outcome, error=str(exc), request_method="PATCH", request_url=url
                 )
             if reply.status != 401 or fresh:
                 break

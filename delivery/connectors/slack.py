@@ -135,8 +135,7 @@ class SlackConnector(Connector):
                 connect_timeout=destination.connect_timeout_seconds,
             )
         except http.Unreachable as exc:
-            outcome = AttemptOutcome.RETRYABLE if exc.transient else AttemptOutcome.PERMANENT
-            return clock.outcome(outcome, error=str(exc), **sent)
+            return clock.outcome(exc.outcome, error=str(exc), **sent)
         answer = reply.json()
         fields = {**sent, **http.reply_fields(reply)}
         text = fields["response_body"]
