@@ -450,7 +450,7 @@ def _record(results: list[tuple[Claimed, Outcome]], now: datetime, build_row) ->
                 extra={"delivery_id": str(claimed.job.delivery_id)},
             )
         health.record(
-            health.by_destination(
+            (
                 (claimed.job.destination.id, outcome.outcome == AttemptOutcome.SUCCESS,
                  outcome.disable_reason)
                 for claimed, outcome in results

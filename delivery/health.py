@@ -85,14 +85,16 @@ def initial(*, enabled: bool, now: datetime) -> dict:
     }
 
 
-def record(outcomes: dict[UUID, Outcomes], now: datetime) -> None:
-    """A batch's outcomes, by destination: a success closes the circuit; failures count, open
-    it, and in the end disable the destination. Runs in the caller's transaction."""
-    healthy = [
+def record(sends: Iterable[tuple[UUID, bool, str]], now: datetime) -> None:
+    """A batch's sends, each (destination id, succeeded, why the connector says it is gone): a
+    success closes the circuit; failures count, open it, and in the end disable the destination.
+    Runs in the caller's transaction."""
+    outcomes = _by_destination(sends)
+    healthy = {
         destination_id
         for destination_id, outcome in outcomes.items()
         if outcome.succeeded and not outcome.gone
-    ]
+    }
     # The common case, a healthy destination staying healthy, writes (and locks) nothing.
     Destination.objects.filter(id__in=healthy).exclude(
         consecutive_failures=0, failing_since=None, circuit_open_until=None
@@ -165,10 +167,9 @@ def _reset_failures(destination: Destination) -> None:
     destination.circuit_open_until = None
 
 
-def by_destination(pairs: Iterable[tuple[UUID, bool, str]]) -> dict[UUID, Outcomes]:
-    """(destination id, succeeded, gone reason) per send, summed per destination."""
+def _by_destination(sends: Iterable[tuple[UUID, bool, str]]) -> dict[UUID, Outcomes]:
     summed: dict[UUID, Outcomes] = {}
-    for destination_id, succeeded, gone in pairs:
+    for destination_id, succeeded, gone in sends:
         before = summed.get(destination_id, Outcomes(succeeded=False, attempts=0))
         summed[destination_id] = Outcomes(
             succeeded=before.succeeded or succeeded,
