@@ -27,29 +27,37 @@ def submissions_model() -> Any:
     return Delivery.submission.field.related_model
 
 
-def ensure_mirror(tenant_id: str) -> bool:
-    """With DYNAMODB_MIRROR_TABLE set, the tenant's `mirror` destination exists, made through
-    destination_create like any other (validated, its health initialised); True if made now.
-    Called where destinations are made (onboarding, the mirror commands, beat's ensure_mirrors),
-    never from a read."""
+def _mirrored() -> Any:
+    """The live destinations writing the instance's mirror table."""
+    table = settings.DYNAMODB_MIRROR_TABLE
+    return Destination.objects.live().filter(kind=KIND, config__table=table)
+
+
+def _make_mirror(tenant: Tenant) -> bool:
+    """The tenant's `mirror` destination, made through destination_create like any other
+    (validated, its health initialised); False when it cannot be made now."""
     from delivery import services  # the service layer sits above the mirror's reads
 
-    if not settings.DYNAMODB_MIRROR_TABLE:
-        return False
-    live = Destination.objects.live().filter(tenant_id=tenant_id)
-    if live.filter(kind=KIND, config__table=settings.DYNAMODB_MIRROR_TABLE).exists():
-        return False
     try:
         with transaction.atomic():
             services.destination_create(
-                tenant=Tenant.objects.get(pk=tenant_id), name=MIRROR_NAME, kind=KIND,
+                tenant=tenant, name=MIRROR_NAME, kind=KIND,
                 config={"table": settings.DYNAMODB_MIRROR_TABLE}, max_concurrency=0,
             )  # fmt: skip
     except (IntegrityError, DestinationInvalid) as exc:
         # Another process made it, or the tenant has a `mirror` of its own: said, not raised.
-        logger.warning("tenant %s: no instance mirror made: %s", tenant_id, exc)
+        logger.warning("tenant %s: no instance mirror made: %s", tenant.id, exc)
         return False
     return True
+
+
+def ensure_mirror(tenant_id: str) -> bool:
+    """With DYNAMODB_MIRROR_TABLE set, the tenant's `mirror` destination exists; True if made
+    now. Called where destinations are made (onboarding, the mirror commands, beat's
+    ensure_mirrors), never from a read."""
+    if not settings.DYNAMODB_MIRROR_TABLE or _mirrored().filter(tenant_id=tenant_id).exists():
+        return False
+    return _make_mirror(Tenant.objects.get(pk=tenant_id))
 
 
 def ensure_mirrors() -> int:
@@ -58,20 +66,17 @@ def ensure_mirrors() -> int:
     were made."""
     if not settings.DYNAMODB_MIRROR_TABLE:
         return 0
-    mirrored = Destination.objects.live().filter(
-        kind=KIND, config__table=settings.DYNAMODB_MIRROR_TABLE
-    )
-    lacking = Tenant.objects.exclude(id__in=mirrored.values("tenant_id"))
-    return sum(ensure_mirror(tenant_id) for tenant_id in lacking.values_list("id", flat=True))
+    lacking = Tenant.objects.exclude(id__in=_mirrored().values("tenant_id"))
+    return sum(_make_mirror(tenant) for tenant in lacking)
 
 
 def mirror_destinations(tenant_id: str | None = None, *, ensure: bool = True) -> list[Destination]:
     """The live dynamodb destinations (of one tenant); `ensure` first makes the global mirror's
     for tenants that lack it."""
-    if ensure and settings.DYNAMODB_MIRROR_TABLE:
-        tenants = [tenant_id] if tenant_id else list(Tenant.objects.values_list("id", flat=True))
-        for tenant in tenants:
-            ensure_mirror(tenant)
+    if ensure and tenant_id:
+        ensure_mirror(tenant_id)
+    elif ensure:
+        ensure_mirrors()
     destinations = Destination.objects.live().filter(kind=KIND).select_related("tenant")
     if tenant_id:
         destinations = destinations.filter(tenant_id=tenant_id)
