@@ -161,6 +161,9 @@ async def mapped(clock: Clock, job: Job, expression: Any, **fields: Any) -> Any:
         return await mapping.render_async(job.event, expression)
     except mapping.MappingBusy as exc:
         return clock.outcome(AttemptOutcome.RETRYABLE, error=f"mapping: {exc}", **fields)
+    except mapping.MappingLimitExceeded as exc:
+        # The same event and mapping would exceed it again: retrying only wastes the loop.
+        return clock.outcome(AttemptOutcome.PERMANENT, error=f"mapping refused: {exc}", **fields)
     except mapping.RENDER_ERRORS as exc:
         return clock.outcome(AttemptOutcome.PERMANENT, error=f"mapping failed: {exc}", **fields)
 

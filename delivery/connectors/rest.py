@@ -9,8 +9,6 @@ import json
 import time
 from typing import Any
 
-import jmespath
-
 from core.errors import Invalid
 from delivery import mapping, signing, ssrf
 from delivery.headers import clean_headers, header_name_problem
@@ -26,6 +24,7 @@ from .base import (
     Job,
     Outcome,
     invalid_as,
+    mapped,
 )
 from .http import USER_AGENT
 
@@ -135,9 +134,11 @@ class RestConnector(Connector):
             return {"Authorization": f"Bearer {await self._token(destination)}"}, set()
         return {}, set()
 
-    async def build_request(self, job: Job) -> tuple[str, dict[str, str], bytes, set[str]]:
+    async def build_request(
+        self, job: Job, rendered: Any
+    ) -> tuple[str, dict[str, str], bytes, set[str]]:
+        """The request for the event as its mapping rendered it (raises TokenRefused)."""
         destination = job.destination
-        rendered = await mapping.render_async(job.event, destination.config.get("mapping"))
         body = json.dumps(rendered, separators=(",", ":")).encode()
         headers = {
             **destination.config.get("headers", {}),
@@ -164,10 +165,13 @@ class RestConnector(Connector):
     async def send(self, job: Job) -> Outcome:
         destination, clock = job.destination, Clock()
         url = destination.config["url"]
+        rendered = await mapped(clock, job, destination.config.get("mapping"), request_url=url)
+        if isinstance(rendered, Outcome):
+            return rendered
         try:
-            method, headers, body, secret_headers = await self.build_request(job)
-        except (oauth2.TokenRefused, *MAPPING_ERRORS) as exc:
-            return clock.outcome(_refusal_outcome(exc), error=_refusal_text(exc), request_url=url)
+            method, headers, body, secret_headers = await self.build_request(job, rendered)
+        except oauth2.TokenRefused as exc:
+            return clock.outcome(exc.outcome, error=f"auth: {exc}", request_url=url)
         sent = {"request_method": method, "request_url": url,
                 "request_headers": _redacted(headers, secret_headers,
                                              destination.config.get("headers") or {})}  # fmt: skip
@@ -187,27 +191,3 @@ class RestConnector(Connector):
             **sent,
             **http.reply_fields(reply),
         )
-
-
-# What building a request may refuse, and what each means for the delivery.
-MAPPING_ERRORS = (mapping.MappingBusy, jmespath.exceptions.JMESPathError, mapping.MappingInvalid,
-                  mapping.MappingLimitExceeded)  # fmt: skip
-
-
-def _refusal_outcome(exc: Exception) -> AttemptOutcome:
-    if isinstance(exc, oauth2.TokenRefused):
-        return exc.outcome
-    if isinstance(exc, mapping.MappingBusy):
-        return AttemptOutcome.RETRYABLE  # the machine was busy, not the mapping wrong
-    # The same event and mapping would fail again: retrying only wastes the loop.
-    return AttemptOutcome.PERMANENT
-
-
-def _refusal_text(exc: Exception) -> str:
-    if isinstance(exc, oauth2.TokenRefused):
-        return f"auth: {exc}"
-    if isinstance(exc, mapping.MappingBusy):
-        return f"mapping: {exc}"
-    if isinstance(exc, mapping.MappingLimitExceeded):
-        return f"mapping refused: {exc}"
-    return f"mapping failed: {exc}"
