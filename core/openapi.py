@@ -123,6 +123,17 @@ COMMON_ERRORS = (
 )
 
 
+# What storing a submission may answer, whichever way it came in (signed ingest, events, a
+# provider's webhook, a browser form): the tenant's limits and the database's state.
+STORE_ERRORS = (
+    "rate_limited",
+    "quota_exceeded",
+    "database_unavailable",
+    "storage_unconfirmed",
+    "limits_unavailable",
+)
+
+
 def error_responses(*codes: str) -> dict[int, OpenApiResponse]:
     """OpenAPI responses for these error codes, grouped by status, one example per code."""
     by_status: dict[int, list[str]] = {}

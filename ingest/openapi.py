@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.openapi import error_content, header_parameter
+from core.openapi import STORE_ERRORS, error_content, header_parameter
 from core.serializers import TIME_FORMAT_HELP
 
 _VERIFY_ERRORS = (
@@ -30,11 +30,7 @@ _INGEST_ERRORS = (
     "too_many_files",
     "file_too_large",
     "unsupported_media_type",
-    "rate_limited",
-    "quota_exceeded",
-    "database_unavailable",
-    "storage_unconfirmed",
-    "limits_unavailable",
+    *STORE_ERRORS,
 )
 _EVENTS_ERRORS = (
     "invalid_json",
@@ -46,11 +42,7 @@ _EVENTS_ERRORS = (
     "tenant_disabled",
     "payload_too_large",
     "unsupported_media_type",
-    "rate_limited",
-    "quota_exceeded",
-    "database_unavailable",
-    "storage_unconfirmed",
-    "limits_unavailable",
+    *STORE_ERRORS,
 )
 _OBJECT_BODY = {"type": "object", "additionalProperties": True}
 _ENVELOPE_EXAMPLE = {

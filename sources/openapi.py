@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.openapi import error_content
+from core.openapi import STORE_ERRORS, error_content
 
 from .presets.registry import PRESETS
 
@@ -20,11 +20,7 @@ _ERRORS = (
     "not_found",
     "payload_too_large",
     "unsupported_media_type",
-    "rate_limited",
-    "quota_exceeded",
-    "database_unavailable",
-    "storage_unconfirmed",
-    "limits_unavailable",
+    *STORE_ERRORS,
 )
 _RECEIPT = {
     "type": "object",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.openapi import error_content
+from core.openapi import STORE_ERRORS, error_content
 
 _ERRORS = (
     "invalid_payload",
@@ -19,11 +19,7 @@ _ERRORS = (
     "unsupported_media_type",
     "file_type_not_allowed",
     "schema_violation",
-    "rate_limited",
-    "quota_exceeded",
-    "database_unavailable",
-    "storage_unconfirmed",
-    "limits_unavailable",
+    *STORE_ERRORS,
 )
 _FIELDS = {"type": "object", "additionalProperties": True}
 _PARAMETER = {
